@@ -1,0 +1,1 @@
+//! fakehub: a GitHub REST stand-in and Actions OIDC issuer for tests.

@@ -1,0 +1,103 @@
+//! The command line of DESIGN.md, as clap derive types. Parsing only: `main.rs`
+//! dispatches each command to the flow that owns it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// jitaa — Just-In-Time Action Approval.
+///
+/// Holds a deployment (as a GitHub Actions step) or a push (as a git pre-push hook)
+/// until a code owner approves, and writes every decision as a signed, hash-chained
+/// record on an audit branch.
+#[derive(Debug, Parser)]
+#[command(name = "jitaa", version, propagate_version = true)]
+#[command(
+    after_help = "Example:\n  jitaa policy explain --environment production\n\n\
+Exit codes: 0 approved/allowed/verified, 1 denied or blocked, 2 usage or invalid policy,\n\
+3 timed out, 4 integrity failure, 5 GitHub or git unreachable."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// The git repository to work in (default: the current repository).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Output format, where a command prints something a program may read.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// More logging (-v info, -vv debug, -vvv trace); JITAA_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write an Ed25519 OpenSSH key pair and its allowed_signers line.
+    #[command(after_help = "Example:\n  jitaa keygen --out .jitaa-keys --principal jitaa@acme")]
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write jitaa_ed25519, jitaa_ed25519.pub and allowed_signers.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// The principal (key comment) records are signed as.
+    #[arg(long, default_value = crate::keys::DEFAULT_PRINCIPAL)]
+    pub principal: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// Validate a policy file; errors name file:line:column.
+    #[command(after_help = "Example:\n  jitaa policy check .github/jitaa.yml")]
+    Check(PolicyCheckArgs),
+    /// Show which rule matches, who may approve, and each path's owners.
+    #[command(
+        after_help = "Example:\n  jitaa policy explain --ref origin/main --environment production --path src/lib.rs\n  \
+jitaa policy explain --format json"
+    )]
+    Explain(PolicyExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyCheckArgs {
+    /// The policy file (default: .github/jitaa.yml, else .jitaa.yml, at HEAD).
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyExplainArgs {
+    /// The commit to read policy and CODEOWNERS from (not the work tree).
+    #[arg(long = "ref", value_name = "REF", default_value = "HEAD")]
+    pub git_ref: String,
+    /// The deployment environment to match rules against.
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// A changed path to explain (repeatable). Default: the paths changed between
+    /// REF and its merge-base with the default branch.
+    #[arg(long = "path", value_name = "P")]
+    pub paths: Vec<String>,
+}
+
+/// Parses a humantime duration (`90s`, `30m`, `1h`) for clap.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s)
+        .map_err(|e| format!("`{s}` is not a duration like 90s, 30m or 1h: {e}"))
+}

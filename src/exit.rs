@@ -1,0 +1,95 @@
+//! Exit codes of DESIGN.md and the one error type that carries them to `main`.
+//!
+//! Modules keep their own typed errors; at a flow's seam they become a [`Failure`],
+//! which says which exit code the process ends with. Anything that is not a
+//! `Failure` ends with [`Code::Unreachable`]: an unexpected error never approves.
+
+use std::fmt;
+
+/// The process exit codes of the design contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    /// approved / allowed / verified
+    Ok = 0,
+    /// denied, or push blocked for want of a valid approval
+    Denied = 1,
+    /// usage error, or invalid policy/config
+    Usage = 2,
+    /// timed out waiting; no decision
+    TimedOut = 3,
+    /// OIDC token invalid or inconsistent, audit chain or signature broken
+    Integrity = 4,
+    /// GitHub or git unreachable after retries
+    Unreachable = 5,
+}
+
+impl Code {
+    pub fn as_i32(self) -> i32 {
+        self as i32
+    }
+}
+
+/// An error that ends the process with a chosen exit code and a message for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: Code,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn denied(message: impl Into<String>) -> Self {
+        Self::new(Code::Denied, message)
+    }
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(Code::Usage, message)
+    }
+    pub fn timed_out(message: impl Into<String>) -> Self {
+        Self::new(Code::TimedOut, message)
+    }
+    pub fn integrity(message: impl Into<String>) -> Self {
+        Self::new(Code::Integrity, message)
+    }
+    pub fn unreachable(message: impl Into<String>) -> Self {
+        Self::new(Code::Unreachable, message)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The exit code for any error that reached `main`: the first [`Failure`] in its
+/// chain decides; anything else is an infrastructure failure (5), never approval.
+pub fn code_of(err: &anyhow::Error) -> Code {
+    err.chain()
+        .find_map(|e| e.downcast_ref::<Failure>())
+        .map(|f| f.code)
+        .unwrap_or(Code::Unreachable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_deep_in_a_chain_decides_the_code() {
+        let err = anyhow::Error::new(Failure::integrity("bad signature")).context("verifying");
+        assert_eq!(code_of(&err), Code::Integrity);
+    }
+
+    #[test]
+    fn unknown_errors_are_infrastructure_failures_not_approval() {
+        let err = anyhow::anyhow!("socket closed");
+        assert_eq!(code_of(&err), Code::Unreachable);
+    }
+}

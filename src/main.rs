@@ -1,0 +1,48 @@
+//! The `jitaa` binary: parse the command line, set up logging, dispatch, exit.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use jitaa::cli::{Cli, Command, Format, Global};
+use jitaa::exit::{Code, code_of};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    jitaa::logging::init(cli.global.verbose);
+    match run(&cli.global, cli.command) {
+        Ok(code) => ExitCode::from(code.as_i32() as u8),
+        Err(err) => {
+            let code = code_of(&err);
+            eprintln!("jitaa: {err:#}");
+            ExitCode::from(code.as_i32() as u8)
+        }
+    }
+}
+
+fn run(global: &Global, command: Command) -> anyhow::Result<Code> {
+    match command {
+        Command::Keygen(args) => {
+            let g = jitaa::keys::generate(&args.out, &args.principal)?;
+            if global.format == Format::Json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "private_key": g.private_path,
+                        "public_key": g.public_path,
+                        "allowed_signers": g.allowed_signers_path,
+                        "allowed_signers_line": g.allowed_signers_line,
+                    })
+                );
+            } else {
+                println!("wrote {}", g.private_path.display());
+                println!("wrote {}", g.public_path.display());
+                println!("wrote {}", g.allowed_signers_path.display());
+                println!("allowed_signers line:\n{}", g.allowed_signers_line);
+                println!(
+                    "Keep the private key secret: set it as the JITAA_SIGNING_KEY secret, and commit the allowed_signers line where your policy's audit.allowed_signers points."
+                );
+            }
+            Ok(Code::Ok)
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! The local git repository: reading files and diffs at a commit through git2 (never
+//! the work tree), naming the GitHub repository, and running the `git` CLI for
+//! fetch and push so users' credential helpers and SSH agents just work.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use git2::{ObjectType, Oid, Repository};
+
+use crate::exit::Failure;
+
+/// An open repository. `git2::Repository` is Send but not Sync: keep it on one thread.
+pub struct Repo {
+    git: Repository,
+}
+
+/// What reading a file at a commit found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FileAt {
+    Missing,
+    /// The blob is `size` bytes, over the caller's cap; its content was not loaded.
+    TooLarge {
+        size: usize,
+    },
+    Found(Vec<u8>),
+}
+
+impl Repo {
+    /// Opens the repository at `dir` (the `--repo` flag), else the one around the
+    /// current directory. Ignores GIT_DIR/GIT_WORK_TREE only when `dir` is given.
+    pub fn discover(dir: Option<&Path>) -> Result<Repo, Failure> {
+        let found = match dir {
+            Some(d) => Repository::discover(d),
+            None => Repository::open_from_env(),
+        };
+        let git = found.map_err(|e| {
+            let at = dir
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|| ".".into());
+            Failure::usage(format!(
+                "{at}: not a git repository ({}); pass --repo DIR",
+                e.message()
+            ))
+        })?;
+        Ok(Repo { git })
+    }
+
+    pub fn from_git(git: Repository) -> Repo {
+        Repo { git }
+    }
+
+    pub fn git(&self) -> &Repository {
+        &self.git
+    }
+
+    /// The directory git commands should run in (the work tree, else the git dir).
+    pub fn dir(&self) -> PathBuf {
+        self.git
+            .workdir()
+            .unwrap_or_else(|| self.git.path())
+            .to_path_buf()
+    }
+
+    /// Resolves a revision (`HEAD`, `origin/main`, a sha) to a commit id.
+    pub fn commit_id(&self, rev: &str) -> Result<Oid, Failure> {
+        let obj = self
+            .git
+            .revparse_single(rev)
+            .map_err(|e| Failure::usage(format!("--ref {rev}: {}", e.message())))?;
+        let commit = obj
+            .peel_to_commit()
+            .map_err(|e| Failure::usage(format!("--ref {rev}: not a commit ({})", e.message())))?;
+        Ok(commit.id())
+    }
+
+    /// Reads `path` as committed in `commit`; blobs larger than `max` bytes are reported,
+    /// not loaded.
+    pub fn read_file(&self, commit: Oid, path: &str, max: usize) -> Result<FileAt, Failure> {
+        let commit = self
+            .git
+            .find_commit(commit)
+            .map_err(|e| Failure::usage(format!("commit {commit}: {}", e.message())))?;
+        let tree = commit.tree().map_err(|e| {
+            Failure::unreachable(format!("reading tree of {}: {}", commit.id(), e.message()))
+        })?;
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(entry) => entry,
+            Err(_) => return Ok(FileAt::Missing),
+        };
+        if entry.kind() != Some(ObjectType::Blob) {
+            return Ok(FileAt::Missing);
+        }
+        let odb = self.git.odb().map_err(|e| {
+            Failure::unreachable(format!("opening object database: {}", e.message()))
+        })?;
+        let (size, _) = odb
+            .read_header(entry.id())
+            .map_err(|e| Failure::unreachable(format!("reading {path}: {}", e.message())))?;
+        if size > max {
+            return Ok(FileAt::TooLarge { size });
+        }
+        let blob = self
+            .git
+            .find_blob(entry.id())
+            .map_err(|e| Failure::unreachable(format!("reading {path}: {}", e.message())))?;
+        Ok(FileAt::Found(blob.content().to_vec()))
+    }
+
+    /// The paths that differ between two commits (added, modified, deleted, both
+    /// sides of a rename), sorted and without duplicates.
+    pub fn changed_paths(&self, base: Oid, head: Oid) -> Result<Vec<String>, Failure> {
+        let tree_of = |id: Oid| {
+            self.git
+                .find_commit(id)
+                .and_then(|c| c.tree())
+                .map_err(|e| Failure::usage(format!("commit {id}: {}", e.message())))
+        };
+        let (old, new) = (tree_of(base)?, tree_of(head)?);
+        let diff = self
+            .git
+            .diff_tree_to_tree(Some(&old), Some(&new), None)
+            .map_err(|e| Failure::unreachable(format!("diff {base}..{head}: {}", e.message())))?;
+        let mut paths = Vec::new();
+        for delta in diff.deltas() {
+            for file in [delta.old_file(), delta.new_file()] {
+                if let Some(p) = file.path().and_then(|p| p.to_str()) {
+                    paths.push(p.to_string());
+                }
+            }
+        }
+        paths.sort();
+        paths.dedup();
+        Ok(paths)
+    }
+
+    pub fn merge_base(&self, a: Oid, b: Oid) -> Option<Oid> {
+        self.git.merge_base(a, b).ok()
+    }
+
+    /// The remote's default branch name (`main`), from `refs/remotes/REMOTE/HEAD`, else
+    /// `init.defaultBranch`, else whichever of `main`/`master` exists.
+    pub fn default_branch(&self, remote: &str) -> Option<String> {
+        let head = format!("refs/remotes/{remote}/HEAD");
+        if let Ok(r) = self.git.find_reference(&head)
+            && let Ok(Some(target)) = r.symbolic_target()
+        {
+            let prefix = format!("refs/remotes/{remote}/");
+            if let Some(name) = target.strip_prefix(&prefix) {
+                return Some(name.to_string());
+            }
+        }
+        for candidate in ["main", "master"] {
+            if self
+                .git
+                .find_reference(&format!("refs/remotes/{remote}/{candidate}"))
+                .is_ok()
+            {
+                return Some(candidate.to_string());
+            }
+        }
+        if let Ok(cfg) = self.git.config()
+            && let Ok(name) = cfg.get_string("init.defaultBranch")
+        {
+            return Some(name);
+        }
+        for candidate in ["main", "master"] {
+            if self
+                .git
+                .find_reference(&format!("refs/heads/{candidate}"))
+                .is_ok()
+            {
+                return Some(candidate.to_string());
+            }
+        }
+        None
+    }
+
+    /// The GitHub repository `owner/name`: GITHUB_REPOSITORY, else the `remote`'s URL
+    /// (https or ssh, github.com or GITHUB_SERVER_URL's host), else `git config
+    /// jitaa.repository`.
+    pub fn github_repository(&self, remote: &str) -> Result<String, Failure> {
+        if let Ok(r) = std::env::var("GITHUB_REPOSITORY")
+            && !r.is_empty()
+        {
+            return Ok(r);
+        }
+        let server_host = std::env::var("GITHUB_SERVER_URL")
+            .ok()
+            .and_then(|u| url::Url::parse(&u).ok())
+            .and_then(|u| u.host_str().map(str::to_string));
+        if let Ok(r) = self.git.find_remote(remote)
+            && let Ok(u) = r.url()
+            && let Some(name) = repository_from_url(u, server_host.as_deref())
+        {
+            return Ok(name);
+        }
+        if let Ok(cfg) = self.git.config()
+            && let Ok(name) = cfg.get_string("jitaa.repository")
+        {
+            return Ok(name);
+        }
+        Err(Failure::usage(format!(
+            "cannot tell which GitHub repository this is: set GITHUB_REPOSITORY, point remote `{remote}` at GitHub, or run `git config jitaa.repository owner/name`"
+        )))
+    }
+
+    /// A `git` command for this repository with the variables git exports to hooks
+    /// cleared, so a nested git runs on this repository and not the caller's.
+    pub fn git_cli(&self) -> Command {
+        git_cli(&self.dir())
+    }
+}
+
+/// A `git` command run in `dir`, with GIT_DIR, GIT_WORK_TREE and GIT_INDEX_FILE cleared.
+pub fn git_cli(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(dir)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_PREFIX");
+    cmd
+}
+
+/// `owner/name` from a remote URL on github.com or `extra_host`:
+/// `https://github.com/o/n(.git)`, `git@github.com:o/n.git`, `ssh://git@github.com/o/n`.
+pub fn repository_from_url(url: &str, extra_host: Option<&str>) -> Option<String> {
+    let host_ok = |h: &str| h.eq_ignore_ascii_case("github.com") || Some(h) == extra_host;
+    let path = if let Ok(u) = url::Url::parse(url) {
+        if !matches!(u.scheme(), "https" | "http" | "ssh" | "git") || !host_ok(u.host_str()?) {
+            return None;
+        }
+        u.path().trim_start_matches('/').to_string()
+    } else {
+        // scp-like: [user@]host:owner/name(.git)
+        let (left, path) = url.split_once(':')?;
+        let host = left.rsplit('@').next()?;
+        if !host_ok(host) {
+            return None;
+        }
+        path.to_string()
+    };
+    let path = path.trim_end_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    let mut parts = path.split('/');
+    let (owner, name) = (parts.next()?, parts.next()?);
+    if parts.next().is_some() || owner.is_empty() || name.is_empty() {
+        return None;
+    }
+    Some(format!("{owner}/{name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_names_from_remote_urls() {
+        for (url, want) in [
+            ("https://github.com/acme/api.git", Some("acme/api")),
+            ("https://github.com/acme/api", Some("acme/api")),
+            ("git@github.com:acme/api.git", Some("acme/api")),
+            ("ssh://git@github.com/acme/api.git", Some("acme/api")),
+            ("https://gitlab.com/acme/api.git", None),
+            ("https://github.com/acme", None),
+            ("/tmp/origin.git", None),
+            ("https://ghe.example.com/acme/api.git", Some("acme/api")),
+        ] {
+            assert_eq!(
+                repository_from_url(url, Some("ghe.example.com")).as_deref(),
+                want,
+                "{url}"
+            );
+        }
+    }
+}
