@@ -1,0 +1,1 @@
+//! The Actions OIDC issuer: discovery, a rotating JWKS, and the token endpoint.
