@@ -48,9 +48,28 @@ pub enum Format {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The git pre-push hook: gate pushes to protected branches.
+    #[command(subcommand)]
+    Hook(HookCmd),
     /// Write an Ed25519 OpenSSH key pair and its allowed_signers line.
     #[command(after_help = "Example:\n  jitaa keygen --out .jitaa-keys --principal jitaa@acme")]
     Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCmd {
+    /// Install the pre-push hook into the hooks directory git uses (core.hooksPath aware).
+    #[command(
+        after_help = "Example:\n  jitaa hook install\n  jitaa hook install --force   # keep and chain an existing pre-push hook"
+    )]
+    Install(HookInstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookInstallArgs {
+    /// Keep an existing foreign pre-push hook as pre-push.local and chain it.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

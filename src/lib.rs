@@ -1,8 +1,10 @@
 //! jitaa — Just-In-Time Action Approval. See ARCHITECTURE.md for the map.
 
+pub mod actions;
 pub mod cli;
 pub mod codeowners;
 pub mod exit;
+pub mod hook;
 pub mod keys;
 pub mod logging;
 pub mod policy;

@@ -21,6 +21,9 @@ fn main() -> ExitCode {
 
 fn run(global: &Global, command: Command) -> anyhow::Result<Code> {
     match command {
+        Command::Hook(jitaa::cli::HookCmd::Install(args)) => {
+            Ok(jitaa::hook::cmd_install(global, &args)?)
+        }
         Command::Keygen(args) => {
             let g = jitaa::keys::generate(&args.out, &args.principal)?;
             if global.format == Format::Json {

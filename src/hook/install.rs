@@ -1,0 +1,187 @@
+//! `jitaa hook install`: writes the pre-push hook into the hooks directory git really
+//! uses (`core.hooksPath` honoured). A foreign hook already there is never lost: it is
+//! refused without `--force`, and with `--force` kept as `pre-push.local` and chained.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::exit::Failure;
+use crate::repo::git_cli;
+
+/// Marks a hook written by jitaa, so re-installing updates it in place.
+pub const MARKER: &str = "installed by `jitaa hook install`";
+
+/// What `install` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Installed {
+    /// A new hook at this path.
+    Fresh(PathBuf),
+    /// jitaa's own earlier hook, rewritten.
+    Updated(PathBuf),
+    /// A foreign hook moved to `kept` and chained before jitaa.
+    Chained { hook: PathBuf, kept: PathBuf },
+}
+
+/// The hooks directory git uses for the repository at `dir`.
+pub fn hooks_dir(dir: &Path) -> Result<PathBuf, Failure> {
+    let out = git_cli(dir)
+        .args(["rev-parse", "--path-format=absolute", "--git-path", "hooks"])
+        .output()
+        .map_err(|e| Failure::unreachable(format!("running git: {e}")))?;
+    if !out.status.success() {
+        return Err(Failure::usage(format!(
+            "{}: not a git repository ({})",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    Ok(PathBuf::from(path))
+}
+
+/// The hook script: runs jitaa from the path it was installed with, else from PATH.
+/// With `chain`, it first runs the kept hook with the same arguments and stdin.
+pub fn script(jitaa: &Path, chain: Option<&Path>) -> String {
+    let jitaa = shell_quote(&jitaa.display().to_string());
+    let mut s = format!(
+        "#!/bin/sh\n# jitaa pre-push hook, {MARKER}.\n\
+# git passes the remote name and URL as arguments and the refs being pushed on stdin.\n\
+JITAA={jitaa}\n[ -x \"$JITAA\" ] || JITAA=jitaa\n"
+    );
+    match chain {
+        None => s.push_str("exec \"$JITAA\" hook pre-push \"$@\"\n"),
+        Some(kept) => {
+            let kept = shell_quote(&kept.display().to_string());
+            s.push_str(&format!(
+                "input=$(cat)\n\
+printf '%s\\n' \"$input\" | {kept} \"$@\" || exit $?\n\
+printf '%s\\n' \"$input\" | exec \"$JITAA\" hook pre-push \"$@\"\n"
+            ));
+        }
+    }
+    s
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Installs the hook for the repository at `dir`, running `jitaa` at `jitaa`.
+pub fn install(dir: &Path, jitaa: &Path, force: bool) -> Result<Installed, Failure> {
+    let hooks = hooks_dir(dir)?;
+    fs::create_dir_all(&hooks)
+        .map_err(|e| Failure::usage(format!("creating {}: {e}", hooks.display())))?;
+    let hook = hooks.join("pre-push");
+    let existing = fs::read(&hook).ok();
+    let result = match existing {
+        None => {
+            write_executable(&hook, &script(jitaa, None))?;
+            Installed::Fresh(hook)
+        }
+        Some(bytes) if String::from_utf8_lossy(&bytes).contains(MARKER) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let kept = hooks.join("pre-push.local");
+            let chain = (text.contains("pre-push.local") && kept.exists()).then_some(kept);
+            write_executable(&hook, &script(jitaa, chain.as_deref()))?;
+            Installed::Updated(hook)
+        }
+        Some(_) if !force => {
+            return Err(Failure::usage(format!(
+                "{} already holds another pre-push hook; jitaa leaves it alone.\n\
+To keep it and run jitaa after it, run `jitaa hook install --force`: your hook moves to \
+pre-push.local and the new hook runs it first (same arguments and stdin), then jitaa.\n\
+Or call `jitaa hook pre-push \"$@\"` yourself at the end of your hook, passing git's stdin on.",
+                hook.display()
+            )));
+        }
+        Some(_) => {
+            let kept = hooks.join("pre-push.local");
+            if kept.exists() {
+                return Err(Failure::usage(format!(
+                    "{} exists too; move one of the two hooks away first, nothing was changed",
+                    kept.display()
+                )));
+            }
+            fs::rename(&hook, &kept)
+                .map_err(|e| Failure::usage(format!("moving {} aside: {e}", hook.display())))?;
+            write_executable(&hook, &script(jitaa, Some(&kept)))?;
+            Installed::Chained { hook, kept }
+        }
+    };
+    Ok(result)
+}
+
+fn write_executable(path: &Path, text: &str) -> Result<(), Failure> {
+    fs::write(path, text)
+        .map_err(|e| Failure::usage(format!("writing {}: {e}", path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+            .map_err(|e| Failure::usage(format!("chmod {}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = git_cli(dir.path())
+            .args(["init", "-q"])
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        dir
+    }
+
+    #[test]
+    fn installs_into_core_hooks_path_when_set() {
+        let dir = repo();
+        git_cli(dir.path())
+            .args(["config", "core.hooksPath", "githooks"])
+            .status()
+            .unwrap();
+        let r = install(dir.path(), Path::new("/usr/bin/jitaa"), false).unwrap();
+        let want = dir.path().join("githooks/pre-push");
+        assert_eq!(r, Installed::Fresh(want.canonicalize().unwrap()));
+        assert!(!dir.path().join(".git/hooks/pre-push").exists());
+    }
+
+    #[test]
+    fn a_foreign_hook_is_refused_then_chained_and_never_lost() {
+        let dir = repo();
+        let hooks = hooks_dir(dir.path()).unwrap();
+        fs::create_dir_all(&hooks).unwrap();
+        fs::write(hooks.join("pre-push"), "#!/bin/sh\necho mine\n").unwrap();
+        let err = install(dir.path(), Path::new("/usr/bin/jitaa"), false).unwrap_err();
+        assert_eq!(err.code, crate::exit::Code::Usage);
+        assert!(err.message.contains("--force"));
+        assert_eq!(
+            fs::read_to_string(hooks.join("pre-push")).unwrap(),
+            "#!/bin/sh\necho mine\n"
+        );
+
+        let r = install(dir.path(), Path::new("/usr/bin/jitaa"), true).unwrap();
+        assert!(matches!(r, Installed::Chained { .. }));
+        assert_eq!(
+            fs::read_to_string(hooks.join("pre-push.local")).unwrap(),
+            "#!/bin/sh\necho mine\n"
+        );
+        let hook = fs::read_to_string(hooks.join("pre-push")).unwrap();
+        assert!(hook.contains("pre-push.local") && hook.contains(MARKER));
+
+        // Re-installing keeps the chain.
+        let r = install(dir.path(), Path::new("/usr/bin/jitaa"), false).unwrap();
+        assert!(matches!(r, Installed::Updated(_)));
+        assert!(
+            fs::read_to_string(hooks.join("pre-push"))
+                .unwrap()
+                .contains("pre-push.local")
+        );
+    }
+}
