@@ -128,6 +128,9 @@ mod tests {
 
     #[test]
     fn table() {
+        let with_id = format!("/approve {ID}");
+        let with_lower = format!("/approve {}", ID.to_lowercase());
+        let with_extra = format!("/approve {ID} please");
         let cases: Vec<(&str, Vec<Command>)> = vec![
             ("/approve", vec![approve()]),
             ("  /approve  ", vec![approve()]),
@@ -138,13 +141,13 @@ mod tests {
             ("/approve cancel", vec![Command::Cancel]),
             ("/approve CANCEL", vec![Command::Cancel]),
             (
-                &format!("/approve {ID}"),
+                &with_id,
                 vec![Command::Approve {
                     request: Some(ID.into()),
                 }],
             ),
             (
-                &format!("/approve {}", ID.to_lowercase()),
+                &with_lower,
                 vec![Command::Approve {
                     request: Some(ID.into()),
                 }],
@@ -168,7 +171,7 @@ mod tests {
             // `/approve` with a word that is not a request id: not a command.
             ("/approve now please", vec![]),
             ("/approve please", vec![]),
-            (&format!("/approve {ID} please"), vec![]),
+            (&with_extra, vec![]),
             ("/approve cancel now", vec![]),
             ("/approve 01JDXYZ0ABCDEFGHJKMNPQRST", vec![]), // 25 characters
             ("/approve 01JDXYZ0ABCDEFGHJKMNPQRSTU", vec![]), // U is not Crockford base32

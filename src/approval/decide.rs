@@ -298,7 +298,7 @@ fn comment_entry<'a>(
                 Command::Deny { reason } => Action::Deny(reason.clone()),
             };
             let before_by_id = request.comment_id.is_some_and(|rid| c.id <= rid);
-            let edited = (c.updated_at > c.created_at).then(|| Refusal::Edited {
+            let edited = (c.updated_at > c.created_at).then_some(Refusal::Edited {
                 created: c.created_at,
                 updated: c.updated_at,
             });

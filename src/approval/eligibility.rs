@@ -188,11 +188,11 @@ fn not_approver_detail(rule: &Rule, request: &Request) -> String {
             path_owners.push(o);
         }
     }
-    let emails = path_owners
-        .iter()
-        .any(|o| matches!(o, Owner::Email(_)))
-        .then_some("; email owners in CODEOWNERS cannot be matched to GitHub logins")
-        .unwrap_or("");
+    let emails = if path_owners.iter().any(|o| matches!(o, Owner::Email(_))) {
+        "; email owners in CODEOWNERS cannot be matched to GitHub logins"
+    } else {
+        ""
+    };
     let owners_text = if path_owners.is_empty() {
         "none of the changed paths has an owner".to_string()
     } else {

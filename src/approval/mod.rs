@@ -23,6 +23,8 @@ pub mod explain;
 #[cfg(test)]
 mod props;
 #[cfg(test)]
+mod testkit;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
