@@ -187,12 +187,22 @@ pub fn decide(
     }
 }
 
-/// One comment per id; of differing copies the latest edit (then body) wins, whatever the order.
+/// One comment per id; of differing copies the latest edit wins (then the greatest content,
+/// so the choice never depends on the order they came in).
 fn dedup_comments(comments: &[Comment]) -> Vec<&Comment> {
     let mut by_id: BTreeMap<u64, &Comment> = BTreeMap::new();
     for c in comments {
         let keep = match by_id.get(&c.id) {
-            Some(old) => (c.updated_at, &c.body) > (old.updated_at, &old.body),
+            Some(old) => {
+                (c.updated_at, &c.body, c.created_at, &c.author, &c.url)
+                    > (
+                        old.updated_at,
+                        &old.body,
+                        old.created_at,
+                        &old.author,
+                        &old.url,
+                    )
+            }
             None => true,
         };
         if keep {
@@ -206,7 +216,18 @@ fn dedup_reviews(reviews: &[Review]) -> Vec<&Review> {
     let mut by_id: BTreeMap<u64, &Review> = BTreeMap::new();
     for r in reviews {
         let keep = match by_id.get(&r.id) {
-            Some(old) => (r.submitted_at, &r.commit_id) > (old.submitted_at, &old.commit_id),
+            Some(old) => {
+                let key = |r: &Review| {
+                    (
+                        r.submitted_at,
+                        r.commit_id.clone(),
+                        format!("{:?}", r.state),
+                        r.author.clone(),
+                        r.url.clone(),
+                    )
+                };
+                key(r) > key(old)
+            }
             None => true,
         };
         if keep {

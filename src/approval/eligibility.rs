@@ -213,3 +213,56 @@ fn not_approver_detail(rule: &Rule, request: &Request) -> String {
         ),
     }
 }
+
+/// The logins whose [`Facts`] the flow must resolve before calling
+/// [`decide`](super::decide()): authors of command-bearing comments and of submitted
+/// APPROVED or CHANGES_REQUESTED reviews (bots excluded), lower-cased and sorted.
+pub fn logins_to_resolve(events: &super::Events) -> Vec<String> {
+    use super::ReviewState;
+    let commenters = events
+        .comments
+        .iter()
+        .filter(|c| !super::command::parse(&c.body).is_empty())
+        .map(|c| &c.author);
+    let reviewers = events
+        .reviews
+        .iter()
+        .filter(|r| {
+            r.submitted_at.is_some()
+                && matches!(
+                    r.state,
+                    ReviewState::Approved | ReviewState::ChangesRequested
+                )
+        })
+        .map(|r| &r.author);
+    let mut logins: Vec<String> = commenters
+        .chain(reviewers)
+        .filter(|a| !is_bot(a))
+        .map(|a| a.login.to_ascii_lowercase())
+        .collect();
+    logins.sort();
+    logins.dedup();
+    logins
+}
+
+/// The teams whose membership matters under `rule` for `request`: listed approver teams
+/// and owning teams of changed paths, as `(org, slug)`, sorted and de-duplicated.
+pub fn teams_to_resolve(rule: &Rule, request: &Request) -> Vec<(String, String)> {
+    let listed = match &rule.approvers {
+        Approvers::List(list) => list.as_slice(),
+        Approvers::Codeowners => &[],
+    };
+    let mut teams: Vec<(String, String)> = listed
+        .iter()
+        .chain(request.paths.iter().flat_map(|p| &p.owners))
+        .filter_map(|o| match o {
+            Owner::Team { org, slug } => {
+                Some((org.to_ascii_lowercase(), slug.to_ascii_lowercase()))
+            }
+            _ => None,
+        })
+        .collect();
+    teams.sort();
+    teams.dedup();
+    teams
+}

@@ -617,3 +617,60 @@ fn permission_and_review_state_parsing() {
     );
     assert_eq!(ReviewState::from_api("DISMISSED"), ReviewState::Dismissed);
 }
+
+#[test]
+fn the_flow_is_told_whose_facts_and_which_teams_to_resolve() {
+    let mut bot = comment(3, "renovate[bot]", "/approve", 1);
+    bot.author.is_bot = true;
+    let events = Events {
+        comments: vec![
+            comment(1, "Bob", "/approve", 1),
+            comment(2, "zed", "hi", 1),
+            bot,
+        ],
+        reviews: vec![
+            review(4, "carol", "commented", SHA, 1),
+            review(5, "dave", "APPROVED", SHA, 1),
+        ],
+    };
+    assert_eq!(eligibility::logins_to_resolve(&events), ["bob", "dave"]);
+    let r = rule(1, &["@Acme/SRE", "@bob"], Coverage::All);
+    let teams = eligibility::teams_to_resolve(&r, &request(&[SRC, DOCS]));
+    assert_eq!(
+        teams,
+        [
+            ("acme".to_string(), "docs".to_string()),
+            ("acme".to_string(), "sre".to_string())
+        ]
+    );
+}
+
+#[test]
+fn summaries_say_who_and_why() {
+    let r = rule(1, &[], Coverage::Any);
+    let req = request(&[SRC]);
+    let o = run(&r, &req, vec![comment(1, "bob", "/approve", 1)], vec![], 2);
+    assert!(
+        o.explanation
+            .summary
+            .starts_with("approved by @bob; valid until 2026-11-25T12:16:00Z")
+    );
+    let o = run(
+        &r,
+        &req,
+        vec![comment(1, "bob", "/deny not today", 1)],
+        vec![],
+        2,
+    );
+    assert_eq!(o.explanation.summary, "denied by @bob: not today");
+    let o = run(&r, &req, vec![], vec![], 31);
+    assert_eq!(
+        o.explanation.summary,
+        "expired at 2026-11-25T12:30:00Z with no decision"
+    );
+    assert!(
+        o.explanation
+            .render()
+            .contains("path src/lib.rs (@bob): not covered")
+    );
+}
