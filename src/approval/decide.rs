@@ -33,7 +33,7 @@ use super::{
     Ack, AckVerdict, Approval, Author, Comment, Decision, Events, FactsByLogin, Outcome, Request,
     Review, ReviewState, Via,
 };
-use crate::codeowners::Owner;
+use crate::codeowners::{Owner, PathOwners};
 use crate::policy::{Approvers, Coverage, Rule};
 
 /// What an event asks for.
@@ -441,16 +441,17 @@ fn pending(
     deadline: DateTime<Utc>,
 ) -> Decision {
     let missing = rule.approvals.saturating_sub(quorum_count(standing));
-    let uncovered_idx: Vec<usize> = match rule.codeowners {
-        Coverage::All => (0..request.paths.len())
-            .filter(|i| coverage.get(*i).is_none_or(|c| c.is_empty()))
+    let uncovered: Vec<&PathOwners> = match rule.codeowners {
+        Coverage::All => request
+            .paths
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| coverage.get(*i).is_none_or(|c| c.is_empty()))
+            .map(|(_, p)| p)
             .collect(),
         Coverage::Any => Vec::new(),
     };
-    let mut candidates: Vec<&Owner> = Vec::new();
-    for i in &uncovered_idx {
-        candidates.extend(request.paths[*i].owners.iter());
-    }
+    let mut candidates: Vec<&Owner> = uncovered.iter().flat_map(|p| &p.owners).collect();
     if missing > 0 {
         match &rule.approvers {
             Approvers::List(list) => candidates.extend(list.iter()),
@@ -478,10 +479,7 @@ fn pending(
     }
     Decision::Pending {
         missing,
-        uncovered: uncovered_idx
-            .iter()
-            .map(|i| request.paths[*i].path.clone())
-            .collect(),
+        uncovered: uncovered.iter().map(|p| p.path.clone()).collect(),
         suggest,
         deadline,
     }

@@ -35,7 +35,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::codeowners::PathOwners;
-use crate::exit::Code;
+use crate::exit::{Code, Failure};
 
 pub use command::Command;
 pub use decide::decide;
@@ -348,4 +348,15 @@ pub struct Outcome {
     pub explanation: Explanation,
     /// One per command-bearing comment, in time order.
     pub acknowledgements: Vec<Ack>,
+}
+
+impl Outcome {
+    /// The decision as the flow's error: `None` when approved; denied (exit 1), or expired
+    /// or still pending (exit 3), with the one-line summary as the message.
+    pub fn failure(&self) -> Option<Failure> {
+        match self.decision.code() {
+            Code::Ok => None,
+            code => Some(Failure::new(code, self.explanation.summary.clone())),
+        }
+    }
 }

@@ -663,6 +663,11 @@ fn summaries_say_who_and_why() {
         2,
     );
     assert_eq!(o.explanation.summary, "denied by @bob: not today");
+    let failure = o.failure().expect("a deny is a failure");
+    assert_eq!(
+        (failure.code, failure.message.as_str()),
+        (crate::exit::Code::Denied, "denied by @bob: not today")
+    );
     let o = run(&r, &req, vec![], vec![], 31);
     assert_eq!(
         o.explanation.summary,
