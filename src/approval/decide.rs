@@ -108,7 +108,10 @@ pub fn decide(
     for e in &entries {
         let key = e.author.login.to_ascii_lowercase();
         let status = match (&e.verdict, &e.action) {
-            (Err(r), _) => Status::Refused { reason: r.clone() },
+            (Err(r), _) => Status::Refused {
+                message: r.to_string(),
+                reason: r.clone(),
+            },
             (Ok(_), Action::Nothing(why)) => Status::NoEffect { why: why.clone() },
             (Ok(_), _) if decided.is_some() => Status::AfterDecision,
             (Ok(st), Action::Approve) => {
@@ -151,7 +154,10 @@ pub fn decide(
         if e.via == Via::Comment {
             let verdict = match &e.verdict {
                 Ok(_) => AckVerdict::Accepted,
-                Err(r) => AckVerdict::Refused { reason: r.clone() },
+                Err(r) => AckVerdict::Refused {
+                    message: r.to_string(),
+                    reason: r.clone(),
+                },
             };
             acks.push(Ack {
                 comment_id: e.id,

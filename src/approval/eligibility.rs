@@ -33,8 +33,8 @@ pub enum SelfRole {
 impl fmt::Display for SelfRole {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            SelfRole::Requester => "requested",
-            SelfRole::Actor => "triggered",
+            SelfRole::Requester => "made this request",
+            SelfRole::Actor => "triggered this run",
         })
     }
 }
@@ -68,7 +68,7 @@ pub enum Refusal {
     OtherCommit { commit: String, sha: String },
     #[error("@{login} is a bot account; bots cannot approve or deny")]
     Bot { login: String },
-    #[error("@{login} {role} this request, and the rule does not allow self-approval")]
+    #[error("@{login} {role}, and the rule does not allow self-approval")]
     SelfApproval { login: String, role: SelfRole },
     #[error(
         "@{login}'s repository permission could not be resolved, so it does not count (fail closed)"

@@ -28,7 +28,7 @@ pub enum Status {
     /// Counts for nothing (a COMMENTED review, say).
     NoEffect { why: String },
     /// Refused, with the reason replied.
-    Refused { reason: Refusal },
+    Refused { reason: Refusal, message: String },
     /// Valid, but the request was already decided.
     AfterDecision,
 }
@@ -270,7 +270,7 @@ impl Explanation {
                 Status::Withdrew => "withdrew the approval".to_string(),
                 Status::NothingToWithdraw => "nothing to withdraw".to_string(),
                 Status::NoEffect { why } => format!("no effect: {why}"),
-                Status::Refused { reason } => format!("not counted: {reason}"),
+                Status::Refused { message, .. } => format!("not counted: {message}"),
                 Status::AfterDecision => "after the decision".to_string(),
             };
             let _ = writeln!(

@@ -328,7 +328,11 @@ pub enum AckVerdict {
     /// React +1.
     Accepted,
     /// React -1 and reply once with the reason.
-    Refused { reason: Refusal },
+    Refused {
+        reason: Refusal,
+        /// The reply text (the reason's Display).
+        message: String,
+    },
 }
 
 /// The acknowledgement of one comment that carries a command.

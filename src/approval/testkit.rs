@@ -160,7 +160,7 @@ pub(super) fn refusal(o: &Outcome, comment_id: u64) -> Refusal {
         .find(|a| a.comment_id == comment_id)
         .expect("an ack for the comment");
     match &ack.verdict {
-        AckVerdict::Refused { reason } => reason.clone(),
+        AckVerdict::Refused { reason, .. } => reason.clone(),
         AckVerdict::Accepted => panic!("comment {comment_id} was accepted"),
     }
 }

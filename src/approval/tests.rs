@@ -246,7 +246,8 @@ fn reviews_count_on_the_requests_sha_in_either_case() {
     assert!(matches!(
         o.explanation.events[0].status,
         explain::Status::Refused {
-            reason: Refusal::OtherCommit { .. }
+            reason: Refusal::OtherCommit { .. },
+            ..
         }
     ));
     let mut pending = review(2, "bob", "PENDING", SHA, 1);
@@ -597,6 +598,9 @@ fn acks_cover_command_comments_only_and_explanations_serialise() {
         "permission"
     );
     assert_eq!(json["explanation"]["events"][0]["status"], "refused");
+    let message = "@eve has read permission on the repository; write or higher is needed";
+    assert_eq!(json["acknowledgements"][0]["message"], message);
+    assert_eq!(json["explanation"]["events"][0]["message"], message);
     let text = o.explanation.render();
     assert!(text.contains("@eve has read permission"), "{text}");
     assert!(
