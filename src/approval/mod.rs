@@ -26,6 +26,8 @@ mod props;
 mod testkit;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_decisions;
 
 use std::collections::BTreeMap;
 use std::fmt;
