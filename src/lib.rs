@@ -1,6 +1,7 @@
 //! jitaa — Just-In-Time Action Approval. See ARCHITECTURE.md for the map.
 
 pub mod actions;
+pub mod approval;
 pub mod cli;
 pub mod codeowners;
 pub mod exit;
