@@ -5,5 +5,6 @@ pub mod codeowners;
 pub mod exit;
 pub mod keys;
 pub mod logging;
+pub mod oidc;
 pub mod policy;
 pub mod repo;
