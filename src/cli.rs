@@ -77,7 +77,11 @@ pub struct OidcVerifyArgs {
     #[arg(long, env = "JITAA_OIDC_AUDIENCE", default_value = "jitaa")]
     pub audience: String,
     /// The issuer the token must come from (https; http only on loopback).
-    #[arg(long, env = "JITAA_OIDC_ISSUER", default_value = "https://token.actions.githubusercontent.com")]
+    #[arg(
+        long,
+        env = "JITAA_OIDC_ISSUER",
+        default_value = "https://token.actions.githubusercontent.com"
+    )]
     pub issuer: String,
 }
 

@@ -65,15 +65,27 @@ fn a_valid_token_verifies_and_prints_its_context() {
 #[test]
 fn alg_none_is_refused() {
     let (issuer, url) = serve_standalone();
-    refused(&url, &issuer.mint_with(json!({"alg": "none"}), json!({})), "alg is `none`");
-    refused(&url, &issuer.mint_with(json!({"alg": "None"}), json!({})), "alg is `None`");
+    refused(
+        &url,
+        &issuer.mint_with(json!({"alg": "none"}), json!({})),
+        "alg is `none`",
+    );
+    refused(
+        &url,
+        &issuer.mint_with(json!({"alg": "None"}), json!({})),
+        "alg is `None`",
+    );
 }
 
 #[test]
 fn hs256_keyed_with_the_rsa_public_key_is_refused() {
     let (issuer, url) = serve_standalone();
     // mint_with signs HS256 with the current public key's PEM bytes as the HMAC secret.
-    refused(&url, &issuer.mint_with(json!({"alg": "HS256"}), json!({})), "alg is `HS256`");
+    refused(
+        &url,
+        &issuer.mint_with(json!({"alg": "HS256"}), json!({})),
+        "alg is `HS256`",
+    );
     // Even relabelled as RS256, an HMAC is no RSA signature.
     let hs = issuer.mint_with(json!({"alg": "HS256"}), json!({}));
     let rs = issuer.mint("jitaa");
@@ -88,8 +100,15 @@ fn hs256_keyed_with_the_rsa_public_key_is_refused() {
 #[test]
 fn wrong_issuer_is_refused() {
     let (issuer, url) = serve_standalone();
-    let t = issuer.mint_with(json!({}), json!({"iss": "https://token.actions.githubusercontent.com"}));
-    refused(&url, &t, "issued by `https://token.actions.githubusercontent.com`");
+    let t = issuer.mint_with(
+        json!({}),
+        json!({"iss": "https://token.actions.githubusercontent.com"}),
+    );
+    refused(
+        &url,
+        &t,
+        "issued by `https://token.actions.githubusercontent.com`",
+    );
     let t = issuer.mint_with(json!({}), json!({"iss": format!("{url}/")}));
     refused(&url, &t, "expected `http://127.0.0.1");
     let t = issuer.mint_with(json!({}), json!({"iss": null}));
@@ -99,9 +118,17 @@ fn wrong_issuer_is_refused() {
 #[test]
 fn wrong_audience_is_refused() {
     let (issuer, url) = serve_standalone();
-    refused(&url, &issuer.mint("https://github.com/acme"), "expected it to contain `jitaa`");
+    refused(
+        &url,
+        &issuer.mint("https://github.com/acme"),
+        "expected it to contain `jitaa`",
+    );
     refused(&url, &issuer.mint("jitaa2"), "audience");
-    refused(&url, &issuer.mint_with(json!({}), json!({"aud": null})), "audience is missing");
+    refused(
+        &url,
+        &issuer.mint_with(json!({}), json!({"aud": null})),
+        "audience is missing",
+    );
     // A list that contains the audience is fine.
     let t = issuer.mint_with(json!({}), json!({"aud": ["other", "jitaa"]}));
     verify(&url, &t).success();
@@ -111,9 +138,15 @@ fn wrong_audience_is_refused() {
 fn expired_tokens_are_refused_beyond_the_leeway() {
     let (issuer, url) = serve_standalone();
     let n = now();
-    let t = issuer.mint_with(json!({}), json!({"iat": n - 420, "nbf": n - 1020, "exp": n - 120}));
+    let t = issuer.mint_with(
+        json!({}),
+        json!({"iat": n - 420, "nbf": n - 1020, "exp": n - 120}),
+    );
     refused(&url, &t, "expired");
-    let t = issuer.mint_with(json!({}), json!({"iat": n - 330, "nbf": n - 930, "exp": n - 30}));
+    let t = issuer.mint_with(
+        json!({}),
+        json!({"iat": n - 330, "nbf": n - 930, "exp": n - 30}),
+    );
     verify(&url, &t).success();
 }
 
@@ -141,8 +174,16 @@ fn mistyped_time_claims_do_not_skip_the_check() {
 #[test]
 fn unknown_kid_is_refused_and_rotation_is_followed() {
     let (issuer, url) = serve_standalone();
-    refused(&url, &issuer.mint_with(json!({"kid": "nope"}), json!({})), "kid `nope` is not among");
-    refused(&url, &issuer.mint_with(json!({"kid": null}), json!({})), "no kid");
+    refused(
+        &url,
+        &issuer.mint_with(json!({"kid": "nope"}), json!({})),
+        "kid `nope` is not among",
+    );
+    refused(
+        &url,
+        &issuer.mint_with(json!({"kid": null}), json!({})),
+        "no kid",
+    );
     let old = issuer.mint("jitaa");
     issuer.rotate();
     verify(&url, &issuer.mint("jitaa")).success();
@@ -178,7 +219,11 @@ fn tampered_truncated_and_garbage_tokens_are_refused() {
     );
     refused(&url, &tampered, "signature does not verify");
     refused(&url, &good[..good.len() - 8], "the OIDC token");
-    refused(&url, &format!("{}.{}", parts[0], parts[1]), "3 dot-separated parts");
+    refused(
+        &url,
+        &format!("{}.{}", parts[0], parts[1]),
+        "3 dot-separated parts",
+    );
     refused(&url, &format!("{}.{}.", parts[0], parts[1]), "no signature");
     refused(&url, "garbage", "malformed");
     refused(&url, "", "it is empty");
@@ -199,10 +244,17 @@ fn claims_that_contradict_the_run_are_refused_naming_the_field() {
     ];
     let claim = ["repository", "sha", "ref", "run_id", "run_attempt"];
     let mut ok = jitaa(&url);
-    ok.envs(agreeing).arg("-").write_stdin(token.clone()).assert().success();
+    ok.envs(agreeing)
+        .arg("-")
+        .write_stdin(token.clone())
+        .assert()
+        .success();
     for (i, (var, value)) in agreeing.iter().enumerate() {
         let mut cmd = jitaa(&url);
-        cmd.envs(agreeing).env(var, "0ther").arg("-").write_stdin(token.clone());
+        cmd.envs(agreeing)
+            .env(var, "0ther")
+            .arg("-")
+            .write_stdin(token.clone());
         cmd.assert().code(4).stderr(contains(format!(
             "{var}=0ther but the OIDC token says {}={value}",
             claim[i]
@@ -225,7 +277,9 @@ fn insecure_or_unreachable_issuers_fail_closed() {
         .write_stdin(t)
         .assert()
         .code(5)
-        .stderr(contains("could not reach http://127.0.0.1:1/.well-known/openid-configuration"));
+        .stderr(contains(
+            "could not reach http://127.0.0.1:1/.well-known/openid-configuration",
+        ));
 }
 
 #[test]
@@ -233,12 +287,19 @@ fn in_a_job_the_token_is_fetched_masked_and_verified() {
     let (issuer, url) = serve_standalone();
     let out = jitaa(&url)
         .env("GITHUB_ACTIONS", "true")
-        .env("ACTIONS_ID_TOKEN_REQUEST_URL", format!("{url}/_actions/token?api-version=2.0"))
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            format!("{url}/_actions/token?api-version=2.0"),
+        )
         .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", issuer.request_token())
         .env("GITHUB_SHA", "e75edcc5b6cb88fc32f8d65d1da2655576b905ca")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let first = stdout.lines().next().unwrap();
     let token = first.strip_prefix("::add-mask::").expect("mask line first");
@@ -261,8 +322,11 @@ fn without_id_token_permission_the_fix_is_shown() {
 fn the_token_endpoint_is_retried_then_given_up_on() {
     let (issuer, url) = serve_standalone();
     let job = |cmd: &mut Command| {
-        cmd.env("ACTIONS_ID_TOKEN_REQUEST_URL", format!("{url}/_actions/token?api-version=2.0"))
-            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", issuer.request_token());
+        cmd.env(
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            format!("{url}/_actions/token?api-version=2.0"),
+        )
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", issuer.request_token());
     };
     issuer.fail_next_token_requests(2, 503);
     let mut cmd = jitaa(&url);

@@ -256,7 +256,10 @@ mod tests {
         let mut c = fixture();
         c.insert("check_run_id".into(), Value::String("42".into()));
         let ctx = Context::from_claims(&c).unwrap();
-        assert_eq!(ctx.other.get("check_run_id"), Some(&Value::String("42".into())));
+        assert_eq!(
+            ctx.other.get("check_run_id"),
+            Some(&Value::String("42".into()))
+        );
     }
 
     #[test]
@@ -287,7 +290,12 @@ mod tests {
             let env = |k: &str| (k == *var).then(|| "something-else".to_string());
             let e = cross_check(&ctx, &env).unwrap_err();
             let msg = e.to_string();
-            assert!(msg.starts_with(&format!("{var}=something-else but the OIDC token says {claim}=")), "{msg}");
+            assert!(
+                msg.starts_with(&format!(
+                    "{var}=something-else but the OIDC token says {claim}="
+                )),
+                "{msg}"
+            );
             assert_eq!(e.code(), crate::exit::Code::Integrity);
         }
     }

@@ -144,9 +144,15 @@ mod tests {
     async fn missing_permission_is_a_usage_error_that_shows_the_fix() {
         let env = |_: &str| None;
         let mut out = Vec::new();
-        let e = request_token_with(&env, "jitaa", &mut out).await.unwrap_err();
+        let e = request_token_with(&env, "jitaa", &mut out)
+            .await
+            .unwrap_err();
         assert_eq!(e.code, crate::exit::Code::Usage);
-        assert!(e.message.contains("permissions:\n  id-token: write"), "{}", e.message);
+        assert!(
+            e.message.contains("permissions:\n  id-token: write"),
+            "{}",
+            e.message
+        );
         assert!(out.is_empty());
     }
 
@@ -158,7 +164,9 @@ mod tests {
             _ => None,
         };
         let mut out = Vec::new();
-        let e = request_token_with(&env, "jitaa", &mut out).await.unwrap_err();
+        let e = request_token_with(&env, "jitaa", &mut out)
+            .await
+            .unwrap_err();
         assert_eq!(e.code, crate::exit::Code::Usage);
         assert!(e.message.contains("ACTIONS_ID_TOKEN_REQUEST_URL"));
         assert!(!e.message.contains("secret"));

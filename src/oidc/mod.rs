@@ -21,7 +21,7 @@ mod verify;
 
 pub use context::{Context, cross_check};
 pub use error::OidcError;
-pub use fetch::{request_token, request_token_with};
+pub use fetch::{PERMISSIONS_HINT, request_token, request_token_with};
 pub use jsonwebtoken::jwk::JwkSet;
 pub use verify::{
     RECORD_IAT_WINDOW_SECS, Verifier, check_token, parse_unverified, verify_record_token,
@@ -96,9 +96,19 @@ pub(crate) fn http_client() -> Result<reqwest::Client, OidcError> {
 /// `GITHUB_RUN_ATTEMPT`. Missing `id-token: write` is exit 2; an invalid or
 /// contradicting token exit 4; an unreachable runner or issuer exit 5.
 pub async fn context_from_actions(audience: &str) -> Result<Context, Failure> {
-    let token = request_token(audience).await?;
-    let verifier = Verifier::from_env()?.with_audience(audience);
+    let mut out = std::io::stdout();
+    context_from_actions_with(&process_env, audience, &mut out).await
+}
+
+/// [`context_from_actions`] over any environment, writing `::add-mask::` to `out`.
+pub async fn context_from_actions_with(
+    env: EnvFn<'_>,
+    audience: &str,
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<Context, Failure> {
+    let token = request_token_with(env, audience, out).await?;
+    let verifier = Verifier::from_env_with(env)?.with_audience(audience);
     let context = verifier.verify(&token).await?;
-    cross_check(&context, &process_env)?;
+    cross_check(&context, env)?;
     Ok(context)
 }

@@ -63,7 +63,9 @@ pub fn parse_unverified(token: &str) -> Result<Unverified, OidcError> {
         )));
     }
     let Value::Object(header) = b64_json(parts[0], "header")? else {
-        return Err(OidcError::Malformed("the header is not a JSON object".into()));
+        return Err(OidcError::Malformed(
+            "the header is not a JSON object".into(),
+        ));
     };
     match header.get("alg") {
         Some(Value::String(alg)) if alg == "RS256" => {}
@@ -151,14 +153,15 @@ pub fn check_token(
     validation.validate_nbf = false;
     validation.validate_aud = false;
     validation.required_spec_claims = HashSet::new();
-    let data = jsonwebtoken::decode::<Map<String, Value>>(&u.token, &key, &validation)
-        .map_err(|e| match e.kind() {
+    let data = jsonwebtoken::decode::<Map<String, Value>>(&u.token, &key, &validation).map_err(
+        |e| match e.kind() {
             ErrorKind::InvalidSignature => OidcError::Signature { kid: u.kid.clone() },
             ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
                 OidcError::Algorithm("not RS256".into())
             }
             _ => OidcError::Malformed(format!("{e}")),
-        })?;
+        },
+    )?;
     let claims = data.claims;
 
     match claims.get("iss") {
@@ -326,7 +329,13 @@ impl Verifier {
     pub async fn verify_at(&self, token: &str, now: i64) -> Result<Context, OidcError> {
         let u = parse_unverified(token)?;
         let jwk = self.key_for(&u.kid).await?;
-        check_token(&u, &jwk, &self.issuer, &self.audience, TimeRule::Live { now })
+        check_token(
+            &u,
+            &jwk,
+            &self.issuer,
+            &self.audience,
+            TimeRule::Live { now },
+        )
     }
 
     /// The keys fetched so far (to archive beside records), if any were.
@@ -375,7 +384,8 @@ impl Verifier {
         if doc.get("issuer").and_then(Value::as_str) != Some(self.issuer.as_str()) {
             return Err(doc_err(format!(
                 "its issuer is {}, expected `{}`",
-                doc.get("issuer").map_or("missing".into(), |v| v.to_string()),
+                doc.get("issuer")
+                    .map_or("missing".into(), |v| v.to_string()),
                 self.issuer
             )));
         }
@@ -389,7 +399,11 @@ impl Verifier {
             what: format!("JWKS {jwks_uri}"),
             reason,
         })?;
-        tracing::debug!(keys = set.keys.len(), uri = jwks_uri, "fetched the OIDC JWKS");
+        tracing::debug!(
+            keys = set.keys.len(),
+            uri = jwks_uri,
+            "fetched the OIDC JWKS"
+        );
         Ok((set, jwks_uri.to_string()))
     }
 }
@@ -415,8 +429,10 @@ mod tests {
 
     #[test]
     fn github_jwks_snapshot_parses_and_every_key_fits_rs256() {
-        let set = parse_jwks(include_bytes!("../../tests/data/oidc/jwks.github-snapshot.json"))
-            .unwrap();
+        let set = parse_jwks(include_bytes!(
+            "../../tests/data/oidc/jwks.github-snapshot.json"
+        ))
+        .unwrap();
         assert_eq!(set.keys.len(), 4);
         for k in &set.keys {
             let kid = k.common.key_id.clone().unwrap();
@@ -431,12 +447,24 @@ mod tests {
         let body = enc(serde_json::json!({"iss": "x"}));
         let tok = |h: Value| format!("{}.{body}.c2ln", enc(h));
         let cases = [
-            (serde_json::json!({"alg": "none", "kid": "k"}), "alg is `none`"),
-            (serde_json::json!({"alg": "HS256", "kid": "k"}), "alg is `HS256`"),
-            (serde_json::json!({"alg": "RS512", "kid": "k"}), "alg is `RS512`"),
+            (
+                serde_json::json!({"alg": "none", "kid": "k"}),
+                "alg is `none`",
+            ),
+            (
+                serde_json::json!({"alg": "HS256", "kid": "k"}),
+                "alg is `HS256`",
+            ),
+            (
+                serde_json::json!({"alg": "RS512", "kid": "k"}),
+                "alg is `RS512`",
+            ),
             (serde_json::json!({"kid": "k"}), "alg is missing"),
             (serde_json::json!({"alg": "RS256"}), "no kid"),
-            (serde_json::json!({"alg": "RS256", "kid": "k", "crit": ["b64"]}), "crit"),
+            (
+                serde_json::json!({"alg": "RS256", "kid": "k", "crit": ["b64"]}),
+                "crit",
+            ),
         ];
         for (h, want) in cases {
             let e = parse_unverified(&tok(h.clone())).unwrap_err();
@@ -450,18 +478,30 @@ mod tests {
 
     #[test]
     fn keys_that_declare_another_alg_or_kind_are_refused() {
-        let set = parse_jwks(include_bytes!("../../tests/data/oidc/jwks.github-snapshot.json"))
-            .unwrap();
+        let set = parse_jwks(include_bytes!(
+            "../../tests/data/oidc/jwks.github-snapshot.json"
+        ))
+        .unwrap();
         let mut k = set.keys[0].clone();
         k.common.key_algorithm = Some(KeyAlgorithm::RS512);
-        assert!(check_key("k", &k).unwrap_err().to_string().contains("RS512"));
+        assert!(
+            check_key("k", &k)
+                .unwrap_err()
+                .to_string()
+                .contains("RS512")
+        );
         let mut k = set.keys[0].clone();
         k.common.public_key_use = Some(PublicKeyUse::Encryption);
         assert!(check_key("k", &k).is_err());
         let oct: Jwk =
             serde_json::from_value(serde_json::json!({"kty": "oct", "k": "c2VjcmV0", "kid": "k"}))
                 .unwrap();
-        assert!(check_key("k", &oct).unwrap_err().to_string().contains("not an RSA key"));
+        assert!(
+            check_key("k", &oct)
+                .unwrap_err()
+                .to_string()
+                .contains("not an RSA key")
+        );
     }
 
     #[test]

@@ -452,7 +452,9 @@ pub fn serve_standalone() -> (Issuer, String) {
     let addr = listener.local_addr().expect("local address");
     let url = format!("http://{addr}");
     issuer.set_base_url(&url);
-    listener.set_nonblocking(true).expect("nonblocking listener");
+    listener
+        .set_nonblocking(true)
+        .expect("nonblocking listener");
     let app = issuer.router();
     match tokio::runtime::Handle::try_current() {
         Ok(handle) => {
@@ -527,9 +529,15 @@ mod tests {
     fn overrides_reach_header_and_claims() {
         let issuer = Issuer::new();
         issuer.set_claims(json!({"sha": "abc", "environment": "production", "actor": null}));
-        let t = issuer.mint_with(json!({"alg": "none", "kid": null}), json!({"aud": ["x", "y"]}));
+        let t = issuer.mint_with(
+            json!({"alg": "none", "kid": null}),
+            json!({"aud": ["x", "y"]}),
+        );
         assert!(t.ends_with('.'));
-        assert_eq!(part(&t, 0), json!({"alg": "none", "typ": "JWT", "x5t": part(&t, 0)["x5t"]}));
+        assert_eq!(
+            part(&t, 0),
+            json!({"alg": "none", "typ": "JWT", "x5t": part(&t, 0)["x5t"]})
+        );
         let c = part(&t, 1);
         assert_eq!(c["sha"], "abc");
         assert_eq!(c["environment"], "production");
