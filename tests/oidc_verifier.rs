@@ -174,6 +174,33 @@ async fn context_from_actions_fetches_verifies_and_cross_checks() {
     assert!(e.message.starts_with("GITHUB_SHA=0000000000000000000000000000000000000000 but the OIDC token says sha=e75edcc5"), "{}", e.message);
 }
 
+/// Prints how long verification takes (debug build; dependencies at opt-level 1):
+/// `cargo test --test oidc_verifier -- --ignored --nocapture measure`.
+#[tokio::test]
+#[ignore]
+async fn measure_verification() {
+    let (issuer, url) = serve_standalone();
+    let v = Verifier::new(&url, "jitaa").unwrap();
+    let t0 = std::time::Instant::now();
+    v.verify(&issuer.mint("jitaa")).await.unwrap();
+    let cold = t0.elapsed();
+    let tokens: Vec<String> = (0..200).map(|_| issuer.mint("jitaa")).collect();
+    let t1 = std::time::Instant::now();
+    for t in &tokens {
+        v.verify(t).await.unwrap();
+    }
+    let warm = t1.elapsed() / tokens.len() as u32;
+    let jwks = archived(&issuer);
+    let t2 = std::time::Instant::now();
+    for t in &tokens {
+        verify_record_token(t, &jwks, &url, "jitaa", chrono::Utc::now()).unwrap();
+    }
+    let offline = t2.elapsed() / tokens.len() as u32;
+    println!("first verify (discovery + JWKS over loopback HTTP): {cold:?}");
+    println!("verify with cached keys: {warm:?} per token");
+    println!("record token against an archived JWKS: {offline:?} per token");
+}
+
 fn b64() -> impl Strategy<Value = String> {
     proptest::collection::vec(any::<u8>(), 0..300).prop_map(|b| {
         use base64::Engine;

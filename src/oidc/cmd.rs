@@ -26,7 +26,7 @@ async fn run(args: &OidcVerifyArgs) -> Result<Context, Failure> {
         Some("-") => {
             let mut text = String::new();
             std::io::stdin()
-                .take(super::verify::MAX_TOKEN_LEN as u64 + 1)
+                .take(super::MAX_TOKEN_LEN as u64 + 1)
                 .read_to_string(&mut text)
                 .map_err(|e| Failure::usage(format!("TOKEN `-`: cannot read stdin ({e})")))?;
             text

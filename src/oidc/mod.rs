@@ -24,7 +24,8 @@ pub use error::OidcError;
 pub use fetch::{PERMISSIONS_HINT, request_token, request_token_with};
 pub use jsonwebtoken::jwk::JwkSet;
 pub use verify::{
-    RECORD_IAT_WINDOW_SECS, Verifier, check_token, parse_unverified, verify_record_token,
+    MAX_TOKEN_LEN, RECORD_IAT_WINDOW_SECS, REFETCH_INTERVAL, TimeRule, Unverified, Verifier,
+    check_token, parse_jwks, parse_unverified, verify_record_token,
 };
 
 use crate::exit::Failure;

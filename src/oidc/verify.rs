@@ -27,11 +27,20 @@ pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 pub const REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A token whose shape and header were checked; its signature and claims were not.
-#[derive(Debug, Clone)]
+/// Its `Debug` shows the kid only: the token is a bearer credential.
+#[derive(Clone)]
 pub struct Unverified {
     token: String,
     /// The signing key's id from the header.
     pub kid: String,
+}
+
+impl std::fmt::Debug for Unverified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unverified")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
 }
 
 fn b64_json(segment: &str, what: &str) -> Result<Value, OidcError> {

@@ -446,6 +446,9 @@ fn hex(b: &[u8]) -> String {
 /// Serves a fresh issuer on 127.0.0.1 (a free port) and returns it with its URL (also
 /// its `iss`). Inside a tokio runtime the server is spawned on it; otherwise it runs
 /// on a thread of its own with its own runtime, for as long as the process lives.
+/// (On a current-thread runtime the server only runs while the caller awaits: a test
+/// that blocks, e.g. running the binary synchronously, should call this outside any
+/// runtime or use a multi-thread runtime.)
 pub fn serve_standalone() -> (Issuer, String) {
     let issuer = Issuer::new();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
