@@ -54,6 +54,38 @@ pub enum Command {
     /// Write an Ed25519 OpenSSH key pair and its allowed_signers line.
     #[command(after_help = "Example:\n  jitaa keygen --out .jitaa-keys --principal jitaa@acme")]
     Keygen(KeygenArgs),
+    /// Work with GitHub Actions OIDC tokens.
+    #[command(subcommand)]
+    Oidc(OidcCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OidcCmd {
+    /// Verify an Actions OIDC token (RS256 against the issuer's keys, iss, aud, times,
+    /// and the run's GITHUB_* variables) and print its context. Exit 4 when invalid.
+    #[command(after_help = "Examples:\n  \
+jitaa oidc verify                 # in a job with `permissions: id-token: write`: fetch one\n  \
+echo \"$TOKEN\" | jitaa oidc verify - --format json\n  \
+JITAA_OIDC_ISSUER=https://ghes.example.com/_services/token jitaa oidc verify -")]
+    Verify(OidcVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OidcVerifyArgs {
+    /// The token, or `-` to read it from stdin (safer: argv is visible to other
+    /// processes). Default: request one from the runner (needs id-token: write).
+    #[arg(value_name = "TOKEN|-")]
+    pub token: Option<String>,
+    /// The audience the token must carry.
+    #[arg(long, env = "JITAA_OIDC_AUDIENCE", default_value = "jitaa")]
+    pub audience: String,
+    /// The issuer the token must come from (https; http only on loopback).
+    #[arg(
+        long,
+        env = "JITAA_OIDC_ISSUER",
+        default_value = "https://token.actions.githubusercontent.com"
+    )]
+    pub issuer: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,5 +8,6 @@ pub mod exit;
 pub mod hook;
 pub mod keys;
 pub mod logging;
+pub mod oidc;
 pub mod policy;
 pub mod repo;

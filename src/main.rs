@@ -47,5 +47,6 @@ fn run(global: &Global, command: Command) -> anyhow::Result<Code> {
             }
             Ok(Code::Ok)
         }
+        Command::Oidc(jitaa::cli::OidcCmd::Verify(args)) => jitaa::oidc::cmd::verify(global, &args),
     }
 }

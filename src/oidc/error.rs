@@ -1,0 +1,91 @@
+//! The typed errors of OIDC verification, and the exit code each one ends with.
+
+use crate::exit::{Code, Failure};
+
+/// Why a token was refused or could not be checked. Every variant fails closed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OidcError {
+    /// Not a compact JWS: wrong shape, bad base64, bad JSON, too long.
+    #[error("the OIDC token is malformed: {0}")]
+    Malformed(String),
+    /// The header's `alg` is not RS256 (`none`, HS*, ES*, ...).
+    #[error("the OIDC token's alg is {0}; jitaa accepts RS256 only")]
+    Algorithm(String),
+    /// The header names no `kid`.
+    #[error("the OIDC token's header has no kid; GitHub always names its signing key")]
+    MissingKid,
+    /// The header's `kid` is not in the issuer's JWKS.
+    #[error("the OIDC token's kid `{kid}` is not among the issuer's keys ({detail})")]
+    UnknownKid { kid: String, detail: String },
+    /// The key exists but may not verify this token (not RSA, another alg, not `use: sig`).
+    #[error("the key `{kid}` may not verify this token: {reason}")]
+    KeyMismatch { kid: String, reason: String },
+    /// The RSA signature does not verify.
+    #[error("the OIDC token's signature does not verify against key `{kid}`")]
+    Signature { kid: String },
+    /// A required claim is absent or of the wrong JSON type.
+    #[error("the OIDC token's claim `{claim}` {reason}")]
+    Claim { claim: String, reason: String },
+    #[error("the OIDC token was issued by `{found}`, expected `{expected}` (JITAA_OIDC_ISSUER)")]
+    Issuer { expected: String, found: String },
+    #[error(
+        "the OIDC token's audience is {found}, expected it to contain `{expected}` (JITAA_OIDC_AUDIENCE)"
+    )]
+    Audience { expected: String, found: String },
+    #[error("the OIDC token expired at {exp} (now {now}, leeway 60 s)")]
+    Expired { exp: i64, now: i64 },
+    #[error("the OIDC token is not valid before {nbf} (now {now}, leeway 60 s)")]
+    NotYetValid { nbf: i64, now: i64 },
+    #[error("the OIDC token's iat {iat} is in the future (now {now}, leeway 60 s)")]
+    IssuedInFuture { iat: i64, now: i64 },
+    /// For record signatures: the token was not issued when the record was written.
+    #[error(
+        "the record's OIDC token was issued at {iat}, more than {window} s from the record time {record_time}"
+    )]
+    RecordTime {
+        iat: i64,
+        record_time: i64,
+        window: i64,
+    },
+    /// The environment of the run contradicts the token.
+    #[error("{var}={env_value} but the OIDC token says {claim}={claim_value}")]
+    Mismatch {
+        var: String,
+        env_value: String,
+        claim: String,
+        claim_value: String,
+    },
+    /// The issuer's discovery document or JWKS is unusable (wrong issuer, not https, bad JSON).
+    #[error("the OIDC issuer's {what} is unusable: {reason}")]
+    IssuerDocument { what: String, reason: String },
+    /// A configuration variable or flag is invalid (exit 2).
+    #[error("{var}: {reason}")]
+    Config { var: String, reason: String },
+    /// The issuer or the token endpoint could not be reached (exit 5).
+    #[error("could not reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+}
+
+impl OidcError {
+    /// The exit code of DESIGN.md for this error.
+    pub fn code(&self) -> Code {
+        match self {
+            OidcError::Config { .. } => Code::Usage,
+            OidcError::Unreachable { .. } => Code::Unreachable,
+            _ => Code::Integrity,
+        }
+    }
+
+    pub(crate) fn claim(claim: &str, reason: impl Into<String>) -> OidcError {
+        OidcError::Claim {
+            claim: claim.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<OidcError> for Failure {
+    fn from(e: OidcError) -> Failure {
+        Failure::new(e.code(), e.to_string())
+    }
+}

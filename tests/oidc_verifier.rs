@@ -1,0 +1,257 @@
+//! The verifier in-process against the stand-in issuer: key caching, refetch on
+//! rotation and its rate limit, record tokens against an archived JWKS, the token
+//! request in a job, and a property test that no input panics the verifier.
+
+use std::time::Duration;
+
+use fakehub::oidc::{Issuer, serve_standalone};
+use jitaa::exit::Code;
+use jitaa::oidc::{
+    JwkSet, OidcError, RECORD_IAT_WINDOW_SECS, Verifier, context_from_actions_with,
+    parse_unverified, request_token_with, verify_record_token,
+};
+use proptest::prelude::*;
+use serde_json::json;
+
+fn archived(issuer: &Issuer) -> JwkSet {
+    serde_json::from_value(issuer.jwks()).unwrap()
+}
+
+#[tokio::test]
+async fn keys_are_cached_by_kid() {
+    let (issuer, url) = serve_standalone();
+    let v = Verifier::new(&url, "jitaa").unwrap();
+    for _ in 0..5 {
+        v.verify(&issuer.mint("jitaa")).await.unwrap();
+    }
+    assert_eq!(issuer.jwks_fetches(), 1);
+    assert_eq!(issuer.discovery_fetches(), 1);
+    let snapshot = v.jwks_snapshot().await.unwrap();
+    assert!(snapshot.find(&issuer.current_kid()).is_some());
+}
+
+#[tokio::test]
+async fn rotation_refetches_once_and_unknown_kids_are_rate_limited() {
+    let (issuer, url) = serve_standalone();
+    let v = Verifier::new(&url, "jitaa").unwrap();
+    v.verify(&issuer.mint("jitaa")).await.unwrap();
+    issuer.rotate();
+    // A new kid: one refetch, and the token verifies.
+    let ctx = v.verify(&issuer.mint("jitaa")).await.unwrap();
+    assert_eq!(ctx.repository, "acme/api");
+    assert_eq!(issuer.jwks_fetches(), 2);
+    // A flood of unknown kids right after: no further fetch.
+    for i in 0..20 {
+        let t = issuer.mint_with(json!({"kid": format!("forged-{i}")}), json!({}));
+        let e = v.verify(&t).await.unwrap_err();
+        assert!(matches!(e, OidcError::UnknownKid { .. }), "{e}");
+        assert!(e.to_string().contains("at most once every 60 s"), "{e}");
+    }
+    assert_eq!(issuer.jwks_fetches(), 2);
+    // Known kids still verify from the cache meanwhile.
+    v.verify(&issuer.mint("jitaa")).await.unwrap();
+    assert_eq!(issuer.jwks_fetches(), 2);
+}
+
+#[tokio::test]
+async fn after_the_interval_an_unknown_kid_refetches_again() {
+    let (issuer, url) = serve_standalone();
+    let v = Verifier::new(&url, "jitaa")
+        .unwrap()
+        .with_refetch_interval(Duration::from_millis(200));
+    v.verify(&issuer.mint("jitaa")).await.unwrap();
+    let forged = issuer.mint_with(json!({"kid": "forged"}), json!({}));
+    assert!(v.verify(&forged).await.is_err());
+    assert_eq!(issuer.jwks_fetches(), 2);
+    assert!(v.verify(&forged).await.is_err());
+    assert_eq!(issuer.jwks_fetches(), 2);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    issuer.rotate();
+    v.verify(&issuer.mint("jitaa")).await.unwrap();
+    assert_eq!(issuer.jwks_fetches(), 3);
+}
+
+#[tokio::test]
+async fn a_discovery_document_for_another_issuer_is_refused() {
+    let (issuer, url) = serve_standalone();
+    issuer.set_base_url("https://token.actions.githubusercontent.com");
+    let v = Verifier::new(&url, "jitaa").unwrap();
+    let e = v.verify(&issuer.mint("jitaa")).await.unwrap_err();
+    assert_eq!(e.code(), Code::Integrity);
+    assert!(e.to_string().contains("its issuer is"), "{e}");
+}
+
+#[test]
+fn record_tokens_verify_offline_and_outlive_exp() {
+    let issuer = Issuer::new();
+    issuer.set_base_url("https://token.actions.githubusercontent.com");
+    let jwks = archived(&issuer);
+    let digest = "jitaa:sha256:0f1e2d";
+    let iss = "https://token.actions.githubusercontent.com";
+    // Minted an hour ago, long expired now: still a valid signature of that record.
+    let then = chrono::Utc::now() - chrono::Duration::hours(1);
+    let t = issuer.mint_with(
+        json!({}),
+        json!({"aud": digest, "iat": then.timestamp(), "nbf": then.timestamp() - 600,
+               "exp": then.timestamp() + 300}),
+    );
+    let ctx = verify_record_token(&t, &jwks, iss, digest, then).unwrap();
+    assert_eq!(ctx.audience, vec![digest]);
+
+    // Another record's digest, a record time far from iat, another issuer: refused.
+    let e = verify_record_token(&t, &jwks, iss, "jitaa:sha256:other", then).unwrap_err();
+    assert!(matches!(e, OidcError::Audience { .. }));
+    let later = then + chrono::Duration::seconds(RECORD_IAT_WINDOW_SECS + 1);
+    let e = verify_record_token(&t, &jwks, iss, digest, later).unwrap_err();
+    assert!(matches!(e, OidcError::RecordTime { .. }), "{e}");
+    let e = verify_record_token(&t, &jwks, "https://evil.example", digest, then).unwrap_err();
+    assert!(matches!(e, OidcError::Issuer { .. }));
+
+    // A key missing from the archive: refused without any network.
+    issuer.rotate_dropping_old();
+    let t2 = issuer.mint_with(json!({}), json!({"aud": digest}));
+    let e = verify_record_token(&t2, &jwks, iss, digest, chrono::Utc::now()).unwrap_err();
+    assert!(e.to_string().contains("not in the archived JWKS"), "{e}");
+    // And with the new key archived, it verifies.
+    verify_record_token(&t2, &archived(&issuer), iss, digest, chrono::Utc::now()).unwrap();
+}
+
+#[tokio::test]
+async fn in_actions_the_token_is_masked_before_it_is_returned() {
+    let (issuer, url) = serve_standalone();
+    let req = issuer.request_token();
+    let env = |k: &str| match k {
+        "ACTIONS_ID_TOKEN_REQUEST_URL" => Some(format!("{url}/_actions/token?api-version=2.0")),
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN" => Some(req.clone()),
+        "GITHUB_ACTIONS" => Some("true".into()),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let token = request_token_with(&env, "jitaa:sha256:ab cd/ef", &mut out)
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        format!("::add-mask::{token}\n")
+    );
+    // The audience went through URL-encoded and came back intact.
+    let v = Verifier::new(&url, "jitaa:sha256:ab cd/ef").unwrap();
+    v.verify(&token).await.unwrap();
+
+    // Outside Actions nothing is printed.
+    let env2 = |k: &str| if k == "GITHUB_ACTIONS" { None } else { env(k) };
+    let mut out = Vec::new();
+    request_token_with(&env2, "jitaa", &mut out).await.unwrap();
+    assert!(out.is_empty());
+}
+
+#[tokio::test]
+async fn context_from_actions_fetches_verifies_and_cross_checks() {
+    let (issuer, url) = serve_standalone();
+    issuer.set_claims(json!({"environment": "production"}));
+    let req = issuer.request_token();
+    let env = |sha: &'static str| {
+        let url = url.clone();
+        let req = req.clone();
+        move |k: &str| match k {
+            "ACTIONS_ID_TOKEN_REQUEST_URL" => Some(format!("{url}/_actions/token?api-version=2.0")),
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN" => Some(req.clone()),
+            "JITAA_OIDC_ISSUER" => Some(url.clone()),
+            "GITHUB_SHA" => Some(sha.to_string()),
+            _ => None,
+        }
+    };
+    let good = env("e75edcc5b6cb88fc32f8d65d1da2655576b905ca");
+    let ctx = context_from_actions_with(&good, "jitaa", &mut Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(ctx.environment.as_deref(), Some("production"));
+    let bad = env("0000000000000000000000000000000000000000");
+    let e = context_from_actions_with(&bad, "jitaa", &mut Vec::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, Code::Integrity);
+    assert!(e.message.starts_with("GITHUB_SHA=0000000000000000000000000000000000000000 but the OIDC token says sha=e75edcc5"), "{}", e.message);
+}
+
+/// Prints how long verification takes (debug build; dependencies at opt-level 1):
+/// `cargo test --test oidc_verifier -- --ignored --nocapture measure`.
+#[tokio::test]
+#[ignore]
+async fn measure_verification() {
+    let (issuer, url) = serve_standalone();
+    let v = Verifier::new(&url, "jitaa").unwrap();
+    let t0 = std::time::Instant::now();
+    v.verify(&issuer.mint("jitaa")).await.unwrap();
+    let cold = t0.elapsed();
+    let tokens: Vec<String> = (0..200).map(|_| issuer.mint("jitaa")).collect();
+    let t1 = std::time::Instant::now();
+    for t in &tokens {
+        v.verify(t).await.unwrap();
+    }
+    let warm = t1.elapsed() / tokens.len() as u32;
+    let jwks = archived(&issuer);
+    let t2 = std::time::Instant::now();
+    for t in &tokens {
+        verify_record_token(t, &jwks, &url, "jitaa", chrono::Utc::now()).unwrap();
+    }
+    let offline = t2.elapsed() / tokens.len() as u32;
+    println!("first verify (discovery + JWKS over loopback HTTP): {cold:?}");
+    println!("verify with cached keys: {warm:?} per token");
+    println!("record token against an archived JWKS: {offline:?} per token");
+}
+
+fn b64() -> impl Strategy<Value = String> {
+    proptest::collection::vec(any::<u8>(), 0..300).prop_map(|b| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn arbitrary_strings_never_panic(s in any::<String>()) {
+        let issuer = Issuer::new();
+        let jwks = archived(&issuer);
+        prop_assert!(verify_record_token(&s, &jwks, "https://x", "jitaa", chrono::Utc::now()).is_err());
+        let _ = parse_unverified(&s);
+    }
+
+    #[test]
+    fn arbitrary_segments_never_panic(h in b64(), p in b64(), s in b64(), dots in 0usize..5) {
+        let issuer = Issuer::new();
+        let jwks = archived(&issuer);
+        let token = [h, p, s].join(&".".repeat(dots.max(1)));
+        prop_assert!(verify_record_token(&token, &jwks, "https://x", "jitaa", chrono::Utc::now()).is_err());
+    }
+
+    #[test]
+    fn a_valid_header_with_arbitrary_payload_and_signature_never_passes(p in b64(), s in b64()) {
+        use base64::Engine;
+        let issuer = Issuer::new();
+        let jwks = archived(&issuer);
+        let header = json!({"alg": "RS256", "typ": "JWT", "kid": issuer.current_kid()}).to_string();
+        let h = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header);
+        let token = format!("{h}.{p}.{s}");
+        prop_assert!(verify_record_token(&token, &jwks, "http://127.0.0.1", "jitaa", chrono::Utc::now()).is_err());
+    }
+
+    #[test]
+    fn arbitrary_json_claims_signed_by_the_key_never_panic(
+        claims in proptest::collection::btree_map("[a-z_]{1,12}", prop_oneof![
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            ".{0,20}".prop_map(serde_json::Value::from),
+            Just(serde_json::Value::Null),
+            Just(json!(["jitaa"])),
+        ], 0..12)
+    ) {
+        let issuer = Issuer::new();
+        let jwks = archived(&issuer);
+        let overrides = serde_json::Value::Object(claims.into_iter().collect());
+        let token = issuer.mint_with(json!({}), overrides);
+        let _ = verify_record_token(&token, &jwks, "http://127.0.0.1", "jitaa", chrono::Utc::now());
+    }
+}
