@@ -53,7 +53,9 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Check a policy file, or explain which rule applies and who may approve.
     #[command(subcommand)]
-    #[command(after_help = "Examples:\n  jitaa policy check .github/jitaa.yml\n  jitaa policy explain --environment production")]
+    #[command(
+        after_help = "Examples:\n  jitaa policy check .github/jitaa.yml\n  jitaa policy explain --environment production"
+    )]
     Policy(PolicyCmd),
 }
 

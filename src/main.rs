@@ -22,7 +22,9 @@ fn main() -> ExitCode {
 fn run(global: &Global, command: Command) -> anyhow::Result<Code> {
     match command {
         Command::Policy(PolicyCmd::Check(args)) => Ok(jitaa::policy::cmd::check(global, &args)?),
-        Command::Policy(PolicyCmd::Explain(args)) => Ok(jitaa::policy::cmd::explain(global, &args)?),
+        Command::Policy(PolicyCmd::Explain(args)) => {
+            Ok(jitaa::policy::cmd::explain(global, &args)?)
+        }
         Command::Keygen(args) => {
             let g = jitaa::keys::generate(&args.out, &args.principal)?;
             if global.format == Format::Json {

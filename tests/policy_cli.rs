@@ -20,7 +20,11 @@ fn git(dir: &Path, args: &[&str]) {
         .env("GIT_COMMITTER_EMAIL", "t@example.com")
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn write(dir: &Path, path: &str, text: &str) {
@@ -53,7 +57,9 @@ fn repo() -> TempDir {
 
 fn jitaa(dir: &Path) -> Command {
     let mut c = Command::cargo_bin("jitaa").unwrap();
-    c.current_dir(dir).env_remove("GIT_DIR").env_remove("JITAA_LOG");
+    c.current_dir(dir)
+        .env_remove("GIT_DIR")
+        .env_remove("JITAA_LOG");
     c
 }
 
@@ -64,22 +70,50 @@ fn json_of(out: &[u8]) -> Value {
 #[test]
 fn check_accepts_the_committed_policy() {
     let r = repo();
-    jitaa(r.path()).args(["policy", "check"]).assert().code(0).stdout("ok: .github/jitaa.yml: 2 rules\n");
+    jitaa(r.path())
+        .args(["policy", "check"])
+        .assert()
+        .code(0)
+        .stdout("ok: .github/jitaa.yml: 2 rules\n");
 }
 
 #[test]
 fn check_reports_file_line_column_and_exits_2_for_each_kind_of_bad_input() {
     let r = repo();
     for (text, want) in [
-        ("version: 1\ndefaults:\n  aprovers: codeowners\n", "bad.yml:3:3: unknown field `aprovers`"),
-        ("version: 1\ndefaults:\n  approvals: lots\n", "bad.yml:3:14: approvals: expected a whole number"),
-        ("version: 1\nprotected_branches: [\"release/[\"]\n", "bad.yml:2:22: protected_branches: `release/[` is not a valid glob"),
-        ("version: 1\ndefaults:\n  timeout: tomorrow\n", "bad.yml:3:12: defaults.timeout: `tomorrow` is not a duration"),
-        ("version: 1\ndefaults:\n  approvals: 101\n", "bad.yml:3:14: defaults.approvals: 101 is not between 0 and 100"),
-        ("version: 1\ndefaults:\n  ttl: 0s\n", "bad.yml:3:8: defaults.ttl: must be more than zero"),
+        (
+            "version: 1\ndefaults:\n  aprovers: codeowners\n",
+            "bad.yml:3:3: unknown field `aprovers`",
+        ),
+        (
+            "version: 1\ndefaults:\n  approvals: lots\n",
+            "bad.yml:3:14: approvals: expected a whole number",
+        ),
+        (
+            "version: 1\nprotected_branches: [\"release/[\"]\n",
+            "bad.yml:2:22: protected_branches: `release/[` is not a valid glob",
+        ),
+        (
+            "version: 1\ndefaults:\n  timeout: tomorrow\n",
+            "bad.yml:3:12: defaults.timeout: `tomorrow` is not a duration",
+        ),
+        (
+            "version: 1\ndefaults:\n  approvals: 101\n",
+            "bad.yml:3:14: defaults.approvals: 101 is not between 0 and 100",
+        ),
+        (
+            "version: 1\ndefaults:\n  ttl: 0s\n",
+            "bad.yml:3:8: defaults.ttl: must be more than zero",
+        ),
         ("version: 3\n", "bad.yml:1:10: version: 3 is not supported"),
-        ("version: 1\nrules:\n  - name: a\n  - name: a\n", "bad.yml:4:11: rules[1].name: duplicate rule name `a`"),
-        ("version: 1\ndefaults:\n  approvers: []\n", "bad.yml:3:14: defaults.approvers: empty list"),
+        (
+            "version: 1\nrules:\n  - name: a\n  - name: a\n",
+            "bad.yml:4:11: rules[1].name: duplicate rule name `a`",
+        ),
+        (
+            "version: 1\ndefaults:\n  approvers: []\n",
+            "bad.yml:3:14: defaults.approvers: empty list",
+        ),
         ("", "bad.yml: empty"),
     ] {
         write(r.path(), "bad.yml", text);
@@ -91,23 +125,41 @@ fn check_reports_file_line_column_and_exits_2_for_each_kind_of_bad_input() {
             .stderr(predicate::str::contains(want));
     }
     std::fs::write(r.path().join("bad.yml"), b"version: 1\n# \xff\n").unwrap();
-    jitaa(r.path()).args(["policy", "check", "bad.yml"]).assert().code(2).stderr(predicate::str::contains("bad.yml: not UTF-8"));
+    jitaa(r.path())
+        .args(["policy", "check", "bad.yml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.yml: not UTF-8"));
     std::fs::write(r.path().join("bad.yml"), vec![b'#'; 2 * 1024 * 1024]).unwrap();
-    jitaa(r.path()).args(["policy", "check", "bad.yml"]).assert().code(2).stderr(predicate::str::contains("at most 1048576 bytes"));
-    jitaa(r.path()).args(["policy", "check", "missing.yml"]).assert().code(2).stderr(predicate::str::contains("missing.yml"));
+    jitaa(r.path())
+        .args(["policy", "check", "bad.yml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("at most 1048576 bytes"));
+    jitaa(r.path())
+        .args(["policy", "check", "missing.yml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing.yml"));
 }
 
 #[test]
 fn check_without_path_reads_head_not_the_work_tree() {
     let r = repo();
     write(r.path(), ".github/jitaa.yml", "version: 9\n");
-    jitaa(r.path()).args(["policy", "check"]).assert().code(0).stdout(predicate::str::contains("2 rules"));
+    jitaa(r.path())
+        .args(["policy", "check"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("2 rules"));
     git(r.path(), &["commit", "-q", "-am", "break policy"]);
     jitaa(r.path())
         .args(["policy", "check"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains(".github/jitaa.yml:1:10: version: 9 is not supported"));
+        .stderr(predicate::str::contains(
+            ".github/jitaa.yml:1:10: version: 9 is not supported",
+        ));
 }
 
 #[test]
@@ -129,7 +181,20 @@ fn explain_text_shows_rule_why_approvers_and_deciding_lines() {
 fn explain_json_has_the_documented_shape() {
     let r = repo();
     let out = jitaa(r.path())
-        .args(["policy", "explain", "--environment", "production", "--format", "json", "--path", "src/lib.rs", "--path", "docs/guide.md", "--path", "x/README.md"])
+        .args([
+            "policy",
+            "explain",
+            "--environment",
+            "production",
+            "--format",
+            "json",
+            "--path",
+            "src/lib.rs",
+            "--path",
+            "docs/guide.md",
+            "--path",
+            "x/README.md",
+        ])
         .assert()
         .code(0)
         .get_output()
@@ -155,7 +220,20 @@ fn explain_json_has_the_documented_shape() {
 #[test]
 fn explain_uses_docs_only_rule_when_every_path_is_docs() {
     let r = repo();
-    let out = jitaa(r.path()).args(["policy", "explain", "--format", "json", "--path", "docs/a.md"]).assert().code(0).get_output().stdout.clone();
+    let out = jitaa(r.path())
+        .args([
+            "policy",
+            "explain",
+            "--format",
+            "json",
+            "--path",
+            "docs/a.md",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
     let v = json_of(&out);
     assert_eq!(v["rule"], "docs-only");
     assert_eq!(v["approvals"], 0);
@@ -165,12 +243,32 @@ fn explain_uses_docs_only_rule_when_every_path_is_docs() {
 #[test]
 fn explain_ignores_uncommitted_policy_and_codeowners() {
     let r = repo();
-    write(r.path(), ".github/jitaa.yml", "version: 1\ndefaults:\n  approvals: 7\n");
+    write(
+        r.path(),
+        ".github/jitaa.yml",
+        "version: 1\ndefaults:\n  approvals: 7\n",
+    );
     write(r.path(), ".github/CODEOWNERS", "* @mallory\n");
-    let out = jitaa(r.path()).args(["policy", "explain", "--format", "json", "--path", "src/lib.rs"]).assert().code(0).get_output().stdout.clone();
+    let out = jitaa(r.path())
+        .args([
+            "policy",
+            "explain",
+            "--format",
+            "json",
+            "--path",
+            "src/lib.rs",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
     let v = json_of(&out);
     assert_eq!(v["approvals"], 1, "the work tree's policy must not be read");
-    assert_eq!(v["paths"][0]["owners"], serde_json::json!(["@rustacean", "@acme/core"]));
+    assert_eq!(
+        v["paths"][0]["owners"],
+        serde_json::json!(["@rustacean", "@acme/core"])
+    );
 }
 
 #[test]
@@ -180,12 +278,23 @@ fn explain_reads_the_given_ref() {
     write(r.path(), ".github/CODEOWNERS", "* @newowner\n");
     git(r.path(), &["commit", "-q", "-am", "new owners"]);
     let at = |git_ref: &str| {
-        let out = jitaa(r.path()).args(["policy", "explain", "--format", "json", "--ref", git_ref, "--path", "a.txt"]).assert().code(0).get_output().stdout.clone();
+        let out = jitaa(r.path())
+            .args([
+                "policy", "explain", "--format", "json", "--ref", git_ref, "--path", "a.txt",
+            ])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
         json_of(&out)["paths"][0]["owners"].clone()
     };
     assert_eq!(at("main"), serde_json::json!(["@newowner"]));
     assert_eq!(at("feature"), serde_json::json!(["@global"]));
-    jitaa(r.path()).args(["policy", "explain", "--ref", "nope"]).assert().code(2);
+    jitaa(r.path())
+        .args(["policy", "explain", "--ref", "nope"])
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -193,17 +302,47 @@ fn no_policy_file_means_the_builtin_defaults() {
     let r = repo();
     git(r.path(), &["rm", "-q", ".github/jitaa.yml"]);
     git(r.path(), &["commit", "-q", "-m", "no policy"]);
-    jitaa(r.path()).args(["policy", "check"]).assert().code(0).stdout(predicate::str::contains("built-in defaults"));
-    let out = jitaa(r.path()).args(["policy", "explain", "--format", "json", "--environment", "production", "--path", "a.rs"]).assert().code(0).get_output().stdout.clone();
+    jitaa(r.path())
+        .args(["policy", "check"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("built-in defaults"));
+    let out = jitaa(r.path())
+        .args([
+            "policy",
+            "explain",
+            "--format",
+            "json",
+            "--environment",
+            "production",
+            "--path",
+            "a.rs",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
     let v = json_of(&out);
-    assert_eq!((v["rule"].as_str(), v["approvals"].as_u64()), (Some("default"), Some(1)));
+    assert_eq!(
+        (v["rule"].as_str(), v["approvals"].as_u64()),
+        (Some("default"), Some(1))
+    );
     assert_eq!(v["self_approval"], false);
 }
 
 #[test]
 fn help_has_examples() {
     let r = repo();
-    for cmd in [&["policy", "check", "--help"][..], &["policy", "explain", "--help"], &["policy", "--help"]] {
-        jitaa(r.path()).args(cmd).assert().code(0).stdout(predicate::str::contains("Example"));
+    for cmd in [
+        &["policy", "check", "--help"][..],
+        &["policy", "explain", "--help"],
+        &["policy", "--help"],
+    ] {
+        jitaa(r.path())
+            .args(cmd)
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains("Example"));
     }
 }

@@ -61,7 +61,8 @@ impl Owner {
             && domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
-            && s.chars().all(|c| c.is_ascii_graphic() && c != ',' && c != '<' && c != '>');
+            && s.chars()
+                .all(|c| c.is_ascii_graphic() && c != ',' && c != '<' && c != '>');
         ok.then(|| Owner::Email(s.to_string()))
     }
 }
@@ -79,7 +80,8 @@ fn valid_login(s: &str) -> bool {
 fn valid_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 255
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// A path's owners and the CODEOWNERS line that decided them.
@@ -206,7 +208,9 @@ impl CodeOwners {
                 FileAt::TooLarge { size } => {
                     return Ok(Some(CodeOwners::not_loaded(
                         location,
-                        format!("{location}: {size} bytes; GitHub does not load CODEOWNERS files of 3 MB or more, so no path has code owners"),
+                        format!(
+                            "{location}: {size} bytes; GitHub does not load CODEOWNERS files of 3 MB or more, so no path has code owners"
+                        ),
                     )));
                 }
                 FileAt::Found(bytes) => {
@@ -307,13 +311,26 @@ fn parse_line(raw: &str) -> Result<Parsed, (usize, String)> {
         return Ok(None);
     }
     if pattern.starts_with('!') {
-        return Err((start, format!("`{pattern}`: negation with `!` is not supported by GitHub; line skipped")));
+        return Err((
+            start,
+            format!("`{pattern}`: negation with `!` is not supported by GitHub; line skipped"),
+        ));
     }
     if let Some(i) = pattern.find(['[', ']']) {
-        return Err((start + i, format!("`{pattern}`: character ranges `[ ]` are not supported by GitHub; line skipped")));
+        return Err((
+            start + i,
+            format!(
+                "`{pattern}`: character ranges `[ ]` are not supported by GitHub; line skipped"
+            ),
+        ));
     }
     if let Some(i) = pattern.find('\\') {
-        return Err((start + i, format!("`{pattern}`: escapes with `\\` (such as `\\#`) are not supported by GitHub; line skipped")));
+        return Err((
+            start + i,
+            format!(
+                "`{pattern}`: escapes with `\\` (such as `\\#`) are not supported by GitHub; line skipped"
+            ),
+        ));
     }
     let mut owners = Vec::new();
     for (at, tok) in tokens {
@@ -323,7 +340,12 @@ fn parse_line(raw: &str) -> Result<Parsed, (usize, String)> {
         match Owner::parse(tok) {
             Some(o) => owners.push(o),
             None => {
-                return Err((at, format!("`{tok}` is not an owner (@user, @org/team or an email address); line skipped")));
+                return Err((
+                    at,
+                    format!(
+                        "`{tok}` is not an owner (@user, @org/team or an email address); line skipped"
+                    ),
+                ));
             }
         }
     }

@@ -24,7 +24,9 @@ pub(super) fn compile(pattern: &str) -> Result<Vec<Glob>, String> {
             glob.push('/');
         }
         if segment.is_empty() {
-            return Err(format!("`{pattern}`: empty path segment `//`; line skipped"));
+            return Err(format!(
+                "`{pattern}`: empty path segment `//`; line skipped"
+            ));
         }
         if segment == "**" {
             glob.push_str("**");

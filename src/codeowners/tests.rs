@@ -132,7 +132,10 @@ fn rooted_directory_owns_its_whole_tree() {
     let co = one("/build/logs/ @doctocat");
     assert_eq!(only(&co, "build/logs/a.log"), ["@doctocat"]);
     assert_eq!(only(&co, "build/logs/2024/01/a.log"), ["@doctocat"]);
-    assert!(only(&co, "src/build/logs/a.log").is_empty(), "anchored to the root");
+    assert!(
+        only(&co, "src/build/logs/a.log").is_empty(),
+        "anchored to the root"
+    );
     assert!(only(&co, "build/logsx/a.log").is_empty());
 }
 
@@ -151,7 +154,10 @@ fn unanchored_directory_matches_anywhere() {
     for p in ["apps/a.rs", "x/apps/a.rs", "deep/er/apps/b/c.rs"] {
         assert_eq!(only(&co, p), ["@octocat"], "{p}");
     }
-    assert!(only(&co, "apps").is_empty(), "a trailing slash matches directories only");
+    assert!(
+        only(&co, "apps").is_empty(),
+        "a trailing slash matches directories only"
+    );
     assert!(only(&co, "myapps/a.rs").is_empty());
 }
 
@@ -165,7 +171,12 @@ fn scripts_directory_has_two_owners_in_file_order() {
 #[test]
 fn double_star_logs_matches_logs_directories_anywhere() {
     let co = one("**/logs @octocat");
-    for p in ["build/logs/a", "scripts/logs/b", "deeply/nested/logs/c", "logs/d"] {
+    for p in [
+        "build/logs/a",
+        "scripts/logs/b",
+        "deeply/nested/logs/c",
+        "logs/d",
+    ] {
         assert_eq!(only(&co, p), ["@octocat"], "{p}");
     }
     assert!(only(&co, "catalogs/a").is_empty());
@@ -195,8 +206,15 @@ fn whole_example_file_decides_like_github() {
     assert_eq!(only(&co, "apps/github/x.rb"), ["@doctocat"]);
     assert_eq!(only(&co, "apps/web/x.rb"), ["@octocat"]);
     assert_eq!(only(&co, "docs/getting-started.md"), ["@doctocat"]);
-    assert_eq!(only(&co, "docs/build-app/troubleshooting.md"), ["@doctocat"]);
-    assert_eq!(only(&co, "build/logs/x.txt"), ["@octocat"], "**/logs is later");
+    assert_eq!(
+        only(&co, "docs/build-app/troubleshooting.md"),
+        ["@doctocat"]
+    );
+    assert_eq!(
+        only(&co, "build/logs/x.txt"),
+        ["@octocat"],
+        "**/logs is later"
+    );
     assert_eq!(owners(&co, "build/logs/x.txt").1, Some(53));
 }
 
@@ -233,10 +251,15 @@ fn invalid_owners_are_reported_and_their_line_skipped() {
 
 #[test]
 fn owner_syntax() {
-    assert_eq!(Owner::parse("@octocat"), Some(Owner::User("octocat".into())));
+    assert_eq!(
+        Owner::parse("@octocat"),
+        Some(Owner::User("octocat".into()))
+    );
     assert!(Owner::parse("@org/team_x.y").is_some());
     assert!(Owner::parse("a.b@example.com").is_some());
-    for bad in ["@", "@a/", "@/b", "octocat", "@a b", "x@y", "@-a", "@a/b/c", "a@@b.c"] {
+    for bad in [
+        "@", "@a/", "@/b", "octocat", "@a b", "x@y", "@-a", "@a/b/c", "a@@b.c",
+    ] {
         assert_eq!(Owner::parse(bad), None, "{bad}");
     }
 }
@@ -244,7 +267,10 @@ fn owner_syntax() {
 #[test]
 fn braces_and_question_marks() {
     let co = one("*.{js,ts} @braces\nfile?.txt @q");
-    assert!(only(&co, "a.js").is_empty(), "braces are literal in gitignore");
+    assert!(
+        only(&co, "a.js").is_empty(),
+        "braces are literal in gitignore"
+    );
     assert_eq!(only(&co, "a.{js,ts}"), ["@braces"]);
     assert_eq!(only(&co, "file1.txt"), ["@q"]);
     assert!(only(&co, "file/.txt").is_empty());
@@ -263,7 +289,10 @@ fn rooted_file_and_nested_file_names() {
 
 #[test]
 fn blank_comment_and_whitespace_lines() {
-    let co = CodeOwners::parse("CODEOWNERS", "\n   \n# * @nobody\n\t*.rs\t@a   # trailing\r\n");
+    let co = CodeOwners::parse(
+        "CODEOWNERS",
+        "\n   \n# * @nobody\n\t*.rs\t@a   # trailing\r\n",
+    );
     assert!(co.problems().is_empty(), "{:?}", co.problems());
     assert_eq!(owners(&co, "x.rs"), (vec!["@a".to_string()], Some(4)));
 }

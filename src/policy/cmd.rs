@@ -7,7 +7,7 @@ use std::path::Path;
 use git2::Oid;
 use serde_json::json;
 
-use super::{Approvers, Coverage, LoadedPolicy, MatchInput, Matched, Policy, MAX_BYTES};
+use super::{Approvers, Coverage, LoadedPolicy, MAX_BYTES, MatchInput, Matched, Policy};
 use crate::cli::{Format, Global, PolicyCheckArgs, PolicyExplainArgs};
 use crate::codeowners::{CodeOwners, Owner, PathOwners};
 use crate::exit::{Code, Failure};
@@ -36,7 +36,10 @@ pub fn check(global: &Global, args: &PolicyCheckArgs) -> Result<Code, Failure> {
     };
     let n = policy.rules().count();
     if global.format == Format::Json {
-        println!("{}", json!({"ok": true, "file": label, "rules": n, "digest": digest}));
+        println!(
+            "{}",
+            json!({"ok": true, "file": label, "rules": n, "digest": digest})
+        );
     } else {
         println!("ok: {label}: {n} rule{}", if n == 1 { "" } else { "s" });
     }
@@ -133,22 +136,39 @@ pub fn explain(global: &Global, args: &PolicyExplainArgs) -> Result<Code, Failur
 /// (remote-tracking `origin/<default>` first, else the local branch).
 fn changed_paths(repo: &Repo, commit: Oid) -> Result<(Vec<String>, String), Failure> {
     let default = repo.default_branch("origin").ok_or_else(|| {
-        Failure::usage("cannot tell the default branch (no origin/HEAD, main or master); pass --path P")
+        Failure::usage(
+            "cannot tell the default branch (no origin/HEAD, main or master); pass --path P",
+        )
     })?;
-    let base_ref = [format!("refs/remotes/origin/{default}"), format!("refs/heads/{default}")]
-        .into_iter()
-        .find(|r| repo.git().find_reference(r).is_ok())
-        .ok_or_else(|| Failure::usage(format!("default branch `{default}` not found locally or as origin/{default}; pass --path P")))?;
+    let base_ref = [
+        format!("refs/remotes/origin/{default}"),
+        format!("refs/heads/{default}"),
+    ]
+    .into_iter()
+    .find(|r| repo.git().find_reference(r).is_ok())
+    .ok_or_else(|| {
+        Failure::usage(format!(
+            "default branch `{default}` not found locally or as origin/{default}; pass --path P"
+        ))
+    })?;
     let base = repo.commit_id(&base_ref)?;
     let mb = repo.merge_base(commit, base).ok_or_else(|| {
-        Failure::usage(format!("no merge-base between --ref and {base_ref}; pass --path P"))
+        Failure::usage(format!(
+            "no merge-base between --ref and {base_ref}; pass --path P"
+        ))
     })?;
     let paths = repo.changed_paths(mb, commit)?;
     let short = base_ref
         .strip_prefix("refs/remotes/")
         .or_else(|| base_ref.strip_prefix("refs/heads/"))
         .unwrap_or(&base_ref);
-    Ok((paths, format!("changed since the merge-base with {short} ({})", short_id(mb))))
+    Ok((
+        paths,
+        format!(
+            "changed since the merge-base with {short} ({})",
+            short_id(mb)
+        ),
+    ))
 }
 
 /// The branch `git_ref` names, for `match.branches` (`HEAD` → the checked-out branch).
@@ -168,7 +188,10 @@ fn branch_of(repo: &Repo, git_ref: &str) -> Option<String> {
         return Some(git_ref.to_string());
     }
     let remote = git_ref.strip_prefix("refs/remotes/").unwrap_or(git_ref);
-    if git.find_reference(&format!("refs/remotes/{remote}")).is_ok() {
+    if git
+        .find_reference(&format!("refs/remotes/{remote}"))
+        .is_ok()
+    {
         return remote.split_once('/').map(|(_, b)| b.to_string());
     }
     None
@@ -231,8 +254,18 @@ fn to_text(ex: &Explained) -> String {
     use std::fmt::Write;
     let rule = &ex.matched.rule;
     let mut s = String::new();
-    let policy = ex.loaded.file.as_deref().unwrap_or("no policy file (built-in defaults)");
-    let _ = writeln!(s, "policy:      {policy} at {} ({}) {}", ex.git_ref, short_id(ex.commit), ex.loaded.digest);
+    let policy = ex
+        .loaded
+        .file
+        .as_deref()
+        .unwrap_or("no policy file (built-in defaults)");
+    let _ = writeln!(
+        s,
+        "policy:      {policy} at {} ({}) {}",
+        ex.git_ref,
+        short_id(ex.commit),
+        ex.loaded.digest
+    );
     let _ = writeln!(s, "rule:        {}", rule.name);
     for w in &ex.matched.why {
         let _ = writeln!(s, "  - {w}");
@@ -240,16 +273,39 @@ fn to_text(ex: &Explained) -> String {
     let whom = who(ex);
     let from = match (&rule.approvers, whom.is_empty()) {
         (Approvers::List(_), _) => whom.join(", "),
-        (Approvers::Codeowners, false) => format!("code owners of the changed paths: {}", whom.join(", ")),
-        (Approvers::Codeowners, true) => "code owners of the changed paths (none own these paths)".to_string(),
+        (Approvers::Codeowners, false) => {
+            format!("code owners of the changed paths: {}", whom.join(", "))
+        }
+        (Approvers::Codeowners, true) => {
+            "code owners of the changed paths (none own these paths)".to_string()
+        }
     };
     let _ = writeln!(s, "approvals:   {} from {from}", rule.approvals);
     if rule.approvers == Approvers::Codeowners && rule.codeowners == Coverage::All {
-        let _ = writeln!(s, "coverage:    every changed path needs one of its owners among the approvers");
+        let _ = writeln!(
+            s,
+            "coverage:    every changed path needs one of its owners among the approvers"
+        );
     }
-    let _ = writeln!(s, "self-approval: {}", if rule.self_approval { "allowed" } else { "not allowed" });
-    let _ = writeln!(s, "timeout:     {}   ttl: {}", dur(rule.timeout), dur(rule.ttl));
-    let co = ex.codeowners.as_ref().map_or("none (no .github/CODEOWNERS, CODEOWNERS or docs/CODEOWNERS)", |c| c.location());
+    let _ = writeln!(
+        s,
+        "self-approval: {}",
+        if rule.self_approval {
+            "allowed"
+        } else {
+            "not allowed"
+        }
+    );
+    let _ = writeln!(
+        s,
+        "timeout:     {}   ttl: {}",
+        dur(rule.timeout),
+        dur(rule.ttl)
+    );
+    let co = ex.codeowners.as_ref().map_or(
+        "none (no .github/CODEOWNERS, CODEOWNERS or docs/CODEOWNERS)",
+        |c| c.location(),
+    );
     let _ = writeln!(s, "codeowners:  {co}");
     let _ = writeln!(s, "paths ({}, {}):", ex.paths.len(), ex.paths_from);
     for p in &ex.paths {
@@ -258,7 +314,11 @@ fn to_text(ex: &Explained) -> String {
             (Some(l), Some(c)) => format!("line {l}: `{}`", c.pattern_at(l).unwrap_or("?")),
             _ => "no line matches".to_string(),
         };
-        let owners = if owners.is_empty() { "unowned".to_string() } else { owners.join(" ") };
+        let owners = if owners.is_empty() {
+            "unowned".to_string()
+        } else {
+            owners.join(" ")
+        };
         let _ = writeln!(s, "  {}  {owners}  ({decided})", p.path);
     }
     s

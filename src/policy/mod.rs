@@ -209,7 +209,11 @@ impl fmt::Display for Problem {
         if self.line == 0 {
             write!(f, "{}: {}", self.file, self.message)
         } else {
-            write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file, self.line, self.column, self.message
+            )
         }
     }
 }
@@ -273,20 +277,31 @@ impl Policy {
         if bytes.len() > MAX_BYTES {
             return Err(PolicyError::whole(
                 file_label,
-                format!("{} bytes; a policy file may be at most {MAX_BYTES} bytes (1 MiB)", bytes.len()),
+                format!(
+                    "{} bytes; a policy file may be at most {MAX_BYTES} bytes (1 MiB)",
+                    bytes.len()
+                ),
             ));
         }
         let text = std::str::from_utf8(bytes).map_err(|e| {
             PolicyError::whole(
                 file_label,
-                format!("not UTF-8 (invalid byte at offset {}); save the policy as UTF-8", e.valid_up_to()),
+                format!(
+                    "not UTF-8 (invalid byte at offset {}); save the policy as UTF-8",
+                    e.valid_up_to()
+                ),
             )
         })?;
-        if text.trim().is_empty() || text.lines().all(|l| {
-            let l = l.trim();
-            l.is_empty() || l.starts_with('#') || l == "---"
-        }) {
-            return Err(PolicyError::whole(file_label, "empty; a policy needs at least `version: 1`".into()));
+        if text.trim().is_empty()
+            || text.lines().all(|l| {
+                let l = l.trim();
+                l.is_empty() || l.starts_with('#') || l == "---"
+            })
+        {
+            return Err(PolicyError::whole(
+                file_label,
+                "empty; a policy needs at least `version: 1`".into(),
+            ));
         }
         let raw: raw::S<raw::RawPolicy> = serde_saphyr::from_str(text).map_err(|e| {
             let (line, column) = e
@@ -356,7 +371,10 @@ impl Policy {
             match r.when.check(input) {
                 Ok(reasons) => {
                     let mut why = skipped;
-                    let head = format!("rule `{}` (line {}) is the first that matches", r.rule.name, r.line);
+                    let head = format!(
+                        "rule `{}` (line {}) is the first that matches",
+                        r.rule.name, r.line
+                    );
                     why.push(head);
                     why.extend(reasons);
                     return Matched {
@@ -364,7 +382,10 @@ impl Policy {
                         why,
                     };
                 }
-                Err(reason) => skipped.push(format!("rule `{}` (line {}) does not match: {reason}", r.rule.name, r.line)),
+                Err(reason) => skipped.push(format!(
+                    "rule `{}` (line {}) does not match: {reason}",
+                    r.rule.name, r.line
+                )),
             }
         }
         skipped.push(if self.rules.is_empty() {
@@ -384,7 +405,9 @@ impl Policy {
         let branch = branch.strip_prefix("refs/heads/").unwrap_or(branch);
         match &self.protected_branches {
             Some(globs) => globs.is_match(branch),
-            None => default_branch.is_some_and(|d| d.strip_prefix("refs/heads/").unwrap_or(d) == branch),
+            None => {
+                default_branch.is_some_and(|d| d.strip_prefix("refs/heads/").unwrap_or(d) == branch)
+            }
         }
     }
 }
@@ -395,7 +418,9 @@ impl RuleMatch {
         let mut why = Vec::new();
         if let Some(envs) = &self.environment {
             match input.environment {
-                None => return Err("no environment (it needs one of the listed environments)".into()),
+                None => {
+                    return Err("no environment (it needs one of the listed environments)".into());
+                }
                 // GitHub environment names are case-insensitive.
                 Some(e) if envs.iter().any(|x| x.eq_ignore_ascii_case(e)) => {
                     why.push(format!("environment `{e}` is listed"));
@@ -404,24 +429,46 @@ impl RuleMatch {
             }
         }
         if let Some(globs) = &self.branches {
-            match input.branch.map(|b| b.strip_prefix("refs/heads/").unwrap_or(b)) {
+            match input
+                .branch
+                .map(|b| b.strip_prefix("refs/heads/").unwrap_or(b))
+            {
                 None => return Err("no branch".into()),
-                Some(b) if globs.is_match(b) => why.push(format!("branch `{b}` matches {}", list(&globs.texts))),
-                Some(b) => return Err(format!("branch `{b}` matches none of {}", list(&globs.texts))),
+                Some(b) if globs.is_match(b) => {
+                    why.push(format!("branch `{b}` matches {}", list(&globs.texts)))
+                }
+                Some(b) => {
+                    return Err(format!(
+                        "branch `{b}` matches none of {}",
+                        list(&globs.texts)
+                    ));
+                }
             }
         }
         if let Some(globs) = &self.paths {
             if input.paths.is_empty() {
-                return Err("no changed paths (a `paths` rule needs every changed path to match)".into());
+                return Err(
+                    "no changed paths (a `paths` rule needs every changed path to match)".into(),
+                );
             }
-            if let Some(p) = input.paths.iter().find(|p| !globs.is_match(p.trim_start_matches('/'))) {
+            if let Some(p) = input
+                .paths
+                .iter()
+                .find(|p| !globs.is_match(p.trim_start_matches('/')))
+            {
                 return Err(format!("path `{p}` matches none of {}", list(&globs.texts)));
             }
-            why.push(format!("all {} changed paths match {}", input.paths.len(), list(&globs.texts)));
+            why.push(format!(
+                "all {} changed paths match {}",
+                input.paths.len(),
+                list(&globs.texts)
+            ));
         }
         if let Some(events) = &self.events {
             match input.event {
-                Some(e) if events.iter().any(|x| x == e) => why.push(format!("event `{e}` is listed")),
+                Some(e) if events.iter().any(|x| x == e) => {
+                    why.push(format!("event `{e}` is listed"))
+                }
                 Some(e) => return Err(format!("event `{e}` is not one of {}", list(events))),
                 None => return Err("no event".into()),
             }
@@ -429,7 +476,12 @@ impl RuleMatch {
         if let Some(actors) = &self.actors {
             // GitHub logins are case-insensitive; `@alice` and `alice` both name alice.
             match input.actor {
-                Some(a) if actors.iter().any(|x| x.trim_start_matches('@').eq_ignore_ascii_case(a.trim_start_matches('@'))) => {
+                Some(a)
+                    if actors.iter().any(|x| {
+                        x.trim_start_matches('@')
+                            .eq_ignore_ascii_case(a.trim_start_matches('@'))
+                    }) =>
+                {
                     why.push(format!("actor `{a}` is listed"));
                 }
                 Some(a) => return Err(format!("actor `{a}` is not one of {}", list(actors))),
@@ -451,7 +503,12 @@ fn list(items: &[String]) -> String {
 /// serde-saphyr's message without its source snippet or its own location suffix.
 fn yaml_message(e: &serde_saphyr::Error) -> String {
     let text = e.without_snippet().to_string();
-    let first = text.lines().next().unwrap_or("invalid YAML").trim().to_string();
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or("invalid YAML")
+        .trim()
+        .to_string();
     let first = match first.rfind(" at line ") {
         Some(i) => first[..i].to_string(),
         None => first,

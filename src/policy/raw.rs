@@ -1,8 +1,8 @@
 //! The policy file as written: serde types that keep each value's line and column
 //! (`serde_saphyr::Spanned`) so validation can point at the offending value.
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 pub(super) type S<T> = Spanned<T>;

@@ -45,12 +45,21 @@ fn paths(list: &[&str]) -> Vec<String> {
 fn design_example_parses_with_its_values() {
     let p = parse(DESIGN_EXAMPLE).unwrap();
     assert_eq!(p.oidc, OidcMode::Required);
-    assert_eq!(p.audit.signing, [SigningMethod::Ssh, SigningMethod::GithubOidc]);
+    assert_eq!(
+        p.audit.signing,
+        [SigningMethod::Ssh, SigningMethod::GithubOidc]
+    );
     assert_eq!(p.audit.remote, "origin");
     let rules: Vec<&Rule> = p.rules().collect();
     assert_eq!(rules.len(), 2);
     assert_eq!(rules[0].approvals, 2);
-    assert_eq!(rules[0].approvers, Approvers::List(vec![Owner::Team { org: "acme".into(), slug: "sre".into() }]));
+    assert_eq!(
+        rules[0].approvers,
+        Approvers::List(vec![Owner::Team {
+            org: "acme".into(),
+            slug: "sre".into()
+        }])
+    );
     assert_eq!(rules[0].codeowners, Coverage::All);
     // Defaults fill what a rule leaves out.
     assert_eq!(rules[0].timeout, Duration::from_secs(1800));
@@ -64,13 +73,25 @@ fn defaults_fill_rules_and_first_match_wins() {
         "version: 1\ndefaults: {approvals: 3, ttl: 1h, self_approval: true}\nrules:\n  - name: a\n    match: {environment: [staging, production]}\n  - name: b\n    match: {environment: production}\n    approvals: 5\n",
     )
     .unwrap();
-    let m = p.rule_for(&MatchInput { environment: Some("production"), ..Default::default() });
+    let m = p.rule_for(&MatchInput {
+        environment: Some("production"),
+        ..Default::default()
+    });
     assert_eq!(m.rule.name, "a");
     assert_eq!(m.rule.approvals, 3);
     assert_eq!(m.rule.ttl, Duration::from_secs(3600));
     assert!(m.rule.self_approval);
-    assert!(m.why.iter().any(|w| w.contains("environment `production` is listed")), "{:?}", m.why);
-    let m = p.rule_for(&MatchInput { environment: Some("dev"), ..Default::default() });
+    assert!(
+        m.why
+            .iter()
+            .any(|w| w.contains("environment `production` is listed")),
+        "{:?}",
+        m.why
+    );
+    let m = p.rule_for(&MatchInput {
+        environment: Some("dev"),
+        ..Default::default()
+    });
     assert_eq!(m.rule.name, "default");
     assert_eq!(m.rule.approvals, 3);
 }
@@ -79,29 +100,70 @@ fn defaults_fill_rules_and_first_match_wins() {
 fn paths_match_only_when_every_path_matches_and_never_on_none() {
     let p = parse(DESIGN_EXAMPLE).unwrap();
     let docs = paths(&["docs/a/b.md", "README.md"]);
-    let m = p.rule_for(&MatchInput { paths: &docs, ..Default::default() });
+    let m = p.rule_for(&MatchInput {
+        paths: &docs,
+        ..Default::default()
+    });
     assert_eq!(m.rule.name, "docs-only");
     let mixed = paths(&["docs/a.md", "src/lib.rs"]);
-    let m = p.rule_for(&MatchInput { paths: &mixed, ..Default::default() });
+    let m = p.rule_for(&MatchInput {
+        paths: &mixed,
+        ..Default::default()
+    });
     assert_eq!(m.rule.name, "default");
-    assert!(m.why.iter().any(|w| w.contains("src/lib.rs")), "{:?}", m.why);
-    let m = p.rule_for(&MatchInput { paths: &[], ..Default::default() });
-    assert_eq!(m.rule.name, "default", "an empty change never auto-approves via paths");
+    assert!(
+        m.why.iter().any(|w| w.contains("src/lib.rs")),
+        "{:?}",
+        m.why
+    );
+    let m = p.rule_for(&MatchInput {
+        paths: &[],
+        ..Default::default()
+    });
+    assert_eq!(
+        m.rule.name, "default",
+        "an empty change never auto-approves via paths"
+    );
     // `*` does not cross `/`.
     let nested = paths(&["src/NOTES.md"]);
-    assert_eq!(p.rule_for(&MatchInput { paths: &nested, ..Default::default() }).rule.name, "default");
+    assert_eq!(
+        p.rule_for(&MatchInput {
+            paths: &nested,
+            ..Default::default()
+        })
+        .rule
+        .name,
+        "default"
+    );
 }
 
 #[test]
 fn branches_events_and_actors() {
     let p = parse("version: 1\nrules:\n  - name: rel\n    match: {branches: ['release/*'], events: [push], actors: ['@Bot']}\n").unwrap();
-    let hit = MatchInput { branch: Some("refs/heads/release/1.2"), event: Some("push"), actor: Some("bot"), ..Default::default() };
+    let hit = MatchInput {
+        branch: Some("refs/heads/release/1.2"),
+        event: Some("push"),
+        actor: Some("bot"),
+        ..Default::default()
+    };
     assert_eq!(p.rule_for(&hit).rule.name, "rel");
     for miss in [
-        MatchInput { branch: Some("release/1/x"), ..hit },
-        MatchInput { event: Some("pull_request"), ..hit },
-        MatchInput { actor: Some("alice"), ..hit },
-        MatchInput { branch: None, ..hit },
+        MatchInput {
+            branch: Some("release/1/x"),
+            ..hit
+        },
+        MatchInput {
+            event: Some("pull_request"),
+            ..hit
+        },
+        MatchInput {
+            actor: Some("alice"),
+            ..hit
+        },
+        MatchInput {
+            branch: None,
+            ..hit
+        },
     ] {
         assert_eq!(p.rule_for(&miss).rule.name, "default", "{miss:?}");
     }
@@ -113,12 +175,18 @@ fn no_policy_means_design_defaults() {
     let m = p.rule_for(&MatchInput::default());
     assert_eq!(m.rule, Rule::builtin("default"));
     assert_eq!((m.rule.approvals, m.rule.self_approval), (1, false));
-    assert_eq!(humantime::format_duration(m.rule.timeout).to_string(), "30m");
+    assert_eq!(
+        humantime::format_duration(m.rule.timeout).to_string(),
+        "30m"
+    );
     assert_eq!(humantime::format_duration(m.rule.ttl).to_string(), "15m");
     assert!(p.is_protected("main", Some("main")));
     assert!(p.is_protected("refs/heads/main", Some("main")));
     assert!(!p.is_protected("dev", Some("main")));
-    assert!(!p.is_protected("main", None), "unknown default branch: nothing matches by name");
+    assert!(
+        !p.is_protected("main", None),
+        "unknown default branch: nothing matches by name"
+    );
 }
 
 #[test]
@@ -126,7 +194,10 @@ fn protected_branch_globs() {
     let p = parse(DESIGN_EXAMPLE).unwrap();
     assert!(p.is_protected("release/2.0", Some("trunk")));
     assert!(p.is_protected("main", Some("trunk")));
-    assert!(!p.is_protected("trunk", Some("trunk")), "an explicit list replaces the default branch");
+    assert!(
+        !p.is_protected("trunk", Some("trunk")),
+        "an explicit list replaces the default branch"
+    );
 }
 
 #[test]
@@ -151,20 +222,65 @@ fn wrong_types_are_errors_with_their_position() {
 fn impossible_values_name_the_key_and_position() {
     for (text, line, col, needle) in [
         ("version: 2\n", 1, 10, "version"),
-        ("version: 1\ndefaults:\n  approvals: 101\n", 3, 14, "approvals"),
-        ("version: 1\ndefaults:\n  approvals: -1\n", 3, 14, "approvals"),
+        (
+            "version: 1\ndefaults:\n  approvals: 101\n",
+            3,
+            14,
+            "approvals",
+        ),
+        (
+            "version: 1\ndefaults:\n  approvals: -1\n",
+            3,
+            14,
+            "approvals",
+        ),
         ("version: 1\ndefaults:\n  ttl: 0s\n", 3, 8, "ttl"),
         ("version: 1\ndefaults:\n  timeout: 0m\n", 3, 12, "timeout"),
-        ("version: 1\ndefaults:\n  timeout: soon\n", 3, 12, "not a duration"),
-        ("version: 1\ndefaults:\n  approvers: []\n", 3, 14, "empty list"),
-        ("version: 1\ndefaults:\n  approvers: [\"@ok\", \"nobody\"]\n", 3, 22, "nobody"),
-        ("version: 1\ndefaults:\n  codeowners: most\n", 3, 15, "codeowners"),
+        (
+            "version: 1\ndefaults:\n  timeout: soon\n",
+            3,
+            12,
+            "not a duration",
+        ),
+        (
+            "version: 1\ndefaults:\n  approvers: []\n",
+            3,
+            14,
+            "empty list",
+        ),
+        (
+            "version: 1\ndefaults:\n  approvers: [\"@ok\", \"nobody\"]\n",
+            3,
+            22,
+            "nobody",
+        ),
+        (
+            "version: 1\ndefaults:\n  codeowners: most\n",
+            3,
+            15,
+            "codeowners",
+        ),
         ("version: 1\noidc: sometimes\n", 2, 7, "oidc"),
         ("version: 1\naudit:\n  signing: [gpg]\n", 3, 13, "gpg"),
-        ("version: 1\nprotected_branches: [\"release/[\"]\n", 2, 22, "not a valid glob"),
-        ("version: 1\nrules:\n  - name: a\n  - name: a\n", 4, 11, "duplicate"),
+        (
+            "version: 1\nprotected_branches: [\"release/[\"]\n",
+            2,
+            22,
+            "not a valid glob",
+        ),
+        (
+            "version: 1\nrules:\n  - name: a\n  - name: a\n",
+            4,
+            11,
+            "duplicate",
+        ),
         ("version: 1\nrules:\n  - approvals: 1\n", 3, 5, "name"),
-        ("version: 1\nrules:\n  - name: x\n    match: {paths: []}\n", 4, 20, "empty list"),
+        (
+            "version: 1\nrules:\n  - name: x\n    match: {paths: []}\n",
+            4,
+            20,
+            "empty list",
+        ),
         ("oidc: required\n", 1, 1, "version"),
     ] {
         let (l, c, m) = err(text);
@@ -197,25 +313,42 @@ fn files_that_are_not_policies() {
         assert!(e.to_string().contains(needle), "{e}");
     }
     let huge = vec![b'#'; MAX_BYTES + 1];
-    assert!(Policy::parse("p.yml", &huge).unwrap_err().to_string().contains("1 MiB"));
+    assert!(
+        Policy::parse("p.yml", &huge)
+            .unwrap_err()
+            .to_string()
+            .contains("1 MiB")
+    );
 }
 
 #[test]
 fn digest_is_sha256_of_the_raw_bytes() {
-    assert_eq!(digest(b""), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_eq!(
+        digest(b""),
+        "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
 }
 
 #[test]
 fn single_approver_string_and_durations_with_units() {
     let p = parse("version: 1\ndefaults:\n  approvers: \"@alice\"\n  timeout: 1h 30m\n").unwrap();
-    assert_eq!(p.defaults.approvers, Approvers::List(vec![Owner::User("alice".into())]));
-    assert_eq!(humantime::format_duration(p.defaults.timeout).to_string(), "1h 30m");
+    assert_eq!(
+        p.defaults.approvers,
+        Approvers::List(vec![Owner::User("alice".into())])
+    );
+    assert_eq!(
+        humantime::format_duration(p.defaults.timeout).to_string(),
+        "1h 30m"
+    );
 }
 
 #[test]
 fn yaml_level_errors_name_the_key() {
     let (_, _, m) = err("version: 1\ndefaults:\n  approvals: two\n");
-    assert!(m.starts_with("approvals: ") && m.contains("whole number"), "{m}");
+    assert!(
+        m.starts_with("approvals: ") && m.contains("whole number"),
+        "{m}"
+    );
     let (_, _, m) = err("version: 1\ndefaults:\n  self_approval: maybe\n");
     assert!(m.starts_with("self_approval: "), "{m}");
     let (l, _, m) = err("version: 1\nversion: 1\n");

@@ -51,7 +51,10 @@ pub(super) fn build(c: &mut Checker<'_>, raw: RawPolicy, top: Location) -> Polic
         None => c.at(&top, "version: missing; write `version: 1` at the top"),
         Some(v) if v.value != 1 => c.at(
             &v.referenced,
-            format!("version: {} is not supported; this jitaa reads version 1", v.value),
+            format!(
+                "version: {} is not supported; this jitaa reads version 1",
+                v.value
+            ),
         ),
         Some(_) => {}
     }
@@ -81,7 +84,10 @@ pub(super) fn build(c: &mut Checker<'_>, raw: RawPolicy, top: Location) -> Polic
             let what = format!("rules[{i}]");
             let name = match &r.value.name {
                 None => {
-                    c.at(&r.referenced, format!("{what}.name: missing; every rule needs a name"));
+                    c.at(
+                        &r.referenced,
+                        format!("{what}.name: missing; every rule needs a name"),
+                    );
                     format!("rule-{}", i + 1)
                 }
                 Some(n) if n.value.trim().is_empty() => {
@@ -93,7 +99,10 @@ pub(super) fn build(c: &mut Checker<'_>, raw: RawPolicy, top: Location) -> Polic
                         c.at(&n.referenced, format!("{what}.name: `default` is reserved for the implicit rule built from `defaults`"));
                     }
                     if !names.insert(n.value.clone()) {
-                        c.at(&n.referenced, format!("{what}.name: duplicate rule name `{}`", n.value));
+                        c.at(
+                            &n.referenced,
+                            format!("{what}.name: duplicate rule name `{}`", n.value),
+                        );
                     }
                     n.value.clone()
                 }
@@ -127,12 +136,23 @@ fn audit(c: &mut Checker<'_>, a: &super::raw::RawAudit) -> AuditSettings {
         }
     };
     text(c, "branch", &a.branch, &mut out.branch);
-    text(c, "allowed_signers", &a.allowed_signers, &mut out.allowed_signers);
+    text(
+        c,
+        "allowed_signers",
+        &a.allowed_signers,
+        &mut out.allowed_signers,
+    );
     text(c, "remote", &a.remote, &mut out.remote);
     if let Some(b) = &a.branch
         && (b.value.starts_with("refs/") || b.value.contains(' ') || b.value.contains(".."))
     {
-        c.at(&b.referenced, format!("audit.branch: `{}` is not a branch name (write it without refs/heads/)", b.value));
+        c.at(
+            &b.referenced,
+            format!(
+                "audit.branch: `{}` is not a branch name (write it without refs/heads/)",
+                b.value
+            ),
+        );
     }
     if let Some(s) = &a.signing {
         let mut methods = Vec::new();
@@ -140,7 +160,10 @@ fn audit(c: &mut Checker<'_>, a: &super::raw::RawAudit) -> AuditSettings {
             match item.value.as_str() {
                 "ssh" => methods.push(SigningMethod::Ssh),
                 "github-oidc" => methods.push(SigningMethod::GithubOidc),
-                other => c.at(&item.referenced, format!("audit.signing: `{other}` is not one of `ssh`, `github-oidc`")),
+                other => c.at(
+                    &item.referenced,
+                    format!("audit.signing: `{other}` is not one of `ssh`, `github-oidc`"),
+                ),
             }
         }
         if methods.is_empty() && c.problems.is_empty() {
@@ -159,7 +182,13 @@ fn settings(c: &mut Checker<'_>, what: &str, raw: RawSettingsRef<'_>, base: &Rul
         if (0..=MAX_APPROVALS).contains(&a.value) {
             rule.approvals = a.value as u32;
         } else {
-            c.at(&a.referenced, format!("{what}.approvals: {} is not between 0 and {MAX_APPROVALS}", a.value));
+            c.at(
+                &a.referenced,
+                format!(
+                    "{what}.approvals: {} is not between 0 and {MAX_APPROVALS}",
+                    a.value
+                ),
+            );
         }
     }
     if let Some(a) = raw.approvers {
@@ -189,7 +218,10 @@ fn settings(c: &mut Checker<'_>, what: &str, raw: RawSettingsRef<'_>, base: &Rul
         match v.value.as_str() {
             "any" => rule.codeowners = Coverage::Any,
             "all" => rule.codeowners = Coverage::All,
-            other => c.at(&v.referenced, format!("{what}.codeowners: `{other}` is not one of `any`, `all`")),
+            other => c.at(
+                &v.referenced,
+                format!("{what}.codeowners: `{other}` is not one of `any`, `all`"),
+            ),
         }
     }
     if let Some(t) = raw.timeout {
@@ -207,7 +239,13 @@ fn settings(c: &mut Checker<'_>, what: &str, raw: RawSettingsRef<'_>, base: &Rul
 fn duration(c: &mut Checker<'_>, key: &str, v: &S<String>) -> Option<Duration> {
     match humantime::parse_duration(v.value.trim()) {
         Err(e) => {
-            c.at(&v.referenced, format!("{key}: `{}` is not a duration like 90s, 30m or 1h ({e})", v.value));
+            c.at(
+                &v.referenced,
+                format!(
+                    "{key}: `{}` is not a duration like 90s, 30m or 1h ({e})",
+                    v.value
+                ),
+            );
             None
         }
         Ok(d) if d.is_zero() => {
@@ -215,7 +253,10 @@ fn duration(c: &mut Checker<'_>, key: &str, v: &S<String>) -> Option<Duration> {
             None
         }
         Ok(d) if d > MAX_DURATION => {
-            c.at(&v.referenced, format!("{key}: `{}` is longer than the 30 days allowed", v.value));
+            c.at(
+                &v.referenced,
+                format!("{key}: `{}` is longer than the 30 days allowed", v.value),
+            );
             None
         }
         Ok(d) => Some(d),
@@ -224,7 +265,10 @@ fn duration(c: &mut Checker<'_>, key: &str, v: &S<String>) -> Option<Duration> {
 
 fn matcher(c: &mut Checker<'_>, what: &str, m: &RawMatch) -> RuleMatch {
     let mut out = RuleMatch::default();
-    let list = |c: &mut Checker<'_>, key: &str, v: &Option<S<OneOrMany>>| -> Option<Vec<S<String>>> {
+    let list = |c: &mut Checker<'_>,
+                key: &str,
+                v: &Option<S<OneOrMany>>|
+     -> Option<Vec<S<String>>> {
         let v = v.as_ref()?;
         let items = strings(c, &format!("{what}.match.{key}"), v);
         if items.is_empty() {
@@ -232,7 +276,8 @@ fn matcher(c: &mut Checker<'_>, what: &str, m: &RawMatch) -> RuleMatch {
         }
         Some(items)
     };
-    let plain = |items: Option<Vec<S<String>>>| items.map(|v| v.into_iter().map(|s| s.value).collect());
+    let plain =
+        |items: Option<Vec<S<String>>>| items.map(|v| v.into_iter().map(|s| s.value).collect());
     out.environment = plain(list(c, "environment", &m.environment));
     out.events = plain(list(c, "events", &m.events));
     out.actors = plain(list(c, "actors", &m.actors));
@@ -276,14 +321,20 @@ fn globs(c: &mut Checker<'_>, key: &str, items: &[S<String>]) -> Globs {
                 set.add(g);
                 texts.push(item.value.clone());
             }
-            Err(e) => c.at(&item.referenced, format!("{key}: `{}` is not a valid glob: {}", item.value, e.kind())),
+            Err(e) => c.at(
+                &item.referenced,
+                format!("{key}: `{}` is not a valid glob: {}", item.value, e.kind()),
+            ),
         }
     }
     let set = match set.build() {
         Ok(set) => set,
         Err(e) => {
             if let Some(first) = items.first() {
-                c.at(&first.referenced, format!("{key}: the globs could not be compiled together: {e}"));
+                c.at(
+                    &first.referenced,
+                    format!("{key}: the globs could not be compiled together: {e}"),
+                );
             }
             GlobSet::empty()
         }
