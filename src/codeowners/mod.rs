@@ -2,15 +2,18 @@
 //! patterns GitHub supports, and which line decides a path's owners.
 //!
 //! Parsing never fails: like GitHub, a line it cannot use is skipped and reported in
-//! [`CodeOwners::problems`] with its line and column. Patterns are compiled once into
-//! one `globset::GlobSet`; a path's owners come from the LAST line that matches it.
+//! [`CodeOwners::problems`] with its line and column. Patterns are compiled once and
+//! indexed by their literal parts, so a path is only tried against the few lines that
+//! could match it; a path's owners come from the LAST line that matches it.
 
 mod pattern;
 
 use std::fmt;
 
 use git2::Oid;
-use globset::{GlobSet, GlobSetBuilder};
+use std::collections::HashMap;
+
+use pattern::{Pattern, Seg};
 
 use crate::exit::Failure;
 use crate::repo::{FileAt, Repo};
@@ -110,6 +113,82 @@ struct Entry {
     line: usize,
     pattern: String,
     owners: Vec<Owner>,
+    compiled: Pattern,
+}
+
+/// Which entries could match a path, by the literal parts of their patterns. An index
+/// only narrows the candidates; every candidate is then matched in full.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    /// Anchored patterns by their leading literal segments (`services/api`).
+    prefix: HashMap<String, Vec<usize>>,
+    /// `**/name...` patterns by `name`: some path segment must equal it.
+    segment: HashMap<String, Vec<usize>>,
+    /// `**/*.ext...` patterns by the last extension: some segment must end with it.
+    extension: HashMap<String, Vec<usize>>,
+    /// Everything else: tried on every path.
+    always: Vec<usize>,
+}
+
+impl Index {
+    fn add(&mut self, e: usize, p: &Pattern) {
+        let literals: Vec<&str> = p
+            .segs
+            .iter()
+            .map_while(|s| match s {
+                Seg::Literal(l) => Some(l.as_str()),
+                _ => None,
+            })
+            .collect();
+        if !literals.is_empty() {
+            self.prefix.entry(literals.join("/")).or_default().push(e);
+            return;
+        }
+        if p.segs.first() == Some(&Seg::Any) {
+            match p.segs.get(1) {
+                Some(Seg::Literal(l)) => {
+                    self.segment.entry(l.clone()).or_default().push(e);
+                    return;
+                }
+                Some(Seg::Wild(w)) => {
+                    if let Some(rest) = w.strip_prefix('*')
+                        && !rest.is_empty()
+                        && !rest.contains(['*', '?'])
+                        && let Some((_, ext)) = rest.rsplit_once('.')
+                        && !ext.is_empty()
+                    {
+                        self.extension.entry(ext.to_string()).or_default().push(e);
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.always.push(e);
+    }
+
+    /// Candidate entries for a path, highest (latest) first.
+    fn candidates(&self, path: &str, comps: &[&str], out: &mut Vec<usize>) {
+        out.clear();
+        out.extend_from_slice(&self.always);
+        let mut end = 0;
+        for (k, c) in comps.iter().enumerate() {
+            end += c.len() + usize::from(k > 0);
+            if let Some(v) = self.prefix.get(&path[..end]) {
+                out.extend_from_slice(v);
+            }
+            if let Some(v) = self.segment.get(*c) {
+                out.extend_from_slice(v);
+            }
+            if let Some((_, ext)) = c.rsplit_once('.')
+                && let Some(v) = self.extension.get(ext)
+            {
+                out.extend_from_slice(v);
+            }
+        }
+        out.sort_unstable_by(|a, b| b.cmp(a));
+        out.dedup();
+    }
 }
 
 /// A parsed CODEOWNERS file with its patterns compiled.
@@ -117,9 +196,7 @@ struct Entry {
 pub struct CodeOwners {
     location: String,
     entries: Vec<Entry>,
-    /// Glob index → entry index (each entry compiles to one or two globs).
-    glob_entry: Vec<usize>,
-    set: GlobSet,
+    index: Index,
     problems: Vec<Problem>,
 }
 
@@ -128,22 +205,19 @@ impl CodeOwners {
     pub fn parse(location: &str, text: &str) -> CodeOwners {
         let mut entries = Vec::new();
         let mut problems = Vec::new();
-        let mut builder = GlobSetBuilder::new();
-        let mut glob_entry = Vec::new();
+        let mut index = Index::default();
         for (idx, raw) in text.lines().enumerate() {
             let line = idx + 1;
             match parse_line(raw) {
                 Ok(None) => {}
                 Ok(Some((pattern, owners))) => match pattern::compile(&pattern) {
-                    Ok(globs) => {
-                        for g in globs {
-                            builder.add(g);
-                            glob_entry.push(entries.len());
-                        }
+                    Ok(compiled) => {
+                        index.add(entries.len(), &compiled);
                         entries.push(Entry {
                             line,
                             pattern,
                             owners,
+                            compiled,
                         });
                     }
                     Err(message) => problems.push(Problem {
@@ -159,26 +233,10 @@ impl CodeOwners {
                 }),
             }
         }
-        let set = match builder.build() {
-            Ok(set) => set,
-            Err(e) => {
-                // Every glob compiled on its own; a set that still fails owns nothing
-                // rather than something wrong.
-                problems.push(Problem {
-                    line: 0,
-                    column: 0,
-                    message: format!("patterns could not be compiled together: {e}"),
-                });
-                entries.clear();
-                glob_entry.clear();
-                GlobSet::empty()
-            }
-        };
         CodeOwners {
             location: location.to_string(),
             entries,
-            glob_entry,
-            set,
+            index,
             problems,
         }
     }
@@ -188,8 +246,7 @@ impl CodeOwners {
         CodeOwners {
             location: location.to_string(),
             entries: Vec::new(),
-            glob_entry: Vec::new(),
-            set: GlobSet::empty(),
+            index: Index::default(),
             problems: vec![Problem {
                 line: 0,
                 column: 0,
@@ -259,16 +316,37 @@ impl CodeOwners {
 
     /// The owners of a repository-relative path: the last matching line decides.
     pub fn owners_of(&self, path: &str) -> PathOwners {
-        let clean = path.trim_start_matches('/');
-        let mut best: Option<usize> = None;
-        if !clean.is_empty() {
-            for g in self.set.matches(clean) {
-                if let Some(&e) = self.glob_entry.get(g) {
-                    best = Some(best.map_or(e, |b: usize| b.max(e)));
-                }
-            }
-        }
-        match best.and_then(|e| self.entries.get(e)) {
+        let mut scratch = Scratch::default();
+        self.owners_with(path, &mut scratch)
+    }
+
+    /// [`Self::owners_of`] reusing buffers across many paths.
+    pub fn owners_with(&self, path: &str, scratch: &mut Scratch) -> PathOwners {
+        let trimmed = path.trim_start_matches('/').trim_end_matches('/');
+        let collapsed;
+        let clean = if trimmed.contains("//") {
+            collapsed = trimmed
+                .split('/')
+                .filter(|c| !c.is_empty())
+                .collect::<Vec<_>>()
+                .join("/");
+            collapsed.as_str()
+        } else {
+            trimmed
+        };
+        let comps: Vec<&str> = clean.split('/').collect();
+        let decided = if clean.is_empty() {
+            None
+        } else {
+            self.index
+                .candidates(clean, &comps, &mut scratch.candidates);
+            scratch.candidates.iter().copied().find(|&e| {
+                self.entries
+                    .get(e)
+                    .is_some_and(|entry| entry.compiled.matches(&comps, &mut scratch.dp))
+            })
+        };
+        match decided.and_then(|e| self.entries.get(e)) {
             Some(entry) => PathOwners {
                 path: path.to_string(),
                 owners: entry.owners.clone(),
@@ -281,6 +359,13 @@ impl CodeOwners {
             },
         }
     }
+}
+
+/// Reusable buffers for [`CodeOwners::owners_with`].
+#[derive(Debug, Default)]
+pub struct Scratch {
+    candidates: Vec<usize>,
+    dp: Vec<bool>,
 }
 
 impl fmt::Display for Problem {

@@ -304,3 +304,54 @@ fn unowned_paths_have_no_line() {
     assert_eq!((po.owners.len(), po.line), (0, None));
     assert_eq!(co.owners_of("").line, None);
 }
+
+#[test]
+fn index_never_hides_a_later_matching_line() {
+    // Each later line is indexed differently; the last that matches must still win.
+    let co = one("/src/ @prefix\n**/gen/** @segment\n*.rs @ext\n*/x/*.rs @always\n");
+    assert_eq!(owners(&co, "src/a.rs"), (vec!["@ext".to_string()], Some(3)));
+    assert_eq!(
+        owners(&co, "src/x/a.rs"),
+        (vec!["@always".to_string()], Some(4))
+    );
+    assert_eq!(
+        owners(&co, "src/gen/a.txt"),
+        (vec!["@segment".to_string()], Some(2))
+    );
+    assert_eq!(
+        owners(&co, "src/a.txt"),
+        (vec!["@prefix".to_string()], Some(1))
+    );
+    assert_eq!(only(&co, "//src///gen//b.txt"), ["@segment"]);
+    let co = one("*.tar.gz @tgz\n");
+    assert_eq!(only(&co, "dist/a.tar.gz"), ["@tgz"]);
+    assert!(only(&co, "dist/a.gz").is_empty());
+}
+
+/// The last matching line, trying every line (no index).
+fn brute_force(co: &CodeOwners, path: &str) -> Option<usize> {
+    let clean = path.trim_matches('/');
+    let comps: Vec<&str> = clean.split('/').filter(|c| !c.is_empty()).collect();
+    if comps.is_empty() {
+        return None;
+    }
+    let mut dp = Vec::new();
+    co.entries
+        .iter()
+        .rev()
+        .find(|e| e.compiled.matches(&comps, &mut dp))
+        .map(|e| e.line)
+}
+
+proptest::proptest! {
+    #[test]
+    fn the_index_agrees_with_trying_every_line(
+        lines in proptest::collection::vec(r"/?(\*\*|[ab]|\*|\*\.[ab]|[ab]\*|x\.a)(/(\*\*|[ab]|\*|\*\.[ab]|x\.a)){0,3}/? @o", 1..10),
+        paths in proptest::collection::vec(r"[abx.]{1,3}(/[abx.]{1,3}){0,4}", 1..10),
+    ) {
+        let co = CodeOwners::parse("CODEOWNERS", &lines.join("\n"));
+        for p in &paths {
+            proptest::prop_assert_eq!(co.owners_of(p).line, brute_force(&co, p), "{}", p);
+        }
+    }
+}
