@@ -122,9 +122,9 @@ struct Entry {
 struct Index {
     /// Anchored patterns by their leading literal segments (`services/api`).
     prefix: HashMap<String, Vec<usize>>,
-    /// `**/name...` patterns by `name`: some path segment must equal it.
+    /// Other patterns with a literal segment `name`: some path segment must equal it.
     segment: HashMap<String, Vec<usize>>,
-    /// `**/*.ext...` patterns by the last extension: some segment must end with it.
+    /// Other patterns with a `*.ext` segment, by the last extension: some path segment must end with it.
     extension: HashMap<String, Vec<usize>>,
     /// Everything else: tried on every path.
     always: Vec<usize>,
@@ -144,25 +144,27 @@ impl Index {
             self.prefix.entry(literals.join("/")).or_default().push(e);
             return;
         }
-        if p.segs.first() == Some(&Seg::Any) {
-            match p.segs.get(1) {
-                Some(Seg::Literal(l)) => {
-                    self.segment.entry(l.clone()).or_default().push(e);
-                    return;
-                }
-                Some(Seg::Wild(w)) => {
-                    if let Some(rest) = w.strip_prefix('*')
-                        && !rest.is_empty()
-                        && !rest.contains(['*', '?'])
-                        && let Some((_, ext)) = rest.rsplit_once('.')
-                        && !ext.is_empty()
-                    {
-                        self.extension.entry(ext.to_string()).or_default().push(e);
-                        return;
-                    }
-                }
-                _ => {}
-            }
+        // Any literal segment must equal some segment of a matching path (ancestor
+        // matches use a prefix of the path's segments).
+        if let Some(l) = p.segs.iter().find_map(|s| match s {
+            Seg::Literal(l) => Some(l),
+            _ => None,
+        }) {
+            self.segment.entry(l.clone()).or_default().push(e);
+            return;
+        }
+        // `*.ext`: some segment of a matching path ends with `.ext`.
+        if let Some(ext) = p.segs.iter().find_map(|s| match s {
+            Seg::Wild(w) => w
+                .strip_prefix('*')
+                .filter(|rest| !rest.contains(['*', '?']))
+                .and_then(|rest| rest.rsplit_once('.'))
+                .map(|(_, ext)| ext)
+                .filter(|ext| !ext.is_empty()),
+            _ => None,
+        }) {
+            self.extension.entry(ext.to_string()).or_default().push(e);
+            return;
         }
         self.always.push(e);
     }
