@@ -54,6 +54,12 @@ pub enum Command {
     /// Write an Ed25519 OpenSSH key pair and its allowed_signers line.
     #[command(after_help = "Example:\n  jitaa keygen --out .jitaa-keys --principal jitaa@acme")]
     Keygen(KeygenArgs),
+    /// Check a policy file, or explain which rule applies and who may approve.
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  jitaa policy check .github/jitaa.yml\n  jitaa policy explain --environment production"
+    )]
+    Policy(PolicyCmd),
     /// Work with GitHub Actions OIDC tokens.
     #[command(subcommand)]
     Oidc(OidcCmd),

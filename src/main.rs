@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use jitaa::cli::{Cli, Command, Format, Global};
+use jitaa::cli::{Cli, Command, Format, Global, PolicyCmd};
 use jitaa::exit::{Code, code_of};
 
 fn main() -> ExitCode {
@@ -23,6 +23,10 @@ fn run(global: &Global, command: Command) -> anyhow::Result<Code> {
     match command {
         Command::Hook(jitaa::cli::HookCmd::Install(args)) => {
             Ok(jitaa::hook::cmd_install(global, &args)?)
+        }
+        Command::Policy(PolicyCmd::Check(args)) => Ok(jitaa::policy::cmd::check(global, &args)?),
+        Command::Policy(PolicyCmd::Explain(args)) => {
+            Ok(jitaa::policy::cmd::explain(global, &args)?)
         }
         Command::Keygen(args) => {
             let g = jitaa::keys::generate(&args.out, &args.principal)?;

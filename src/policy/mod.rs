@@ -1,9 +1,31 @@
 //! The approval policy (`.github/jitaa.yml`, fallback `.jitaa.yml`): its schema,
 //! defaults, and which rule matches an action. Read from a commit, never the work tree.
+//!
+//! Parsed with serde-saphyr (serde_yaml is deprecated and archived); every value keeps
+//! its line and column so a bad policy is reported as `file:line:column: what is wrong`
+//! and exits 2. No policy file means [`Policy::builtin`]: DESIGN.md's defaults.
 
+pub mod cmd;
+mod raw;
+mod validate;
+
+use std::fmt;
 use std::time::Duration;
 
+use git2::Oid;
+use globset::GlobSet;
+use sha2::{Digest, Sha256};
+
 use crate::codeowners::Owner;
+use crate::exit::Failure;
+use crate::repo::{FileAt, Repo};
+
+pub use validate::{MAX_APPROVALS, MAX_DURATION};
+
+/// Where the policy is looked for in a commit, in order.
+pub const LOCATIONS: [&str; 2] = [".github/jitaa.yml", ".jitaa.yml"];
+/// Policy files larger than this are rejected.
+pub const MAX_BYTES: usize = 1024 * 1024;
 
 /// Who may approve under a rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,3 +57,481 @@ pub struct Rule {
     pub timeout: Duration,
     pub ttl: Duration,
 }
+
+impl Rule {
+    /// DESIGN.md's defaults: 1 approval from a code owner, 30m timeout, 15m ttl, no self-approval.
+    pub fn builtin(name: &str) -> Rule {
+        Rule {
+            name: name.to_string(),
+            approvals: 1,
+            approvers: Approvers::Codeowners,
+            codeowners: Coverage::Any,
+            self_approval: false,
+            timeout: Duration::from_secs(30 * 60),
+            ttl: Duration::from_secs(15 * 60),
+        }
+    }
+
+    /// `codeowners` or the list as written (`@acme/sre`, `@alice`).
+    pub fn approvers_text(&self) -> Vec<String> {
+        match &self.approvers {
+            Approvers::Codeowners => vec!["codeowners".to_string()],
+            Approvers::List(l) => l.iter().map(Owner::to_string).collect(),
+        }
+    }
+}
+
+/// `oidc:` whether the gate requires an Actions ID token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OidcMode {
+    #[default]
+    Required,
+    /// Without id-token permission, the context comes from the environment (recorded as such).
+    Optional,
+}
+
+/// `audit.signing` entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningMethod {
+    Ssh,
+    GithubOidc,
+}
+
+/// `audit:` where records go and how they are signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    /// Default `jitaa/audit`.
+    pub branch: String,
+    /// Default `[ssh, github-oidc]`.
+    pub signing: Vec<SigningMethod>,
+    /// Default `.github/jitaa-allowed-signers` (read from the default branch).
+    pub allowed_signers: String,
+    /// Default `origin`.
+    pub remote: String,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            branch: "jitaa/audit".into(),
+            signing: vec![SigningMethod::Ssh, SigningMethod::GithubOidc],
+            allowed_signers: ".github/jitaa-allowed-signers".into(),
+            remote: "origin".into(),
+        }
+    }
+}
+
+/// Compiled globs with their text.
+#[derive(Debug, Clone)]
+pub struct Globs {
+    pub texts: Vec<String>,
+    set: GlobSet,
+}
+
+impl Globs {
+    pub fn is_match(&self, s: &str) -> bool {
+        self.set.is_match(s)
+    }
+}
+
+/// A rule's `match:`; `None` keys are not checked. All present keys must hold.
+#[derive(Debug, Clone, Default)]
+pub struct RuleMatch {
+    pub environment: Option<Vec<String>>,
+    pub branches: Option<Globs>,
+    pub paths: Option<Globs>,
+    pub events: Option<Vec<String>>,
+    pub actors: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+struct PolicyRule {
+    rule: Rule,
+    when: RuleMatch,
+    /// Line of the rule in the file.
+    line: usize,
+}
+
+/// What is being approved, as far as rule matching cares.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MatchInput<'a> {
+    pub environment: Option<&'a str>,
+    /// Branch name without `refs/heads/` (a full ref is accepted too).
+    pub branch: Option<&'a str>,
+    pub paths: &'a [String],
+    /// `push`, `pull_request`, `workflow_dispatch`, ...
+    pub event: Option<&'a str>,
+    /// The requester's login.
+    pub actor: Option<&'a str>,
+}
+
+/// The rule that applies, with one line per reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    pub rule: Rule,
+    pub why: Vec<String>,
+}
+
+/// A validated policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub oidc: OidcMode,
+    pub audit: AuditSettings,
+    /// The implicit rule named `default`, used when no rule matches.
+    pub defaults: Rule,
+    /// `None`: only the repository's default branch is protected.
+    pub protected_branches: Option<Globs>,
+    rules: Vec<PolicyRule>,
+}
+
+/// A policy as read from a commit.
+#[derive(Debug, Clone)]
+pub struct LoadedPolicy {
+    pub policy: Policy,
+    /// The file it came from; `None` for the built-in defaults (no policy file).
+    pub file: Option<String>,
+    /// `sha256:<hex>` over the file's raw bytes (over no bytes for the built-in defaults).
+    pub digest: String,
+}
+
+/// One thing wrong with a policy file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    /// 1-based; 0 when the problem is with the whole file.
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file, self.line, self.column, self.message
+            )
+        }
+    }
+}
+
+/// Why a policy file is invalid: every problem found, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct PolicyError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<PolicyError> for Failure {
+    fn from(e: PolicyError) -> Failure {
+        Failure::usage(format!("invalid policy:\n{e}"))
+    }
+}
+
+impl PolicyError {
+    fn whole(file: &str, message: String) -> PolicyError {
+        PolicyError {
+            problems: vec![Problem {
+                file: file.to_string(),
+                line: 0,
+                column: 0,
+                message,
+            }],
+        }
+    }
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+impl Policy {
+    /// DESIGN.md's behaviour without a policy file.
+    pub fn builtin() -> Policy {
+        Policy {
+            oidc: OidcMode::default(),
+            audit: AuditSettings::default(),
+            defaults: Rule::builtin("default"),
+            protected_branches: None,
+            rules: Vec::new(),
+        }
+    }
+
+    /// Parses and validates policy bytes; `file_label` prefixes every problem.
+    pub fn parse(file_label: &str, bytes: &[u8]) -> Result<Policy, PolicyError> {
+        if bytes.len() > MAX_BYTES {
+            return Err(PolicyError::whole(
+                file_label,
+                format!(
+                    "{} bytes; a policy file may be at most {MAX_BYTES} bytes (1 MiB)",
+                    bytes.len()
+                ),
+            ));
+        }
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            PolicyError::whole(
+                file_label,
+                format!(
+                    "not UTF-8 (invalid byte at offset {}); save the policy as UTF-8",
+                    e.valid_up_to()
+                ),
+            )
+        })?;
+        if text.trim().is_empty()
+            || text.lines().all(|l| {
+                let l = l.trim();
+                l.is_empty() || l.starts_with('#') || l == "---"
+            })
+        {
+            return Err(PolicyError::whole(
+                file_label,
+                "empty; a policy needs at least `version: 1`".into(),
+            ));
+        }
+        let raw: raw::S<raw::RawPolicy> = serde_saphyr::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line() as usize, l.column() as usize))
+                .unwrap_or((0, 0));
+            let mut message = yaml_message(&e);
+            if let Some(key) = key_on_line(text, line)
+                && !message.contains(&format!("`{key}`"))
+            {
+                message = format!("{key}: {message}");
+            }
+            PolicyError {
+                problems: vec![Problem {
+                    file: file_label.to_string(),
+                    line,
+                    column,
+                    message,
+                }],
+            }
+        })?;
+        let mut c = validate::Checker {
+            file: file_label,
+            problems: Vec::new(),
+        };
+        let policy = validate::build(&mut c, raw.value, raw.referenced);
+        c.finish(policy)
+    }
+
+    /// Reads the policy from `commit` (never the work tree): `.github/jitaa.yml`, else
+    /// `.jitaa.yml`, else the built-in defaults. An invalid policy is exit 2.
+    pub fn load_at(repo: &Repo, commit: Oid) -> Result<LoadedPolicy, Failure> {
+        for file in LOCATIONS {
+            match repo.read_file(commit, file, MAX_BYTES)? {
+                FileAt::Missing => continue,
+                FileAt::TooLarge { size } => {
+                    return Err(Failure::usage(format!(
+                        "invalid policy:\n{file}: {size} bytes; a policy file may be at most {MAX_BYTES} bytes (1 MiB)"
+                    )));
+                }
+                FileAt::Found(bytes) => {
+                    let policy = Policy::parse(file, &bytes)?;
+                    return Ok(LoadedPolicy {
+                        policy,
+                        file: Some(file.to_string()),
+                        digest: digest(&bytes),
+                    });
+                }
+            }
+        }
+        Ok(LoadedPolicy {
+            policy: Policy::builtin(),
+            file: None,
+            digest: digest(b""),
+        })
+    }
+
+    /// The explicit rules, in file order (not the implicit `default`).
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().map(|r| &r.rule)
+    }
+
+    /// The first rule whose `match` holds, else the implicit `default` rule.
+    pub fn rule_for(&self, input: &MatchInput<'_>) -> Matched {
+        let mut skipped = Vec::new();
+        for r in &self.rules {
+            match r.when.check(input) {
+                Ok(reasons) => {
+                    let mut why = skipped;
+                    let head = format!(
+                        "rule `{}` (line {}) is the first that matches",
+                        r.rule.name, r.line
+                    );
+                    why.push(head);
+                    why.extend(reasons);
+                    return Matched {
+                        rule: r.rule.clone(),
+                        why,
+                    };
+                }
+                Err(reason) => skipped.push(format!(
+                    "rule `{}` (line {}) does not match: {reason}",
+                    r.rule.name, r.line
+                )),
+            }
+        }
+        skipped.push(if self.rules.is_empty() {
+            "no rules: the implicit rule `default` (from `defaults`) applies".to_string()
+        } else {
+            "no rule matches: the implicit rule `default` (from `defaults`) applies".to_string()
+        });
+        Matched {
+            rule: self.defaults.clone(),
+            why: skipped,
+        }
+    }
+
+    /// Whether pushes to `branch` are guarded: it matches `protected_branches`, or, with
+    /// none configured, it is the default branch. `refs/heads/` is accepted.
+    pub fn is_protected(&self, branch: &str, default_branch: Option<&str>) -> bool {
+        let branch = branch.strip_prefix("refs/heads/").unwrap_or(branch);
+        match &self.protected_branches {
+            Some(globs) => globs.is_match(branch),
+            None => {
+                default_branch.is_some_and(|d| d.strip_prefix("refs/heads/").unwrap_or(d) == branch)
+            }
+        }
+    }
+}
+
+impl RuleMatch {
+    /// `Ok(reasons it matches)` or `Err(the first reason it does not)`.
+    fn check(&self, input: &MatchInput<'_>) -> Result<Vec<String>, String> {
+        let mut why = Vec::new();
+        if let Some(envs) = &self.environment {
+            match input.environment {
+                None => {
+                    return Err("no environment (it needs one of the listed environments)".into());
+                }
+                // GitHub environment names are case-insensitive.
+                Some(e) if envs.iter().any(|x| x.eq_ignore_ascii_case(e)) => {
+                    why.push(format!("environment `{e}` is listed"));
+                }
+                Some(e) => return Err(format!("environment `{e}` is not one of {}", list(envs))),
+            }
+        }
+        if let Some(globs) = &self.branches {
+            match input
+                .branch
+                .map(|b| b.strip_prefix("refs/heads/").unwrap_or(b))
+            {
+                None => return Err("no branch".into()),
+                Some(b) if globs.is_match(b) => {
+                    why.push(format!("branch `{b}` matches {}", list(&globs.texts)))
+                }
+                Some(b) => {
+                    return Err(format!(
+                        "branch `{b}` matches none of {}",
+                        list(&globs.texts)
+                    ));
+                }
+            }
+        }
+        if let Some(globs) = &self.paths {
+            if input.paths.is_empty() {
+                return Err(
+                    "no changed paths (a `paths` rule needs every changed path to match)".into(),
+                );
+            }
+            if let Some(p) = input
+                .paths
+                .iter()
+                .find(|p| !globs.is_match(p.trim_start_matches('/')))
+            {
+                return Err(format!("path `{p}` matches none of {}", list(&globs.texts)));
+            }
+            why.push(format!(
+                "all {} changed paths match {}",
+                input.paths.len(),
+                list(&globs.texts)
+            ));
+        }
+        if let Some(events) = &self.events {
+            match input.event {
+                Some(e) if events.iter().any(|x| x == e) => {
+                    why.push(format!("event `{e}` is listed"))
+                }
+                Some(e) => return Err(format!("event `{e}` is not one of {}", list(events))),
+                None => return Err("no event".into()),
+            }
+        }
+        if let Some(actors) = &self.actors {
+            // GitHub logins are case-insensitive; `@alice` and `alice` both name alice.
+            match input.actor {
+                Some(a)
+                    if actors.iter().any(|x| {
+                        x.trim_start_matches('@')
+                            .eq_ignore_ascii_case(a.trim_start_matches('@'))
+                    }) =>
+                {
+                    why.push(format!("actor `{a}` is listed"));
+                }
+                Some(a) => return Err(format!("actor `{a}` is not one of {}", list(actors))),
+                None => return Err("no actor".into()),
+            }
+        }
+        if why.is_empty() {
+            why.push("it has no `match` conditions, so it matches everything".into());
+        }
+        Ok(why)
+    }
+}
+
+fn list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("`{s}`")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// serde-saphyr's message without its source snippet or its own location suffix.
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    let text = e.without_snippet().to_string();
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or("invalid YAML")
+        .trim()
+        .to_string();
+    let first = match first.rfind(" at line ") {
+        Some(i) => first[..i].to_string(),
+        None => first,
+    };
+    let first = first
+        .trim_end_matches(", set DuplicateKeyPolicy in Options if acceptable")
+        .to_string();
+    match first.as_str() {
+        "invalid i64" | "invalid u64" => "expected a whole number".into(),
+        "invalid boolean" => "expected true or false".into(),
+        _ => first,
+    }
+}
+
+/// The mapping key written on 1-based `line` (`  - approvals: x` → `approvals`), if any.
+fn key_on_line(text: &str, line: usize) -> Option<&str> {
+    let l = text.lines().nth(line.checked_sub(1)?)?.trim_start();
+    let l = l.strip_prefix("- ").unwrap_or(l).trim_start();
+    let l = l.strip_prefix('{').unwrap_or(l).trim_start();
+    let (key, _) = l.split_once(':')?;
+    let ok = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    ok.then_some(key)
+}
+
+#[cfg(test)]
+mod tests;
