@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod codeowners;
 pub mod exit;
+pub mod github;
 pub mod keys;
 pub mod logging;
 pub mod policy;
