@@ -90,6 +90,7 @@ pub struct Review {
     pub author: Actor,
     pub state: String,
     pub commit_id: Option<String>,
+    /// None when absent or unreadable (pending reviews; mangled recordings).
     pub submitted_at: Option<DateTime<Utc>>,
     pub html_url: String,
     pub body: String,
@@ -103,7 +104,7 @@ struct WireReview {
     #[serde(default)]
     commit_id: Option<String>,
     #[serde(default)]
-    submitted_at: Option<DateTime<Utc>>,
+    submitted_at: Option<String>,
     #[serde(default)]
     html_url: String,
     #[serde(default)]
@@ -119,7 +120,12 @@ impl<'de> Deserialize<'de> for Review {
             // Webhook payloads use lower case; the REST API upper case.
             state: w.state.to_ascii_uppercase(),
             commit_id: w.commit_id,
-            submitted_at: w.submitted_at,
+            // An unreadable time is None: such a review cannot prove it came after a
+            // request, so it never counts.
+            submitted_at: w
+                .submitted_at
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&Utc)),
             html_url: w.html_url,
             body: w.body.unwrap_or_default(),
         })
