@@ -26,8 +26,8 @@ fn user_kind() -> String {
     "User".into()
 }
 
-/// A pull request to seed.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+/// A pull request to seed (`..PrSpec::default()`: head `feature`, base `main`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PrSpec {
     #[serde(default)]
     pub number: Option<u64>,
@@ -43,6 +43,21 @@ pub struct PrSpec {
     /// Changed paths (status `modified`).
     #[serde(default)]
     pub files: Vec<String>,
+}
+
+impl Default for PrSpec {
+    fn default() -> Self {
+        PrSpec {
+            number: None,
+            title: String::new(),
+            author: String::new(),
+            head_sha: String::new(),
+            head_ref: default_head_ref(),
+            base_sha: String::new(),
+            base_ref: default_base_ref(),
+            files: Vec::new(),
+        }
+    }
 }
 
 fn default_head_ref() -> String {
@@ -164,8 +179,9 @@ impl RecordedRequest {
     }
 }
 
-/// A scheduled fault: the next `times` requests that match get `status`.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+/// A scheduled fault: the next `times` requests that match get `status`
+/// (`..Fault::default()`: any request, once, a 502 before the request is applied).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Fault {
     /// `GET`, `POST`, ...; any when None.
     #[serde(default)]
@@ -182,6 +198,19 @@ pub struct Fault {
     pub after_apply: bool,
     #[serde(default = "one")]
     pub times: u32,
+}
+
+impl Default for Fault {
+    fn default() -> Self {
+        Fault {
+            method: None,
+            path_contains: None,
+            status: 502,
+            retry_after: None,
+            after_apply: false,
+            times: 1,
+        }
+    }
 }
 
 fn one() -> u32 {
