@@ -100,10 +100,10 @@ fn paged(base_url: &str, path: &str, q: &HashMap<String, String>, items: Vec<Val
         links.push(format!("<{}>; rel=\"first\"", link_to(1)));
         links.push(format!("<{}>; rel=\"prev\"", link_to(page - 1)));
     }
-    if !links.is_empty() {
-        if let Ok(v) = HeaderValue::from_str(&links.join(", ")) {
-            resp.headers_mut().insert(header::LINK, v);
-        }
+    if !links.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&links.join(", "))
+    {
+        resp.headers_mut().insert(header::LINK, v);
     }
     resp
 }

@@ -66,10 +66,10 @@ fn fault_response(f: &Fault) -> Response {
     } else {
         error(status, "Injected fault")
     };
-    if let Some(secs) = f.retry_after {
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+    if let Some(secs) = f.retry_after
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
     resp
 }
