@@ -183,12 +183,21 @@ async fn polling_reuses_etags_and_304s_are_not_charged() {
         Some("a".repeat(40).as_str())
     );
 
-    // An edit is a change too, with updated_at moved.
+    // An edit is a change too, and marked edited even within the same second
+    // (when GitHub's updated_at cannot show it).
     let id = snap.comments.last().unwrap().id;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(snap.edited.is_empty());
     w.hub.edit_comment(id, "/deny no");
     let snap = p.poll_once().await.unwrap().expect("an edit is a change");
-    assert!(snap.comments.last().unwrap().edited());
+    assert_eq!(snap.comments.last().unwrap().body, "/deny no");
+    assert!(snap.edited.contains(&id));
+    w.hub.edit_comment(id, "/approve");
+    let snap = p
+        .poll_once()
+        .await
+        .unwrap()
+        .expect("an edit back is a change");
+    assert!(snap.edited.contains(&id), "edited stays edited");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,6 +239,56 @@ async fn faults_and_a_secondary_limit_still_yield_the_right_data() {
     let reqs = w.hub.requests();
     assert_eq!(reqs.iter().filter(|r| r.status == 403).count(), 1);
     assert!(reqs.iter().any(|r| r.status == 502), "faults were injected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_rate_limit_is_waited_out_until_its_reset() {
+    let w = world().await;
+    w.hub.set_permission(REPO, "bob", "write");
+    w.hub.set_rate_limit(3, Duration::from_secs(2));
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        assert!(w.bot.permission(&repo(), "bob").await.unwrap().can_write());
+    }
+    let limited: Vec<_> = w
+        .hub
+        .requests()
+        .into_iter()
+        .filter(|r| r.status == 403)
+        .collect();
+    assert!(!limited.is_empty(), "the limit was hit");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited for x-ratelimit-reset"
+    );
+
+    // A reset further away than the policy allows: unreachable at once, not a hang.
+    w.hub.set_rate_limit(1, Duration::from_secs(3600));
+    w.bot.permission(&repo(), "bob").await.unwrap();
+    let err = w.bot.permission(&repo(), "bob").await.unwrap_err();
+    assert_eq!(err.code(), Code::Unreachable);
+    assert!(err.to_string().contains("rate limit"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_answers_time_out_and_are_retried_a_bounded_number_of_times() {
+    let w = world().await;
+    w.hub.set_delay(Duration::from_millis(400));
+    let c = Client::new(
+        w.hub.url(),
+        Token::new(w.hub.add_user("dave", 4)),
+        RetryPolicy {
+            max_tries: 3,
+            timeout: Duration::from_millis(100),
+            ..fast()
+        },
+    )
+    .unwrap();
+    let err = c.pull_request(&repo(), 1).await.unwrap_err();
+    assert!(
+        matches!(err, GitHubError::Unreachable { tries: 3, .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@
 //! off while idle, and retries/Retry-After live in the client underneath. A poll that
 //! fails returns the error: nothing here ever turns a failure into "no change".
 
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
@@ -146,6 +147,10 @@ impl Default for PollConfig {
 pub struct Snapshot {
     pub comments: Vec<Comment>,
     pub reviews: Vec<Review>,
+    /// Comments known to be edited: `updated_at` moved, or this poller saw the body
+    /// change (GitHub's timestamps have one-second resolution, so an edit within the
+    /// second of posting leaves them equal).
+    pub edited: BTreeSet<u64>,
 }
 
 /// Watches an issue's (or PR's) comments, and a PR's reviews.
@@ -156,6 +161,8 @@ pub struct Poller<S: PageSource = Client> {
     cfg: PollConfig,
     interval: Duration,
     first: bool,
+    bodies: HashMap<u64, String>,
+    edited: BTreeSet<u64>,
 }
 
 impl<S: PageSource> Poller<S> {
@@ -169,6 +176,8 @@ impl<S: PageSource> Poller<S> {
             interval: cfg.min,
             cfg,
             first: true,
+            bodies: HashMap::new(),
+            edited: BTreeSet::new(),
         }
     }
 
@@ -221,6 +230,12 @@ impl<S: PageSource> Poller<S> {
             changed |= r.refresh(&self.src).await?;
         }
         if changed {
+            for c in self.comments.items() {
+                let first_seen = self.bodies.entry(c.id).or_insert_with(|| c.body.clone());
+                if *first_seen != c.body || c.edited() {
+                    self.edited.insert(c.id);
+                }
+            }
             self.interval = self.cfg.min;
             Ok(Some(self.snapshot()))
         } else {
@@ -234,6 +249,7 @@ impl<S: PageSource> Poller<S> {
         Snapshot {
             comments: self.comments.items(),
             reviews: self.reviews.as_ref().map(|r| r.items()).unwrap_or_default(),
+            edited: self.edited.clone(),
         }
     }
 }

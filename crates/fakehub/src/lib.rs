@@ -366,6 +366,16 @@ impl FakeHub {
         self.shared.lock().delay = delay;
     }
 
+    /// A primary rate limit of `limit` charged requests per `window`; once spent,
+    /// requests get 403 with `x-ratelimit-remaining: 0` until `x-ratelimit-reset`.
+    pub fn set_rate_limit(&self, limit: u64, window: Duration) {
+        let mut st = self.shared.lock();
+        st.rate_limit = limit;
+        st.rate_window = window.as_secs().max(1);
+        st.window_used = 0;
+        st.rate_reset = chrono::Utc::now().timestamp() as u64 + st.rate_window;
+    }
+
     /// Requests charged against the rate limit so far (304s are free).
     pub fn rate_used(&self) -> u64 {
         self.shared.lock().rate_used

@@ -88,6 +88,15 @@ pub async fn api(AxState(s): AxState<Shared>, mut req: Request, next: Next) -> R
         return finish(&s, error(StatusCode::UNAUTHORIZED, "Bad credentials"), true);
     };
     req.extensions_mut().insert(Caller(login));
+    let exhausted = {
+        let mut st = s.lock();
+        st.roll_window();
+        st.window_used >= st.rate_limit
+    };
+    if exhausted {
+        let r = error(StatusCode::FORBIDDEN, "API rate limit exceeded for user.");
+        return finish(&s, r, false);
+    }
 
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -175,8 +184,9 @@ fn finish(s: &Shared, mut resp: Response, charged: bool) -> Response {
         let mut st = s.lock();
         if charged {
             st.rate_used += 1;
+            st.window_used += 1;
         }
-        (st.rate_limit, st.rate_used, st.rate_reset)
+        (st.rate_limit, st.window_used, st.rate_reset)
     };
     let h = resp.headers_mut();
     let mut put = |k: &'static str, v: String| {

@@ -247,8 +247,13 @@ pub struct State {
     pub error_rate: f64,
     pub delay: Duration,
     pub rate_limit: u64,
+    /// Charged requests since the start (for tests to count).
     pub rate_used: u64,
+    /// Charged requests in the current window (what `x-ratelimit-remaining` reflects).
+    pub window_used: u64,
+    /// Unix seconds when the window resets.
     pub rate_reset: u64,
+    pub rate_window: u64,
 }
 
 pub fn now() -> String {
@@ -261,7 +266,17 @@ impl State {
             next_id: 1000,
             rate_limit: 5000,
             rate_reset: (chrono::Utc::now().timestamp() as u64) + 3600,
+            rate_window: 3600,
             ..State::default()
+        }
+    }
+
+    /// Starts a new rate-limit window when the current one has passed.
+    pub fn roll_window(&mut self) {
+        let now = chrono::Utc::now().timestamp() as u64;
+        if now >= self.rate_reset {
+            self.window_used = 0;
+            self.rate_reset = now + self.rate_window.max(1);
         }
     }
 
