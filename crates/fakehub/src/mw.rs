@@ -80,12 +80,16 @@ pub async fn api(AxState(s): AxState<Shared>, mut req: Request, next: Next) -> R
         return finish(
             &s,
             error(StatusCode::UNAUTHORIZED, "Requires authentication"),
-            true,
+            false,
         );
     };
     let login = s.lock().tokens.get(&token).cloned();
     let Some(login) = login else {
-        return finish(&s, error(StatusCode::UNAUTHORIZED, "Bad credentials"), true);
+        return finish(
+            &s,
+            error(StatusCode::UNAUTHORIZED, "Bad credentials"),
+            false,
+        );
     };
     req.extensions_mut().insert(Caller(login));
     let exhausted = {
