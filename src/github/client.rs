@@ -545,6 +545,30 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn pagination_links_become_paths_under_the_base_and_stay_on_its_host() {
+        let c = Client::new(
+            "http://127.0.0.1:9/api/v3/",
+            Token::new("t"),
+            RetryPolicy::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.relative("http://127.0.0.1:9/api/v3/repos/a/b/issues?page=2")
+                .unwrap(),
+            "/repos/a/b/issues?page=2"
+        );
+        assert!(
+            c.relative("http://evil.example/api/v3/repos?page=2")
+                .is_err()
+        );
+        assert!(
+            c.relative("http://127.0.0.1:10/api/v3/repos?page=2")
+                .is_err()
+        );
+        assert!(c.relative("http://127.0.0.1:9/other/repos?page=2").is_err());
+    }
+
     #[test]
     fn token_debug_is_redacted() {
         assert_eq!(

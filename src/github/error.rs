@@ -10,6 +10,9 @@ pub enum GitHubError {
     /// GITHUB_API_URL is not an https URL (loopback hosts excepted), or unparsable.
     #[error("GITHUB_API_URL `{url}`: {reason}")]
     BadApiUrl { url: String, reason: String },
+    /// A repository name that is not `owner/name`.
+    #[error("{what} `{value}`: expected owner/name")]
+    BadRepository { what: String, value: String },
     /// No token from the `token` input, GITHUB_TOKEN, GH_TOKEN or `gh auth token`.
     #[error(
         "no GitHub token: set GITHUB_TOKEN (or GH_TOKEN, or the action's `token` input), or log in with `gh auth login`"
@@ -61,6 +64,7 @@ impl GitHubError {
     pub fn code(&self) -> Code {
         match self {
             GitHubError::BadApiUrl { .. }
+            | GitHubError::BadRepository { .. }
             | GitHubError::NoToken
             | GitHubError::BadCredentials { .. } => Code::Usage,
             _ => Code::Unreachable,

@@ -28,9 +28,9 @@ impl RepoName {
                 owner: o.into(),
                 name: n.into(),
             }),
-            _ => Err(GitHubError::BadApiUrl {
-                url: s.into(),
-                reason: format!("{what}: expected owner/name"),
+            _ => Err(GitHubError::BadRepository {
+                what: what.into(),
+                value: s.into(),
             }),
         }
     }
@@ -350,6 +350,35 @@ impl ContentFile {
                 what: format!("contents {}", self.path),
                 detail: format!("base64: {e}"),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_names_are_owner_slash_name() {
+        let r = RepoName::parse("acme/api.rs", "GITHUB_REPOSITORY").unwrap();
+        assert_eq!(r.to_string(), "acme/api.rs");
+        for bad in ["acme", "acme/", "/api", "a/b/c", "acme/..", "ac me/api"] {
+            let e = RepoName::parse(bad, "GITHUB_REPOSITORY").unwrap_err();
+            assert_eq!(e.code(), crate::exit::Code::Usage);
+            assert!(e.to_string().contains("GITHUB_REPOSITORY"), "{e}");
+        }
+    }
+
+    #[test]
+    fn permission_prefers_role_name() {
+        let p = |perm: &str, role: Option<&str>| Permission {
+            permission: perm.into(),
+            role_name: role.map(String::from),
+        };
+        assert!(p("write", Some("maintain")).can_write());
+        assert!(!p("read", Some("triage")).can_write());
+        assert!(p("write", Some("custom-deployer")).can_write());
+        assert!(!p("read", Some("custom-viewer")).can_write());
+        assert!(!p("none", None).can_write());
     }
 }
 
