@@ -6,6 +6,7 @@
 //! or 5 (unreachable), never 4, and never to an approval.
 
 pub mod client;
+pub mod config;
 pub mod error;
 pub mod ops;
 pub mod poll;

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use serde_json::{Value, json};
 
-use crate::state::{CheckRun, Comment, CommitStatus, Issue, MAX_PR_FILES, Reaction, now};
+use crate::state::{CheckRun, CommitStatus, Issue, MAX_PR_FILES, Reaction, now};
 use crate::{Caller, Shared};
 
 type Q = Query<HashMap<String, String>>;
@@ -611,72 +611,5 @@ async fn contents(
     match repo.contents.get(&(git_ref.clone(), path.clone())) {
         Some(bytes) => axum::Json(st.content_json(&name, &git_ref, &path, bytes)).into_response(),
         None => not_found(),
-    }
-}
-
-impl crate::state::State {
-    /// Opens an issue (or a PR's issue when `pr` is set); None when the repo is unknown.
-    pub fn open_issue(
-        &mut self,
-        repo: &str,
-        user: &str,
-        title: &str,
-        body: &str,
-        labels: Vec<String>,
-        pr: Option<(Option<u64>, crate::state::Pr)>,
-    ) -> Option<u64> {
-        let id = self.id();
-        let r = self.repos.get_mut(repo)?;
-        let wanted = pr.as_ref().and_then(|(n, _)| *n);
-        let number =
-            wanted.unwrap_or_else(|| r.issues.keys().next_back().copied().unwrap_or(0) + 1);
-        let t = now();
-        r.issues.insert(
-            number,
-            Issue {
-                number,
-                id,
-                title: title.into(),
-                body: body.into(),
-                user: user.into(),
-                labels,
-                state: "open".into(),
-                created_at: t.clone(),
-                updated_at: t,
-                pr: pr.map(|(_, p)| p),
-                comments: Vec::new(),
-            },
-        );
-        Some(number)
-    }
-
-    pub fn add_comment(
-        &mut self,
-        repo: &str,
-        issue: u64,
-        user: &str,
-        body: &str,
-    ) -> Option<Comment> {
-        let id = self.id();
-        let i = self.repos.get_mut(repo)?.issues.get_mut(&issue)?;
-        let t = now();
-        let c = Comment {
-            id,
-            user: user.into(),
-            body: body.into(),
-            created_at: t.clone(),
-            updated_at: t,
-            issue,
-        };
-        i.comments.push(id);
-        self.comments.insert(id, (repo.to_string(), c.clone()));
-        Some(c)
-    }
-
-    pub fn edit_comment(&mut self, id: u64, body: &str) -> Option<Comment> {
-        let (_, c) = self.comments.get_mut(&id)?;
-        c.body = body.into();
-        c.updated_at = now();
-        Some(c.clone())
     }
 }

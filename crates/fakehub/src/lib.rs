@@ -16,6 +16,7 @@ pub mod api;
 pub mod mw;
 pub mod oidc;
 pub mod state;
+mod world;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -390,85 +391,5 @@ impl Drop for FakeHub {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-    }
-}
-
-impl state::State {
-    pub fn add_user(&mut self, login: &str, id: u64, kind: &str) -> String {
-        let token = format!("fakehub_{login}_{id}");
-        self.users.insert(
-            login.into(),
-            User {
-                login: login.into(),
-                id,
-                kind: kind.into(),
-            },
-        );
-        self.tokens.insert(token.clone(), login.into());
-        token
-    }
-
-    pub fn add_repo(&mut self, full_name: &str) {
-        let (owner, name) = full_name.split_once('/').unwrap_or((full_name, full_name));
-        let id = self.id();
-        self.repos
-            .entry(full_name.into())
-            .or_insert_with(|| state::Repo {
-                owner: owner.into(),
-                name: name.into(),
-                id,
-                default_branch: "main".into(),
-                ..state::Repo::default()
-            });
-    }
-
-    pub fn add_pr(&mut self, repo: &str, spec: PrSpec) -> Option<u64> {
-        let id = self.id();
-        let pr = state::Pr {
-            id,
-            head_sha: spec.head_sha,
-            head_ref: spec.head_ref,
-            base_sha: spec.base_sha,
-            base_ref: spec.base_ref,
-            files: spec.files,
-            reviews: Vec::new(),
-        };
-        let title = if spec.title.is_empty() {
-            "A change".to_string()
-        } else {
-            spec.title
-        };
-        self.open_issue(
-            repo,
-            &spec.author,
-            &title,
-            "",
-            Vec::new(),
-            Some((spec.number, pr)),
-        )
-    }
-
-    pub fn add_review(
-        &mut self,
-        repo: &str,
-        pr: u64,
-        login: &str,
-        state_: &str,
-        commit_id: Option<&str>,
-    ) -> Option<Review> {
-        let id = self.id();
-        let p = self.repos.get_mut(repo)?.issues.get_mut(&pr)?.pr.as_mut()?;
-        let r = Review {
-            id,
-            user: login.into(),
-            state: state_.into(),
-            commit_id: commit_id
-                .map(String::from)
-                .unwrap_or_else(|| p.head_sha.clone()),
-            body: String::new(),
-            submitted_at: state::now(),
-        };
-        p.reviews.push(r.clone());
-        Some(r)
     }
 }
