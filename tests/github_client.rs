@@ -560,6 +560,17 @@ async fn writes_reactions_issues_checks_permissions_teams_files() {
         None
     );
 
-    // me
-    assert_eq!(w.bot.me().await.unwrap().login, "github-actions[bot]");
+    // An issue someone else opened with the marker pasted in is not reused.
+    let decoy = w.hub.open_issue("carol", REPO, "x", "<!-- jitaa:req-9 -->");
+    let mine = w
+        .bot
+        .find_or_open_issue(&r, "<!-- jitaa:req-9 -->", "t", "<!-- jitaa:req-9 -->", &[])
+        .await
+        .unwrap();
+    assert_ne!(mine.number, decoy);
+
+    // me: an app token may not read /user (403), a user token may
+    assert_eq!(w.bot.me().await.unwrap_err().status(), Some(403));
+    let alice = Client::new(w.hub.url(), Token::new(w.hub.add_user("alice", 1)), fast()).unwrap();
+    assert_eq!(alice.me().await.unwrap().login, "alice");
 }

@@ -87,7 +87,7 @@ impl Client {
         body: &str,
         sent_at: DateTime<Utc>,
     ) -> Result<Option<Comment>, GitHubError> {
-        let me = self.me().await?;
+        let me = self.me_if_allowed().await?;
         let since = sent_at - chrono::Duration::minutes(5);
         let (list, _) = self
             .get_all::<Comment>(&comments_path(repo, issue, Some(since)), 10_000)
@@ -95,7 +95,25 @@ impl Client {
         Ok(list
             .into_iter()
             .rev()
-            .find(|c| c.author.id == me.id && c.body == body))
+            .find(|c| is_mine(&c.author, me.as_ref()) && c.body == body))
+    }
+
+    /// `GET /user`, or None for tokens that may not ask (Actions' GITHUB_TOKEN and
+    /// other app installation tokens get 403 there).
+    async fn me_if_allowed(&self) -> Result<Option<Actor>, GitHubError> {
+        match Client::me(self).await {
+            Ok(a) => Ok(Some(a)),
+            Err(e) if e.status() == Some(403) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Written by this token: its account when known, else (an app token) a bot.
+fn is_mine(author: &Actor, me: Option<&Actor>) -> bool {
+    match me {
+        Some(m) => m.id == author.id,
+        None => author.is_bot(),
     }
 }
 
@@ -194,17 +212,16 @@ impl GitHub for Client {
         body: &str,
         labels: &[&str],
     ) -> Result<Issue, GitHubError> {
-        let me = self.me().await?;
-        let list = format!(
-            "{}/issues?state=open&creator={}&per_page=100",
-            repo_path(repo),
-            encode(&me.login, false)
-        );
+        let me = self.me_if_allowed().await?;
+        let mut list = format!("{}/issues?state=open&per_page=100", repo_path(repo));
+        if let Some(m) = &me {
+            list.push_str(&format!("&creator={}", encode(&m.login, false)));
+        }
         let (open, _) = self.get_all::<Issue>(&list, 1000).await?;
-        if let Some(found) = open
-            .into_iter()
-            .find(|i| i.body.as_deref().is_some_and(|b| b.contains(marker)))
-        {
+        // Only an issue this token opened: anyone can paste a marker into an issue.
+        if let Some(found) = open.into_iter().find(|i| {
+            is_mine(&i.author, me.as_ref()) && i.body.as_deref().is_some_and(|b| b.contains(marker))
+        }) {
             return Ok(found);
         }
         let path = format!("{}/issues", repo_path(repo));

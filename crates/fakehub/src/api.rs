@@ -114,6 +114,13 @@ fn full(o: &str, r: &str) -> String {
 
 async fn me(AxState(s): AxState<Shared>, Extension(c): Extension<Caller>) -> Response {
     let st = s.lock();
+    // Like GitHub: app installation tokens (GITHUB_TOKEN) may not read /user.
+    if st.users.get(&c.0).is_some_and(|u| u.kind == "Bot") {
+        return error(
+            StatusCode::FORBIDDEN,
+            "Resource not accessible by integration",
+        );
+    }
     axum::Json(st.user_json(&c.0)).into_response()
 }
 
