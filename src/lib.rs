@@ -5,6 +5,7 @@ pub mod approval;
 pub mod cli;
 pub mod codeowners;
 pub mod exit;
+pub mod github;
 pub mod hook;
 pub mod keys;
 pub mod logging;

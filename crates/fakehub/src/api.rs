@@ -1,0 +1,622 @@
+//! The GitHub REST routes the stand-in serves, with GitHub's status codes, JSON shapes
+//! and `Link` pagination (per_page default 30, max 100; absolute URLs like GitHub's).
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Extension, Path, Query, State as AxState};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use serde_json::{Value, json};
+
+use crate::state::{CheckRun, CommitStatus, Issue, MAX_PR_FILES, Reaction, now};
+use crate::{Caller, Shared};
+
+type Q = Query<HashMap<String, String>>;
+
+pub fn router(shared: Shared) -> Router {
+    Router::new()
+        .route("/user", get(me))
+        .route("/repos/{o}/{r}", get(repo_info))
+        .route("/repos/{o}/{r}/commits/{sha}/pulls", get(pulls_for_commit))
+        .route("/repos/{o}/{r}/pulls/{n}", get(pull))
+        .route("/repos/{o}/{r}/pulls/{n}/files", get(pull_files))
+        .route("/repos/{o}/{r}/pulls/{n}/reviews", get(pull_reviews))
+        .route("/repos/{o}/{r}/issues", get(list_issues).post(create_issue))
+        .route("/repos/{o}/{r}/issues/{n}", get(issue))
+        .route(
+            "/repos/{o}/{r}/issues/{n}/comments",
+            get(list_comments).post(create_comment),
+        )
+        .route(
+            "/repos/{o}/{r}/issues/comments/{id}",
+            get(get_comment).patch(edit_comment),
+        )
+        .route(
+            "/repos/{o}/{r}/issues/comments/{id}/reactions",
+            post(create_reaction),
+        )
+        .route("/repos/{o}/{r}/check-runs", post(create_check_run))
+        .route("/repos/{o}/{r}/check-runs/{id}", patch(update_check_run))
+        .route("/repos/{o}/{r}/statuses/{sha}", post(create_status))
+        .route(
+            "/repos/{o}/{r}/collaborators/{u}/permission",
+            get(permission),
+        )
+        .route("/orgs/{org}/teams/{slug}/memberships/{u}", get(membership))
+        .route("/repos/{o}/{r}/contents/{*path}", get(contents))
+        .with_state(shared)
+}
+
+pub fn error(status: StatusCode, message: &str) -> Response {
+    let body = json!({"message": message,
+        "documentation_url": "https://docs.github.com/rest", "status": status.as_u16().to_string()});
+    (status, axum::Json(body)).into_response()
+}
+
+fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "Not Found")
+}
+
+fn created(v: Value) -> Response {
+    (StatusCode::CREATED, axum::Json(v)).into_response()
+}
+
+/// One page of `items` with GitHub's `Link` header.
+fn paged(base_url: &str, path: &str, q: &HashMap<String, String>, items: Vec<Value>) -> Response {
+    let per_page = q
+        .get("per_page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
+    let page = q
+        .get("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let last = items.len().div_ceil(per_page).max(1);
+    let start = (page - 1).saturating_mul(per_page).min(items.len());
+    let end = (start + per_page).min(items.len());
+    let body: Vec<Value> = items[start..end].to_vec();
+    let mut resp = axum::Json(Value::Array(body)).into_response();
+    let link_to = |p: usize| {
+        let mut pairs: Vec<(String, String)> = q
+            .iter()
+            .filter(|(k, _)| k.as_str() != "page")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        pairs.sort();
+        pairs.push(("page".into(), p.to_string()));
+        let qs: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{base_url}{path}?{}", qs.join("&"))
+    };
+    let mut links = Vec::new();
+    if page < last {
+        links.push(format!("<{}>; rel=\"next\"", link_to(page + 1)));
+        links.push(format!("<{}>; rel=\"last\"", link_to(last)));
+    }
+    if page > 1 {
+        links.push(format!("<{}>; rel=\"first\"", link_to(1)));
+        links.push(format!("<{}>; rel=\"prev\"", link_to(page - 1)));
+    }
+    if !links.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&links.join(", "))
+    {
+        resp.headers_mut().insert(header::LINK, v);
+    }
+    resp
+}
+
+fn full(o: &str, r: &str) -> String {
+    format!("{o}/{r}")
+}
+
+async fn me(AxState(s): AxState<Shared>, Extension(c): Extension<Caller>) -> Response {
+    let st = s.lock();
+    // Like GitHub: app installation tokens (GITHUB_TOKEN) may not read /user.
+    if st.users.get(&c.0).is_some_and(|u| u.kind == "Bot") {
+        return error(
+            StatusCode::FORBIDDEN,
+            "Resource not accessible by integration",
+        );
+    }
+    axum::Json(st.user_json(&c.0)).into_response()
+}
+
+async fn repo_info(AxState(s): AxState<Shared>, Path((o, r)): Path<(String, String)>) -> Response {
+    let st = s.lock();
+    let name = full(&o, &r);
+    let Some(repo) = st.repos.get(&name) else {
+        return not_found();
+    };
+    let b = &st.base_url;
+    axum::Json(json!({"id": repo.id, "name": repo.name, "full_name": name,
+        "owner": st.user_json(&repo.owner), "private": false,
+        "html_url": format!("{b}/{name}"), "url": format!("{b}/repos/{name}"),
+        "default_branch": repo.default_branch}))
+    .into_response()
+}
+
+async fn pulls_for_commit(
+    AxState(s): AxState<Shared>,
+    Path((o, r, sha)): Path<(String, String, String)>,
+    q: Q,
+) -> Response {
+    let st = s.lock();
+    let name = full(&o, &r);
+    let Some(repo) = st.repos.get(&name) else {
+        return not_found();
+    };
+    let items = repo
+        .issues
+        .values()
+        .filter_map(|i| i.pr.as_ref().map(|p| (i, p)))
+        .filter(|(_, p)| p.head_sha == sha)
+        .map(|(i, p)| st.pr_json(&name, i, p))
+        .collect();
+    paged(
+        &st.base_url,
+        &format!("/repos/{name}/commits/{sha}/pulls"),
+        &q,
+        items,
+    )
+}
+
+fn with_pr<T>(
+    st: &crate::state::State,
+    name: &str,
+    n: u64,
+    f: impl FnOnce(&Issue, &crate::state::Pr) -> T,
+) -> Option<T> {
+    let i = st.repos.get(name)?.issues.get(&n)?;
+    let p = i.pr.as_ref()?;
+    Some(f(i, p))
+}
+
+async fn pull(
+    AxState(s): AxState<Shared>,
+    Path((o, r, n)): Path<(String, String, u64)>,
+) -> Response {
+    let st = s.lock();
+    let name = full(&o, &r);
+    match with_pr(&st, &name, n, |i, p| st.pr_json(&name, i, p)) {
+        Some(v) => axum::Json(v).into_response(),
+        None => not_found(),
+    }
+}
+
+async fn pull_files(
+    AxState(s): AxState<Shared>,
+    Path((o, r, n)): Path<(String, String, u64)>,
+    q: Q,
+) -> Response {
+    let st = s.lock();
+    let name = full(&o, &r);
+    let items = with_pr(&st, &name, n, |_, p| {
+        p.files
+            .iter()
+            .take(MAX_PR_FILES)
+            .map(|f| st.file_json(&name, p, f))
+            .collect::<Vec<_>>()
+    });
+    match items {
+        Some(items) => paged(
+            &st.base_url,
+            &format!("/repos/{name}/pulls/{n}/files"),
+            &q,
+            items,
+        ),
+        None => not_found(),
+    }
+}
+
+async fn pull_reviews(
+    AxState(s): AxState<Shared>,
+    Path((o, r, n)): Path<(String, String, u64)>,
+    q: Q,
+) -> Response {
+    let st = s.lock();
+    let name = full(&o, &r);
+    let items = with_pr(&st, &name, n, |_, p| {
+        p.reviews
+            .iter()
+            .map(|rv| st.review_json(&name, n, rv))
+            .collect::<Vec<_>>()
+    });
+    match items {
+        Some(items) => paged(
+            &st.base_url,
+            &format!("/repos/{name}/pulls/{n}/reviews"),
+            &q,
+            items,
+        ),
+        None => not_found(),
+    }
+}
+
+async fn list_issues(
+    AxState(s): AxState<Shared>,
+    Path((o, r)): Path<(String, String)>,
+    q: Q,
+) -> Response {
+    let st = s.lock();
+    let name = full(&o, &r);
+    let Some(repo) = st.repos.get(&name) else {
+        return not_found();
+    };
+    let state = q.get("state").map(String::as_str).unwrap_or("open");
+    let labels: Vec<&str> = q
+        .get("labels")
+        .map(|l| l.split(',').filter(|x| !x.is_empty()).collect())
+        .unwrap_or_default();
+    let creator = q.get("creator");
+    // Newest first, like GitHub's default sort.
+    let items = repo
+        .issues
+        .values()
+        .rev()
+        .filter(|i| state == "all" || i.state == state)
+        .filter(|i| labels.iter().all(|l| i.labels.iter().any(|x| x == l)))
+        .filter(|i| creator.is_none_or(|c| &i.user == c))
+        .map(|i| st.issue_json(&name, i))
+        .collect();
+    paged(&st.base_url, &format!("/repos/{name}/issues"), &q, items)
+}
+
+async fn create_issue(
+    AxState(s): AxState<Shared>,
+    Extension(c): Extension<Caller>,
+    Path((o, r)): Path<(String, String)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let Some(title) = body.get("title").and_then(Value::as_str) else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed: title");
+    };
+    let text = body.get("body").and_then(Value::as_str).unwrap_or("");
+    let labels: Vec<String> = body
+        .get("labels")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|l| l.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut st = s.lock();
+    let name = full(&o, &r);
+    match st.open_issue(&name, &c.0, title, text, labels, None) {
+        Some(n) => {
+            let v = st
+                .repos
+                .get(&name)
+                .and_then(|r| r.issues.get(&n))
+                .map(|i| st.issue_json(&name, i));
+            created(v.unwrap_or(Value::Null))
+        }
+        None => not_found(),
+    }
+}
+
+async fn issue(
+    AxState(s): AxState<Shared>,
+    Path((o, r, n)): Path<(String, String, u64)>,
+) -> Response {
+    let st = s.lock();
+    let name = full(&o, &r);
+    match st.repos.get(&name).and_then(|r| r.issues.get(&n)) {
+        Some(i) => axum::Json(st.issue_json(&name, i)).into_response(),
+        None => not_found(),
+    }
+}
+
+async fn list_comments(
+    AxState(s): AxState<Shared>,
+    Path((o, r, n)): Path<(String, String, u64)>,
+    q: Q,
+) -> Response {
+    let st = s.lock();
+    let name = full(&o, &r);
+    let Some(i) = st.repos.get(&name).and_then(|r| r.issues.get(&n)) else {
+        return not_found();
+    };
+    let since = q.get("since").cloned();
+    let items = i
+        .comments
+        .iter()
+        .filter_map(|id| st.comments.get(id))
+        .map(|(_, c)| c)
+        .filter(|c| since.as_deref().is_none_or(|s| c.updated_at.as_str() >= s))
+        .map(|c| st.comment_json(&name, c))
+        .collect();
+    paged(
+        &st.base_url,
+        &format!("/repos/{name}/issues/{n}/comments"),
+        &q,
+        items,
+    )
+}
+
+async fn create_comment(
+    AxState(s): AxState<Shared>,
+    Extension(c): Extension<Caller>,
+    Path((o, r, n)): Path<(String, String, u64)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let Some(text) = body.get("body").and_then(Value::as_str) else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed: body");
+    };
+    let mut st = s.lock();
+    let name = full(&o, &r);
+    match st.add_comment(&name, n, &c.0, text) {
+        Some(cm) => created(st.comment_json(&name, &cm)),
+        None => not_found(),
+    }
+}
+
+async fn get_comment(
+    AxState(s): AxState<Shared>,
+    Path((o, r, id)): Path<(String, String, u64)>,
+) -> Response {
+    let st = s.lock();
+    let name = full(&o, &r);
+    match st.comments.get(&id) {
+        Some((repo, c)) if *repo == name => axum::Json(st.comment_json(&name, c)).into_response(),
+        _ => not_found(),
+    }
+}
+
+async fn edit_comment(
+    AxState(s): AxState<Shared>,
+    Extension(c): Extension<Caller>,
+    Path((o, r, id)): Path<(String, String, u64)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let Some(text) = body.get("body").and_then(Value::as_str) else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed: body");
+    };
+    let mut st = s.lock();
+    let name = full(&o, &r);
+    match st.comments.get(&id) {
+        Some((repo, cm)) if *repo == name && cm.user == c.0 => {}
+        Some((repo, _)) if *repo == name => {
+            return error(StatusCode::FORBIDDEN, "Must be the author");
+        }
+        _ => return not_found(),
+    }
+    match st.edit_comment(id, text) {
+        Some(cm) => axum::Json(st.comment_json(&name, &cm)).into_response(),
+        None => not_found(),
+    }
+}
+
+async fn create_reaction(
+    AxState(s): AxState<Shared>,
+    Extension(c): Extension<Caller>,
+    Path((o, r, id)): Path<(String, String, u64)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    const ALLOWED: [&str; 8] = [
+        "+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes",
+    ];
+    let Some(content) = body
+        .get("content")
+        .and_then(Value::as_str)
+        .filter(|c| ALLOWED.contains(c))
+    else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation Failed: content",
+        );
+    };
+    let mut st = s.lock();
+    let name = full(&o, &r);
+    if !matches!(st.comments.get(&id), Some((repo, _)) if *repo == name) {
+        return not_found();
+    }
+    let existing = st.reactions.get(&id).and_then(|rs| {
+        rs.iter()
+            .find(|x| x.user == c.0 && x.content == content)
+            .cloned()
+    });
+    let (status, reaction) = match existing {
+        Some(x) => (StatusCode::OK, x),
+        None => {
+            let x = Reaction {
+                id: st.id(),
+                user: c.0.clone(),
+                content: content.into(),
+            };
+            st.reactions.entry(id).or_default().push(x.clone());
+            (StatusCode::CREATED, x)
+        }
+    };
+    let v = json!({"id": reaction.id, "node_id": format!("REA_{}", reaction.id),
+        "user": st.user_json(&reaction.user), "content": reaction.content, "created_at": now()});
+    (status, axum::Json(v)).into_response()
+}
+
+async fn create_check_run(
+    AxState(s): AxState<Shared>,
+    Extension(c): Extension<Caller>,
+    Path((o, r)): Path<(String, String)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let mut st = s.lock();
+    if st.no_checks_write.contains(&c.0) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "Resource not accessible by integration",
+        );
+    }
+    let (Some(name), Some(sha)) = (
+        body.get("name").and_then(Value::as_str),
+        body.get("head_sha").and_then(Value::as_str),
+    ) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation Failed: name, head_sha",
+        );
+    };
+    let repo_name = full(&o, &r);
+    let id = st.id();
+    let mut run = CheckRun {
+        id,
+        name: name.into(),
+        head_sha: sha.into(),
+        status: "queued".into(),
+        ..CheckRun::default_with(id)
+    };
+    apply_check_fields(&mut run, &body);
+    let Some(repo) = st.repos.get_mut(&repo_name) else {
+        return not_found();
+    };
+    repo.check_runs.push(run.clone());
+    created(st.check_run_json(&repo_name, &run))
+}
+
+impl CheckRun {
+    fn default_with(id: u64) -> CheckRun {
+        CheckRun {
+            id,
+            name: String::new(),
+            head_sha: String::new(),
+            status: "queued".into(),
+            conclusion: None,
+            title: None,
+            summary: None,
+            details_url: None,
+            external_id: None,
+        }
+    }
+}
+
+fn apply_check_fields(run: &mut CheckRun, body: &Value) {
+    let s = |k: &str| body.get(k).and_then(Value::as_str).map(String::from);
+    if let Some(v) = s("status") {
+        run.status = v;
+    }
+    if let Some(v) = s("conclusion") {
+        run.conclusion = Some(v);
+        run.status = "completed".into();
+    }
+    if let Some(v) = s("details_url") {
+        run.details_url = Some(v);
+    }
+    if let Some(v) = s("external_id") {
+        run.external_id = Some(v);
+    }
+    if let Some(out) = body.get("output") {
+        if let Some(v) = out.get("title").and_then(Value::as_str) {
+            run.title = Some(v.into());
+        }
+        if let Some(v) = out.get("summary").and_then(Value::as_str) {
+            run.summary = Some(v.into());
+        }
+    }
+}
+
+async fn update_check_run(
+    AxState(s): AxState<Shared>,
+    Extension(c): Extension<Caller>,
+    Path((o, r, id)): Path<(String, String, u64)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let mut st = s.lock();
+    if st.no_checks_write.contains(&c.0) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "Resource not accessible by integration",
+        );
+    }
+    let repo_name = full(&o, &r);
+    let Some(run) = st
+        .repos
+        .get_mut(&repo_name)
+        .and_then(|r| r.check_runs.iter_mut().find(|x| x.id == id))
+    else {
+        return not_found();
+    };
+    apply_check_fields(run, &body);
+    let run = run.clone();
+    axum::Json(st.check_run_json(&repo_name, &run)).into_response()
+}
+
+async fn create_status(
+    AxState(s): AxState<Shared>,
+    Extension(c): Extension<Caller>,
+    Path((o, r, sha)): Path<(String, String, String)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let state = body.get("state").and_then(Value::as_str).unwrap_or("");
+    if !["error", "failure", "pending", "success"].contains(&state) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed: state");
+    }
+    let s_ = |k: &str| body.get(k).and_then(Value::as_str).map(String::from);
+    let mut st = s.lock();
+    let repo_name = full(&o, &r);
+    let status = CommitStatus {
+        id: st.id(),
+        sha,
+        state: state.into(),
+        context: s_("context").unwrap_or_else(|| "default".into()),
+        description: s_("description"),
+        target_url: s_("target_url"),
+        creator: c.0.clone(),
+    };
+    let Some(repo) = st.repos.get_mut(&repo_name) else {
+        return not_found();
+    };
+    repo.statuses.push(status.clone());
+    created(st.status_json(&repo_name, &status))
+}
+
+async fn permission(
+    AxState(s): AxState<Shared>,
+    Path((o, r, u)): Path<(String, String, String)>,
+) -> Response {
+    let st = s.lock();
+    let name = full(&o, &r);
+    if !st.repos.contains_key(&name) || !st.users.contains_key(&u) {
+        return not_found();
+    }
+    let (permission, role) = st.permission_of(&name, &u);
+    axum::Json(json!({"permission": permission, "role_name": role, "user": st.user_json(&u)}))
+        .into_response()
+}
+
+async fn membership(
+    AxState(s): AxState<Shared>,
+    Path((org, slug, u)): Path<(String, String, String)>,
+) -> Response {
+    let st = s.lock();
+    match st.teams.get(&(org.clone(), slug.clone())) {
+        Some(members) if members.contains(&u) => {
+            let b = &st.base_url;
+            axum::Json(json!({"state": "active", "role": "member",
+                "url": format!("{b}/orgs/{org}/teams/{slug}/memberships/{u}")}))
+            .into_response()
+        }
+        _ => not_found(),
+    }
+}
+
+async fn contents(
+    AxState(s): AxState<Shared>,
+    Path((o, r, path)): Path<(String, String, String)>,
+    q: Q,
+) -> Response {
+    let st = s.lock();
+    let name = full(&o, &r);
+    let Some(repo) = st.repos.get(&name) else {
+        return not_found();
+    };
+    let git_ref = q
+        .get("ref")
+        .cloned()
+        .unwrap_or_else(|| repo.default_branch.clone());
+    match repo.contents.get(&(git_ref.clone(), path.clone())) {
+        Some(bytes) => axum::Json(st.content_json(&name, &git_ref, &path, bytes)).into_response(),
+        None => not_found(),
+    }
+}

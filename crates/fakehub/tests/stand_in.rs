@@ -1,0 +1,271 @@
+//! The stand-in behaves like GitHub where jitaa depends on it: auth, JSON shapes,
+//! ETags and 304s, Link pagination, rate-limit headers, faults, and the admin API.
+
+use std::io::{Read, Write};
+
+use fakehub::{FakeHub, Fault, PrSpec};
+use serde_json::{Value, json};
+
+async fn get(
+    hub: &FakeHub,
+    token: Option<&str>,
+    path: &str,
+    etag: Option<&str>,
+) -> reqwest::Response {
+    let mut rq = reqwest::Client::new().get(format!("{}{path}", hub.url()));
+    if let Some(t) = token {
+        rq = rq.header("authorization", format!("token {t}"));
+    }
+    if let Some(e) = etag {
+        rq = rq.header("if-none-match", e);
+    }
+    rq.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_shapes_etags_links_and_rate_headers() {
+    let hub = FakeHub::start().await;
+    hub.add_repo("acme/api");
+    let t = hub.add_user("alice", 7);
+    let pr = hub.add_pr(
+        "acme/api",
+        PrSpec {
+            author: "alice".into(),
+            head_sha: "a".repeat(40),
+            base_sha: "b".repeat(40),
+            ..PrSpec::default()
+        },
+    );
+    for i in 0..5 {
+        hub.comment_as("alice", "acme/api", pr, &format!("c{i}"));
+    }
+    assert_eq!(
+        get(&hub, None, "/repos/acme/api/pulls/1", None)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        get(&hub, Some("nope"), "/repos/acme/api/pulls/1", None)
+            .await
+            .status(),
+        401
+    );
+
+    let r = get(&hub, Some(&t), "/repos/acme/api/pulls/1", None).await;
+    assert_eq!(r.status(), 200);
+    let strong = r.headers()["etag"].to_str().unwrap().to_string();
+    assert!(
+        strong.starts_with('"'),
+        "single objects get strong ETags: {strong}"
+    );
+    assert_eq!(r.headers()["x-ratelimit-remaining"], "4999");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["head"]["sha"], "a".repeat(40));
+    assert_eq!(v["base"]["ref"], "main");
+    assert_eq!(v["user"]["login"], "alice");
+    assert_eq!(v["user"]["id"], 7);
+
+    let r = get(&hub, Some(&t), "/repos/acme/api/pulls/1", Some(&strong)).await;
+    assert_eq!(r.status(), 304);
+    assert_eq!(
+        r.headers()["x-ratelimit-remaining"],
+        "4999",
+        "304s are free"
+    );
+
+    let r = get(
+        &hub,
+        Some(&t),
+        &format!("/repos/acme/api/issues/{pr}/comments?per_page=2"),
+        None,
+    )
+    .await;
+    let weak = r.headers()["etag"].to_str().unwrap().to_string();
+    assert!(weak.starts_with("W/\""), "lists get weak ETags: {weak}");
+    let link = r.headers()["link"].to_str().unwrap().to_string();
+    assert!(
+        link.contains("page=2>; rel=\"next\"") && link.contains("page=3>; rel=\"last\""),
+        "{link}"
+    );
+    assert!(link.contains(hub.url()), "absolute URLs, like GitHub");
+    let page: Vec<Value> = r.json().await.unwrap();
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0]["body"], "c0");
+    assert_eq!(page[0]["user"]["type"], "User");
+    let r = get(
+        &hub,
+        Some(&t),
+        &format!("/repos/acme/api/issues/{pr}/comments?per_page=2&page=3"),
+        None,
+    )
+    .await;
+    let link = r.headers()["link"].to_str().unwrap().to_string();
+    assert!(
+        !link.contains("rel=\"next\"") && link.contains("rel=\"prev\""),
+        "{link}"
+    );
+
+    // a new comment changes the list's ETag
+    hub.comment_as("alice", "acme/api", pr, "c5");
+    let r = get(
+        &hub,
+        Some(&t),
+        &format!("/repos/acme/api/issues/{pr}/comments?per_page=2"),
+        Some(&weak),
+    )
+    .await;
+    assert_eq!(r.status(), 304, "page 1 did not change");
+    let r = get(
+        &hub,
+        Some(&t),
+        &format!("/repos/acme/api/issues/{pr}/comments?per_page=2&page=3"),
+        None,
+    )
+    .await;
+    assert_eq!(r.json::<Vec<Value>>().await.unwrap()[1]["body"], "c5");
+
+    let log = hub.requests();
+    assert_eq!(log[0].status, 401);
+    assert!(
+        log.iter()
+            .any(|r| r.status == 304 && r.header("if-none-match").is_some())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_fire_the_scheduled_number_of_times() {
+    let hub = FakeHub::start().await;
+    hub.add_repo("acme/api");
+    let t = hub.add_user("alice", 1);
+    hub.inject(Fault {
+        status: 403,
+        retry_after: Some(9),
+        times: 2,
+        ..Fault::default()
+    });
+    for _ in 0..2 {
+        let r = get(&hub, Some(&t), "/repos/acme/api", None).await;
+        assert_eq!(r.status(), 403);
+        assert_eq!(r.headers()["retry-after"], "9");
+        let v: Value = r.json().await.unwrap();
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains("secondary rate limit")
+        );
+    }
+    assert_eq!(
+        get(&hub, Some(&t), "/repos/acme/api", None).await.status(),
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_api_seeds_and_acts() {
+    let hub = FakeHub::start().await;
+    let http = reqwest::Client::new();
+    let seed = json!({
+        "users": [{"login": "alice", "id": 1}, {"login": "bob", "id": 2}],
+        "repos": ["acme/api"],
+        "permissions": [{"repo": "acme/api", "login": "bob", "role": "maintain"}],
+        "teams": [{"org": "acme", "slug": "sre", "members": ["bob"]}],
+        "prs": [{"repo": "acme/api", "author": "alice", "head_sha": "h", "base_sha": "b", "files": ["x"]}],
+        "files": [{"repo": "acme/api", "ref": "main", "path": "CODEOWNERS", "content": "* @bob\n"}]
+    });
+    let r = http
+        .post(format!("{}/_fakehub/seed", hub.url()))
+        .json(&seed)
+        .send()
+        .await
+        .unwrap();
+    let tokens: Value = r.json().await.unwrap();
+    let bob = tokens["tokens"]["bob"].as_str().unwrap().to_string();
+    let r = http
+        .post(format!("{}/_fakehub/comment", hub.url()))
+        .json(&json!({"login": "bob", "repo": "acme/api", "issue": 1, "body": "/approve"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(hub.comments("acme/api", 1)[0].body, "/approve");
+    let r = http
+        .post(format!("{}/_fakehub/review", hub.url()))
+        .json(&json!({"login": "bob", "repo": "acme/api", "pr": 1, "state": "APPROVED"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let v: Value = get(
+        &hub,
+        Some(&bob),
+        "/repos/acme/api/collaborators/bob/permission",
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        (v["permission"].as_str(), v["role_name"].as_str()),
+        (Some("write"), Some("maintain"))
+    );
+    assert_eq!(
+        get(
+            &hub,
+            Some(&bob),
+            "/orgs/acme/teams/sre/memberships/bob",
+            None
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        get(
+            &hub,
+            Some(&bob),
+            "/orgs/acme/teams/sre/memberships/alice",
+            None
+        )
+        .await
+        .status(),
+        404
+    );
+    let v: Value = get(&hub, Some(&bob), "/repos/acme/api/pulls/1/reviews", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v[0]["commit_id"], "h");
+    let bad = http
+        .post(format!("{}/_fakehub/seed", hub.url()))
+        .body("{\"nope\": 1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let env = hub.env();
+    assert!(
+        env.iter()
+            .any(|(k, v)| k == "GITHUB_API_URL" && v == hub.url())
+    );
+    assert!(env.iter().any(|(k, v)| k == "ACTIONS_ID_TOKEN_REQUEST_URL"
+        && v.ends_with("/_actions/token?api-version=2.0")));
+}
+
+#[test]
+fn a_blocking_start_serves_from_its_own_thread() {
+    let hub = FakeHub::start_blocking();
+    hub.add_repo("acme/api");
+    let t = hub.add_user("alice", 1);
+    let addr = hub.url().trim_start_matches("http://").to_string();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(s, "GET /repos/acme/api HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {t}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.contains("\"default_branch\":\"main\""), "{out}");
+    drop(hub);
+}
