@@ -1,5 +1,6 @@
 //! The GitHub layer parses every relevant recorded response and webhook payload in
-//! ../shared/fixtures/github (REST extracts, VCR cassettes, octokit fixtures, webhooks),
+//! tests/data/github, a copy of ../shared/fixtures/github (REST extracts, VCR cassettes,
+//! octokit fixtures, webhooks; sources in its SOURCES.md),
 //! and rejects the two invalid check-run bodies cleanly.
 
 use std::path::PathBuf;
@@ -11,17 +12,7 @@ use jitaa::github::*;
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for cand in [
-        here.join("../shared/fixtures/github"),
-        here.join("../../shared/fixtures/github"),
-        PathBuf::from("/work/shared/fixtures/github"),
-    ] {
-        if cand.is_dir() {
-            return cand;
-        }
-    }
-    panic!("fixtures/github not found next to the repository");
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/github")
 }
 
 fn read(rel: &str) -> String {

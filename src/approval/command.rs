@@ -211,13 +211,9 @@ mod tests {
 
     #[test]
     fn pipelines_as_code_crlf_fixture() {
-        // The shared fixtures sit next to the worktrees (/work/shared) or next to the repo.
-        let rel = "shared/fixtures/github/webhooks/pipelines-as-code.issue_comment_ok-to-test.json";
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let text = root
-            .ancestors()
-            .find_map(|dir| std::fs::read_to_string(dir.join(rel)).ok())
-            .expect("fixture readable");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/github/webhooks/pipelines-as-code.issue_comment_ok-to-test.json");
+        let text = std::fs::read_to_string(path).expect("fixture readable");
         let payload: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
         let body = payload["comment"]["body"].as_str().expect("comment.body");
         assert!(
