@@ -1,5 +1,6 @@
 //! jitaa — Just-In-Time Action Approval. See ARCHITECTURE.md for the map.
 
+pub mod audit;
 pub mod cli;
 pub mod codeowners;
 pub mod exit;

@@ -44,5 +44,11 @@ fn run(global: &Global, command: Command) -> anyhow::Result<Code> {
             }
             Ok(Code::Ok)
         }
+        Command::Audit(args) => Ok(jitaa::audit::cmd::run(
+            global,
+            &args,
+            &jitaa::audit::Settings::default(),
+            None,
+        )?),
     }
 }
