@@ -135,7 +135,7 @@ pub fn verify(repo: &Repository, tip: Oid, opts: &VerifyOptions<'_>) -> Result<V
             let why = if seen_digests.contains(&payload.prev) {
                 "records were reordered or the chain forks"
             } else {
-                "a record is missing or was inserted"
+                "a record is missing, was inserted, or records were reordered"
             };
             return Err(rec(format!(
                 "chain broken: payload.prev is {} but the previous record's digest is {prev} ({why})",
