@@ -52,9 +52,11 @@ pub enum Command {
     #[command(after_help = "Example:\n  jitaa keygen --out .jitaa-keys --principal jitaa@acme")]
     Keygen(KeygenArgs),
     /// List, show, export and verify the signed audit records.
-    #[command(after_help = "Examples:\n  jitaa audit log --since 7d --environment production\n  \
+    #[command(
+        after_help = "Examples:\n  jitaa audit log --since 7d --environment production\n  \
 jitaa audit export --since 2026-01-01 --format csv > sample.csv\n  \
-jitaa audit verify --allowed-signers trusted_signers --expect-head sha256:<digest>")]
+jitaa audit verify --allowed-signers trusted_signers --expect-head sha256:<digest>"
+    )]
     Audit(AuditArgs),
 }
 
@@ -73,16 +75,22 @@ pub struct AuditArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
     /// List records (table, json or csv via --format).
-    #[command(after_help = "Example:\n  jitaa audit log --since 2026-11-01 --actor alice --decision approved --format json")]
+    #[command(
+        after_help = "Example:\n  jitaa audit log --since 2026-11-01 --actor alice --decision approved --format json"
+    )]
     Log(AuditLogArgs),
     /// Print one record (by id or digest) with its commit.
     #[command(after_help = "Example:\n  jitaa audit show 01JD0000000000000000000000")]
     Show(AuditShowArgs),
     /// One row per decision, for an auditor's sample (csv or json).
-    #[command(after_help = "Example:\n  jitaa audit export --since 2026-10-01 --until 2026-12-31 --format csv")]
+    #[command(
+        after_help = "Example:\n  jitaa audit export --since 2026-10-01 --until 2026-12-31 --format csv"
+    )]
     Export(AuditExportArgs),
     /// Recompute digests, walk the chain, check every signature (exit 4 when broken).
-    #[command(after_help = "Example:\n  jitaa audit verify --allowed-signers .github/jitaa-allowed-signers --expect-head sha256:<digest>")]
+    #[command(
+        after_help = "Example:\n  jitaa audit verify --allowed-signers .github/jitaa-allowed-signers --expect-head sha256:<digest>"
+    )]
     Verify(AuditVerifyArgs),
 }
 

@@ -14,7 +14,11 @@ fn assert_integrity_failure(out: &std::process::Output, needles: &[&str]) {
 }
 
 fn id_of(path: &str) -> String {
-    path.rsplit('/').next().unwrap().trim_end_matches(".json").to_string()
+    path.rsplit('/')
+        .next()
+        .unwrap()
+        .trim_end_matches(".json")
+        .to_string()
 }
 
 #[test]
@@ -23,7 +27,11 @@ fn an_intact_branch_verifies_and_reports_its_head() {
     let digests = f.append(5);
     let out = f.verify(&["--expect-head", &digests[2]]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("verified 5 records"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("verified 5 records"),
+        "{}",
+        stdout(&out)
+    );
     assert!(stdout(&out).contains(&digests[4]));
 }
 
@@ -35,7 +43,11 @@ fn a_flipped_byte_in_a_record_is_a_digest_mismatch() {
     let paths = record_paths(&repo);
     let mut trees = trees(&repo);
     let original = read_at(&repo, trees[2], &paths[2]);
-    let text = String::from_utf8(original).unwrap().replacen("\"login\": \"bob\"", "\"login\": \"bog\"", 1);
+    let text = String::from_utf8(original).unwrap().replacen(
+        "\"login\": \"bob\"",
+        "\"login\": \"bog\"",
+        1,
+    );
     for t in trees.iter_mut().skip(2) {
         *t = edit_tree(&repo, *t, &paths[2], Some(text.as_bytes()));
     }
@@ -68,7 +80,13 @@ fn a_deleted_record_breaks_the_chain_at_its_successor() {
         .iter()
         .enumerate()
         .filter(|(i, _)| *i != 2)
-        .map(|(i, t)| if i > 2 { edit_tree(&repo, *t, &paths[2], None) } else { *t })
+        .map(|(i, t)| {
+            if i > 2 {
+                edit_tree(&repo, *t, &paths[2], None)
+            } else {
+                *t
+            }
+        })
         .collect();
     rewrite_signed(&repo, &rewritten, Some(&f.key));
     assert_integrity_failure(&f.verify(&[]), &[&id_of(&paths[3]), "chain broken"]);
@@ -95,13 +113,22 @@ fn a_forced_rewrite_that_drops_records_is_caught_by_expect_head() {
     let repo = f.repo();
     let commits = chain(&repo);
     // The insider force-moves the branch back two records: the rest is a valid chain.
-    repo.reference(&format!("refs/heads/{BRANCH}"), commits[2], true, "force").unwrap();
+    repo.reference(&format!("refs/heads/{BRANCH}"), commits[2], true, "force")
+        .unwrap();
     let out = f.verify(&[]);
-    assert_eq!(out.status.code(), Some(0), "a truncated chain is still a chain: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a truncated chain is still a chain: {}",
+        stderr(&out)
+    );
     let out = f.verify(&["--expect-head", &digests[4]]);
     assert_integrity_failure(&out, &[&digests[4], "not in the chain", "rewritten"]);
     // An earlier head that survived still proves fine.
-    assert_eq!(f.verify(&["--expect-head", &digests[1]]).status.code(), Some(0));
+    assert_eq!(
+        f.verify(&["--expect-head", &digests[1]]).status.code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -111,7 +138,8 @@ fn a_stripped_signature_is_refused() {
     let repo = f.repo();
     let paths = record_paths(&repo);
     let mut trees = trees(&repo);
-    let mut doc: serde_json::Value = serde_json::from_slice(&read_at(&repo, trees[1], &paths[1])).unwrap();
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&read_at(&repo, trees[1], &paths[1])).unwrap();
     doc["signatures"] = serde_json::json!([]);
     let bytes = serde_json::to_vec_pretty(&doc).unwrap();
     for t in trees.iter_mut().skip(1) {
@@ -144,7 +172,10 @@ fn a_principal_not_allowed_for_the_key_is_refused() {
     let f = Fixture::new();
     f.append(1);
     let other = f.tmp.path().join("other_principal");
-    let line = std::fs::read_to_string(&f.key.allowed).unwrap().replacen("jitaa@acme", "someone@else", 1);
+    let line =
+        std::fs::read_to_string(&f.key.allowed)
+            .unwrap()
+            .replacen("jitaa@acme", "someone@else", 1);
     std::fs::write(&other, line).unwrap();
     let out = f.jitaa(&["verify", "--allowed-signers", other.to_str().unwrap()]);
     assert_integrity_failure(&out, &["principal `jitaa@acme` is not allowed"]);
@@ -160,7 +191,10 @@ fn unsigned_commits_and_commits_signed_by_other_keys_are_refused() {
     assert_integrity_failure(&f.verify(&[]), &["commit is not signed"]);
     let mallory = key(&f.tmp.path().join("mallory"), "jitaa@acme");
     rewrite_signed(&repo, &trees, Some(&mallory));
-    assert_integrity_failure(&f.verify(&[]), &["commit signature", "not in the trusted allowed signers"]);
+    assert_integrity_failure(
+        &f.verify(&[]),
+        &["commit signature", "not in the trusted allowed signers"],
+    );
 }
 
 #[test]
@@ -176,7 +210,12 @@ fn a_swapped_jwks_key_is_refused() {
     assert!(read_at(&repo, trees[0], "jwks/k1.json").starts_with(b"{"));
     // An insider swaps the archived key (to accept tokens they minted) in a new commit.
     let last = *trees.last().unwrap();
-    trees.push(edit_tree(&repo, last, "jwks/k1.json", Some(br#"{"kid":"k1","kty":"RSA","n":"EVIL","e":"AQAB"}"#)));
+    trees.push(edit_tree(
+        &repo,
+        last,
+        "jwks/k1.json",
+        Some(br#"{"kid":"k1","kty":"RSA","n":"EVIL","e":"AQAB"}"#),
+    ));
     rewrite_signed(&repo, &trees, Some(&f.key));
     assert_integrity_failure(&f.verify(&[]), &["jwks/k1.json", "key swap"]);
 }
@@ -190,8 +229,11 @@ fn a_merge_commit_joining_a_fork_is_refused() {
     let sig = git2::Signature::now("m", "m@e").unwrap();
     let a = repo.find_commit(commits[1]).unwrap();
     let b = repo.find_commit(commits[0]).unwrap();
-    let merge = repo.commit(None, &sig, &sig, "merge", &a.tree().unwrap(), &[&a, &b]).unwrap();
-    repo.reference(&format!("refs/heads/{BRANCH}"), merge, true, "force").unwrap();
+    let merge = repo
+        .commit(None, &sig, &sig, "merge", &a.tree().unwrap(), &[&a, &b])
+        .unwrap();
+    repo.reference(&format!("refs/heads/{BRANCH}"), merge, true, "force")
+        .unwrap();
     assert_integrity_failure(&f.verify(&[]), &["merge", "linear"]);
 }
 

@@ -49,7 +49,11 @@ pub fn commits(repo: &Repository, tip: Oid) -> Result<Vec<Oid>, (Oid, String)> {
 }
 
 /// The files that differ between `old` (None: empty) and `new`.
-pub fn diff(repo: &Repository, old: Option<&Tree<'_>>, new: &Tree<'_>) -> Result<Vec<Change>, AuditError> {
+pub fn diff(
+    repo: &Repository,
+    old: Option<&Tree<'_>>,
+    new: &Tree<'_>,
+) -> Result<Vec<Change>, AuditError> {
     let mut out = Vec::new();
     diff_into(repo, old, Some(new), "", &mut out)?;
     Ok(out)
@@ -79,9 +83,19 @@ fn diff_into(
             };
             if is_tree(&entry) {
                 let t = subtree(entry.id())?;
-                diff_into(repo, before_tree.as_ref(), Some(&t), &format!("{path}/"), out)?;
+                diff_into(
+                    repo,
+                    before_tree.as_ref(),
+                    Some(&t),
+                    &format!("{path}/"),
+                    out,
+                )?;
                 if let Some(b) = before.filter(|b| !is_tree(b)) {
-                    out.push(Change { path, kind: ChangeKind::Deleted, id: b.id() });
+                    out.push(Change {
+                        path,
+                        kind: ChangeKind::Deleted,
+                        id: b.id(),
+                    });
                 }
             } else {
                 if let Some(bt) = &before_tree {
@@ -91,7 +105,11 @@ fn diff_into(
                     Some(b) if !is_tree(b) => ChangeKind::Modified,
                     _ => ChangeKind::Added,
                 };
-                out.push(Change { path, kind, id: entry.id() });
+                out.push(Change {
+                    path,
+                    kind,
+                    id: entry.id(),
+                });
             }
         }
     }
@@ -106,7 +124,11 @@ fn diff_into(
                 let t = subtree(entry.id())?;
                 diff_into(repo, Some(&t), None, &format!("{path}/"), out)?;
             } else {
-                out.push(Change { path, kind: ChangeKind::Deleted, id: entry.id() });
+                out.push(Change {
+                    path,
+                    kind: ChangeKind::Deleted,
+                    id: entry.id(),
+                });
             }
         }
     }
@@ -137,12 +159,18 @@ pub fn step(changes: &[Change], commit: Oid) -> Result<Step, String> {
                 ));
             }
             if !is_record_path(p) {
-                return Err(format!("adds {p}, which is not records/YYYY/MM/DD/<id>.json"));
+                return Err(format!(
+                    "adds {p}, which is not records/YYYY/MM/DD/<id>.json"
+                ));
             }
             if record.is_some() {
                 return Err("adds more than one record (each commit adds exactly one)".into());
             }
-            record = Some(Step { commit, path: p.to_string(), blob: c.id });
+            record = Some(Step {
+                commit,
+                path: p.to_string(),
+                blob: c.id,
+            });
         } else if let Some(name) = p.strip_prefix("jwks/") {
             if c.kind != ChangeKind::Added && name != "README.md" {
                 return Err(format!(
@@ -151,7 +179,10 @@ pub fn step(changes: &[Change], commit: Oid) -> Result<Step, String> {
                 ));
             }
         } else if !matches!(p, "README.md" | "allowed_signers") {
-            return Err(format!("{} {p}, which does not belong on the audit branch", verb(c.kind)));
+            return Err(format!(
+                "{} {p}, which does not belong on the audit branch",
+                verb(c.kind)
+            ));
         }
     }
     record.ok_or_else(|| "adds no record (each commit adds exactly one)".to_string())
@@ -195,15 +226,23 @@ pub fn list(repo: &Repository, tip: Oid) -> Result<Vec<Listed>, AuditError> {
     let mut out = Vec::with_capacity(ids.len());
     let mut parent_tree: Option<Tree<'_>> = None;
     for id in ids {
-        let commit = repo.find_commit(id).map_err(|e| git_err("reading commit", e))?;
+        let commit = repo
+            .find_commit(id)
+            .map_err(|e| git_err("reading commit", e))?;
         let tree = commit.tree().map_err(|e| git_err("reading tree", e))?;
         let changes = diff(repo, parent_tree.as_ref(), &tree)?;
         let s = step(&changes, id)
             .map_err(|why| AuditError::Integrity(format!("audit commit {id} {why}")))?;
-        let blob = repo.find_blob(s.blob).map_err(|e| git_err("reading record", e))?;
+        let blob = repo
+            .find_blob(s.blob)
+            .map_err(|e| git_err("reading record", e))?;
         let record = serde_json::from_slice(blob.content())
             .map_err(|e| AuditError::Integrity(format!("{} (commit {id}): {e}", s.path)))?;
-        out.push(Listed { commit: id, path: s.path, record });
+        out.push(Listed {
+            commit: id,
+            path: s.path,
+            record,
+        });
         parent_tree = Some(tree);
     }
     Ok(out)

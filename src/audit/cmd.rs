@@ -35,24 +35,44 @@ pub fn run(
     let io = |e: std::io::Error| Failure::unreachable(format!("writing output: {e}"));
     match &args.command {
         AuditCmd::Log(a) => {
-            let since = a.since.as_deref().map(|s| parse_when(s, "--since")).transpose()?;
-            let until = a.until.as_deref().map(|s| parse_when(s, "--until")).transpose()?;
+            let since = a
+                .since
+                .as_deref()
+                .map(|s| parse_when(s, "--since"))
+                .transpose()?;
+            let until = a
+                .until
+                .as_deref()
+                .map(|s| parse_when(s, "--until"))
+                .transpose()?;
             let decision = a
                 .decision
                 .as_deref()
-                .map(|d| d.parse::<Decision>().map_err(|e| Failure::usage(format!("--decision: {e}"))))
+                .map(|d| {
+                    d.parse::<Decision>()
+                        .map_err(|e| Failure::usage(format!("--decision: {e}")))
+                })
                 .transpose()?;
             let items: Vec<Listed> = list(repo.git(), tip)?
                 .into_iter()
                 .filter(|l| in_window(l, since, until))
                 .filter(|l| decision.is_none_or(|d| l.record.payload.decision == Some(d)))
-                .filter(|l| a.environment.as_deref().is_none_or(|e| l.record.payload.subject.environment.as_deref() == Some(e)))
+                .filter(|l| {
+                    a.environment
+                        .as_deref()
+                        .is_none_or(|e| l.record.payload.subject.environment.as_deref() == Some(e))
+                })
                 .filter(|l| a.actor.as_deref().is_none_or(|who| involves(l, who)))
                 .collect();
             match global.format {
                 Format::Json => {
                     let all: Vec<Value> = items.iter().map(full_json).collect();
-                    writeln!(out, "{}", serde_json::to_string_pretty(&all).unwrap_or_default()).map_err(io)?;
+                    writeln!(
+                        out,
+                        "{}",
+                        serde_json::to_string_pretty(&all).unwrap_or_default()
+                    )
+                    .map_err(io)?;
                 }
                 Format::Csv => write_csv(&mut out, &items)?,
                 Format::Table => write_table(&mut out, &items).map_err(io)?,
@@ -63,18 +83,46 @@ pub fn run(
                 .into_iter()
                 .find(|l| l.record.payload.id == a.id || l.record.digest == a.id)
                 .ok_or_else(|| Failure::usage(format!("no record `{}` on {source}", a.id)))?;
-            writeln!(out, "{}", serde_json::to_string_pretty(&full_json(&found)).unwrap_or_default()).map_err(io)?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&full_json(&found)).unwrap_or_default()
+            )
+            .map_err(io)?;
         }
         AuditCmd::Export(a) => {
-            let since = a.since.as_deref().map(|s| parse_when(s, "--since")).transpose()?;
-            let until = a.until.as_deref().map(|s| parse_when(s, "--until")).transpose()?;
+            let since = a
+                .since
+                .as_deref()
+                .map(|s| parse_when(s, "--since"))
+                .transpose()?;
+            let until = a
+                .until
+                .as_deref()
+                .map(|s| parse_when(s, "--until"))
+                .transpose()?;
             let items: Vec<Listed> = list(repo.git(), tip)?
                 .into_iter()
                 .filter(|l| l.record.payload.decision.is_some() && in_window(l, since, until))
                 .collect();
             if global.format == Format::Json {
-                let rows: Vec<Value> = items.iter().map(|l| Value::Object(row(l).into_iter().map(|(k, v)| (k.to_string(), Value::String(v))).collect())).collect();
-                writeln!(out, "{}", serde_json::to_string_pretty(&rows).unwrap_or_default()).map_err(io)?;
+                let rows: Vec<Value> = items
+                    .iter()
+                    .map(|l| {
+                        Value::Object(
+                            row(l)
+                                .into_iter()
+                                .map(|(k, v)| (k.to_string(), Value::String(v)))
+                                .collect(),
+                        )
+                    })
+                    .collect();
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&rows).unwrap_or_default()
+                )
+                .map_err(io)?;
             } else {
                 write_csv(&mut out, &items)?;
             }
@@ -84,12 +132,21 @@ pub fn run(
             for s in &trusted.skipped {
                 eprintln!("jitaa: warning: {s}");
             }
-            let opts = VerifyOptions { trusted: &trusted, expect_head: a.expect_head.clone(), oidc };
+            let opts = VerifyOptions {
+                trusted: &trusted,
+                expect_head: a.expect_head.clone(),
+                oidc,
+            };
             let v = verify(repo.git(), tip, &opts).map_err(AuditError::from)?;
             if global.format == Format::Json {
                 writeln!(out, "{}", json!({"verified": true, "records": v.records, "head": v.head, "commit": v.head_commit.to_string(), "ref": source})).map_err(io)?;
             } else {
-                writeln!(out, "verified {} records on {source}; head {} (commit {})", v.records, v.head, v.head_commit).map_err(io)?;
+                writeln!(
+                    out,
+                    "verified {} records on {source}; head {} (commit {})",
+                    v.records, v.head, v.head_commit
+                )
+                .map_err(io)?;
             }
         }
     }
@@ -97,7 +154,11 @@ pub fn run(
 }
 
 /// The commit to read: `--ref`, else the local branch, else `<remote>/<branch>`.
-pub fn resolve_tip(repo: &Repository, settings: &Settings, git_ref: Option<&str>) -> Result<(Oid, String), Failure> {
+pub fn resolve_tip(
+    repo: &Repository,
+    settings: &Settings,
+    git_ref: Option<&str>,
+) -> Result<(Oid, String), Failure> {
     if let Some(r) = git_ref {
         let id = repo
             .revparse_single(r)
@@ -110,7 +171,12 @@ pub fn resolve_tip(repo: &Repository, settings: &Settings, git_ref: Option<&str>
     let remote = format!("refs/remotes/{}/{}", settings.remote, settings.branch);
     for name in [&local, &remote] {
         if let Ok(id) = repo.refname_to_id(name) {
-            return Ok((id, name.trim_start_matches("refs/heads/").trim_start_matches("refs/remotes/").to_string()));
+            return Ok((
+                id,
+                name.trim_start_matches("refs/heads/")
+                    .trim_start_matches("refs/remotes/")
+                    .to_string(),
+            ));
         }
     }
     Err(Failure::usage(format!(
@@ -121,9 +187,14 @@ pub fn resolve_tip(repo: &Repository, settings: &Settings, git_ref: Option<&str>
 
 /// `--allowed-signers FILE`, else the policy's `audit.allowed_signers` read from the
 /// default branch (never from the audit branch).
-pub fn trusted_keys(repo: &Repo, settings: &Settings, file: Option<&Path>) -> Result<AllowedSigners, Failure> {
+pub fn trusted_keys(
+    repo: &Repo,
+    settings: &Settings,
+    file: Option<&Path>,
+) -> Result<AllowedSigners, Failure> {
     if let Some(f) = file {
-        return AllowedSigners::load(f).map_err(|e| Failure::usage(format!("--allowed-signers: {e}")));
+        return AllowedSigners::load(f)
+            .map_err(|e| Failure::usage(format!("--allowed-signers: {e}")));
     }
     let Some(path) = &settings.allowed_signers else {
         return Err(Failure::usage(
@@ -133,10 +204,17 @@ pub fn trusted_keys(repo: &Repo, settings: &Settings, file: Option<&Path>) -> Re
     let branch = repo
         .default_branch(&settings.remote)
         .ok_or_else(|| Failure::usage("audit.allowed_signers: cannot tell the default branch"))?;
-    let commit = [format!("refs/remotes/{}/{branch}", settings.remote), format!("refs/heads/{branch}")]
-        .iter()
-        .find_map(|r| repo.git().refname_to_id(r).ok())
-        .ok_or_else(|| Failure::usage(format!("audit.allowed_signers: default branch {branch} not found")))?;
+    let commit = [
+        format!("refs/remotes/{}/{branch}", settings.remote),
+        format!("refs/heads/{branch}"),
+    ]
+    .iter()
+    .find_map(|r| repo.git().refname_to_id(r).ok())
+    .ok_or_else(|| {
+        Failure::usage(format!(
+            "audit.allowed_signers: default branch {branch} not found"
+        ))
+    })?;
     match repo.read_file(commit, path, 1 << 20)? {
         FileAt::Found(bytes) => {
             let text = String::from_utf8_lossy(&bytes);
@@ -170,14 +248,19 @@ pub fn parse_when(s: &str, flag: &str) -> Result<DateTime<Utc>, Failure> {
 }
 
 fn in_window(l: &Listed, since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> bool {
-    let Ok(t) = parse_time(&l.record.payload.time) else { return false };
+    let Ok(t) = parse_time(&l.record.payload.time) else {
+        return false;
+    };
     since.is_none_or(|s| t >= s) && until.is_none_or(|u| t <= u)
 }
 
 fn involves(l: &Listed, who: &str) -> bool {
     let who = who.trim_start_matches('@');
     let p = &l.record.payload;
-    p.requester.login.eq_ignore_ascii_case(who) || p.approvals.iter().any(|a| a.login.eq_ignore_ascii_case(who))
+    p.requester.login.eq_ignore_ascii_case(who)
+        || p.approvals
+            .iter()
+            .any(|a| a.login.eq_ignore_ascii_case(who))
 }
 
 fn full_json(l: &Listed) -> Value {
@@ -191,8 +274,21 @@ fn full_json(l: &Listed) -> Value {
 
 /// The export columns: one row per decision.
 pub const COLUMNS: [&str; 15] = [
-    "time", "id", "kind", "repository", "sha", "ref", "environment", "requester", "approvers",
-    "rule", "decision", "reason", "expires_at", "digest", "commit",
+    "time",
+    "id",
+    "kind",
+    "repository",
+    "sha",
+    "ref",
+    "environment",
+    "requester",
+    "approvers",
+    "rule",
+    "decision",
+    "reason",
+    "expires_at",
+    "digest",
+    "commit",
 ];
 
 fn row(l: &Listed) -> Vec<(&'static str, String)> {
@@ -206,7 +302,11 @@ fn row(l: &Listed) -> Vec<(&'static str, String)> {
         p.subject.git_ref.clone().unwrap_or_default(),
         p.subject.environment.clone().unwrap_or_default(),
         p.requester.login.clone(),
-        p.approvals.iter().map(|a| a.login.as_str()).collect::<Vec<_>>().join(" "),
+        p.approvals
+            .iter()
+            .map(|a| a.login.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
         p.rule.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
         p.decision.map(|d| d.to_string()).unwrap_or_default(),
         p.reason.clone().unwrap_or_default(),
@@ -222,27 +322,49 @@ fn write_csv(out: &mut impl Write, items: &[Listed]) -> Result<(), Failure> {
     let e = |e: csv::Error| Failure::unreachable(format!("writing CSV: {e}"));
     w.write_record(COLUMNS).map_err(e)?;
     for l in items {
-        w.write_record(row(l).into_iter().map(|(_, v)| v)).map_err(e)?;
+        w.write_record(row(l).into_iter().map(|(_, v)| v))
+            .map_err(e)?;
     }
-    w.flush().map_err(|e| Failure::unreachable(format!("writing CSV: {e}")))
+    w.flush()
+        .map_err(|e| Failure::unreachable(format!("writing CSV: {e}")))
 }
 
 fn write_table(out: &mut impl Write, items: &[Listed]) -> std::io::Result<()> {
-    writeln!(out, "{:<20}  {:<26}  {:<9}  {:<9}  {:<24}  {:<12}  {}", "TIME", "ID", "KIND", "DECISION", "TARGET", "REQUESTER", "APPROVERS")?;
+    writeln!(
+        out,
+        "{:<20}  {:<26}  {:<9}  {:<9}  {:<24}  {:<12}  {}",
+        "TIME", "ID", "KIND", "DECISION", "TARGET", "REQUESTER", "APPROVERS"
+    )?;
     for l in items {
         let p = &l.record.payload;
-        let target = p.subject.environment.clone().or_else(|| p.subject.git_ref.clone()).unwrap_or_default();
-        let approvers = p.approvals.iter().map(|a| a.login.as_str()).collect::<Vec<_>>().join(",");
+        let target = p
+            .subject
+            .environment
+            .clone()
+            .or_else(|| p.subject.git_ref.clone())
+            .unwrap_or_default();
+        let approvers = p
+            .approvals
+            .iter()
+            .map(|a| a.login.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
         writeln!(
             out,
             "{:<20}  {:<26}  {:<9}  {:<9}  {:<24}  {:<12}  {}",
             p.time,
             p.id,
             p.kind.to_string(),
-            p.decision.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+            p.decision
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "-".into()),
             target,
             p.requester.login,
-            if approvers.is_empty() { "-".into() } else { approvers }
+            if approvers.is_empty() {
+                "-".into()
+            } else {
+                approvers
+            }
         )?;
     }
     if items.is_empty() {

@@ -20,7 +20,7 @@ pub use record::{Actor, Approval, ContextSource, Decision, Draft, Kind, Record, 
 pub use sign::{OidcSigner, Signers, SshSigner};
 pub use store::{Appended, Store};
 pub use trust::{AllowedSigners, OidcVerifier};
-pub use verify::{VerifyError, VerifyOptions, Verified, verify};
+pub use verify::{Verified, VerifyError, VerifyOptions, verify};
 
 /// The default audit branch (policy `audit.branch`).
 pub const DEFAULT_BRANCH: &str = "jitaa/audit";
@@ -75,7 +75,9 @@ impl From<AuditError> for Failure {
         match e {
             AuditError::Config(_) => Failure::usage(msg),
             AuditError::Integrity(_) | AuditError::Verify(_) => Failure::integrity(msg),
-            AuditError::Sign(_) | AuditError::Git(_) | AuditError::Internal(_) => Failure::unreachable(msg),
+            AuditError::Sign(_) | AuditError::Git(_) | AuditError::Internal(_) => {
+                Failure::unreachable(msg)
+            }
         }
     }
 }

@@ -63,7 +63,14 @@ impl<'r> Publisher<'r> {
     pub fn fetch(&self) -> Result<Option<Oid>, AuditError> {
         let spec = format!("+{}:{}", self.store.ref_name(), self.tracking_ref());
         let out = crate::repo::git_cli(&self.dir)
-            .args(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", &self.remote, &spec])
+            .args([
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                &self.remote,
+                &spec,
+            ])
             .output()
             .map_err(|e| AuditError::Git(format!("running git fetch: {e}")))?;
         if !out.status.success() {
@@ -91,7 +98,10 @@ impl<'r> Publisher<'r> {
         let repo = self.store.repo();
         for _ in 0..20 {
             let Some(local) = self.store.tip()? else {
-                if self.store.move_branch(None, remote_tip, "jitaa: audit branch from remote")? {
+                if self
+                    .store
+                    .move_branch(None, remote_tip, "jitaa: audit branch from remote")?
+                {
                     return Ok(0);
                 }
                 continue;
@@ -101,7 +111,11 @@ impl<'r> Publisher<'r> {
                 return Ok(0);
             }
             if des(remote_tip, local) {
-                if self.store.move_branch(Some(local), remote_tip, "jitaa: fast-forward audit branch")? {
+                if self.store.move_branch(
+                    Some(local),
+                    remote_tip,
+                    "jitaa: fast-forward audit branch",
+                )? {
                     return Ok(0);
                 }
                 continue;
@@ -113,16 +127,22 @@ impl<'r> Publisher<'r> {
                 if Some(id) == base {
                     break;
                 }
-                let c = repo.find_commit(id).map_err(|e| git_err("reading commit", e))?;
+                let c = repo
+                    .find_commit(id)
+                    .map_err(|e| git_err("reading commit", e))?;
                 next = c.parent_id(0).ok();
                 mine.push(id);
             }
             mine.reverse();
-            let mut parent = repo.find_commit(remote_tip).map_err(|e| git_err("reading remote tip", e))?;
+            let mut parent = repo
+                .find_commit(remote_tip)
+                .map_err(|e| git_err("reading remote tip", e))?;
             let mut prev = record_of(repo, &parent)?.1.digest;
             let mut count = 0;
             for id in mine {
-                let old = repo.find_commit(id).map_err(|e| git_err("reading commit", e))?;
+                let old = repo
+                    .find_commit(id)
+                    .map_err(|e| git_err("reading commit", e))?;
                 let (path, record) = record_of(repo, &old)?;
                 let parent_tree = parent.tree().map_err(|e| git_err("reading tree", e))?;
                 if parent_tree.get_path(std::path::Path::new(&path)).is_ok() {
@@ -132,23 +152,40 @@ impl<'r> Publisher<'r> {
                 let extra = missing_jwks(repo, &old_tree, &parent_tree)?;
                 let mut payload = record.payload;
                 payload.prev = prev;
-                let written = self.store.commit_record(Some(&parent), payload, signers, &extra)?;
+                let written = self
+                    .store
+                    .commit_record(Some(&parent), payload, signers, &extra)?;
                 prev = written.digest;
-                parent = repo.find_commit(written.commit).map_err(|e| git_err("reading commit", e))?;
+                parent = repo
+                    .find_commit(written.commit)
+                    .map_err(|e| git_err("reading commit", e))?;
                 count += 1;
             }
-            if self.store.move_branch(Some(local), parent.id(), "jitaa: re-link audit records")? {
+            if self
+                .store
+                .move_branch(Some(local), parent.id(), "jitaa: re-link audit records")?
+            {
                 tracing::info!(count, "re-linked audit records onto the remote tip");
                 return Ok(count);
             }
         }
-        Err(AuditError::Git(format!("{}: the branch kept moving while re-linking", self.store.ref_name())))
+        Err(AuditError::Git(format!(
+            "{}: the branch kept moving while re-linking",
+            self.store.ref_name()
+        )))
     }
 
     fn push(&self) -> Result<(), String> {
         let spec = format!("{0}:{0}", self.store.ref_name());
         let out = crate::repo::git_cli(&self.dir)
-            .args(["push", "--no-verify", "--quiet", "--porcelain", &self.remote, &spec])
+            .args([
+                "push",
+                "--no-verify",
+                "--quiet",
+                "--porcelain",
+                &self.remote,
+                &spec,
+            ])
             .output()
             .map_err(|e| format!("running git push: {e}"))?;
         if out.status.success() {
@@ -176,7 +213,12 @@ impl<'r> Publisher<'r> {
         for attempt in 1..=self.max_attempts {
             match self.push() {
                 Ok(()) => {
-                    let _ = self.store.repo().reference(&self.tracking_ref(), local, true, "jitaa: pushed");
+                    let _ = self.store.repo().reference(
+                        &self.tracking_ref(),
+                        local,
+                        true,
+                        "jitaa: pushed",
+                    );
                     return Ok(Outcome::Pushed { attempts: attempt });
                 }
                 Err(e) => last = e,
@@ -230,7 +272,9 @@ fn missing_jwks(
     let Some(entry) = from.get_name("jwks") else {
         return Ok(out);
     };
-    let tree = repo.find_tree(entry.id()).map_err(|e| git_err("reading jwks", e))?;
+    let tree = repo
+        .find_tree(entry.id())
+        .map_err(|e| git_err("reading jwks", e))?;
     for e in tree.iter() {
         let Ok(name) = e.name() else { continue };
         let path = format!("jwks/{name}");
@@ -272,10 +316,17 @@ fn find(p: &Publisher<'_>, path: &str) -> Result<Option<Appended>, AuditError> {
     let repo = p.store().repo();
     let mut next = p.store().tip()?;
     while let Some(id) = next {
-        let c = repo.find_commit(id).map_err(|e| git_err("reading commit", e))?;
+        let c = repo
+            .find_commit(id)
+            .map_err(|e| git_err("reading commit", e))?;
         let (rp, rec) = record_of(repo, &c)?;
         if rp == path {
-            return Ok(Some(Appended { id: rec.payload.id, digest: rec.digest, path: rp, commit: id }));
+            return Ok(Some(Appended {
+                id: rec.payload.id,
+                digest: rec.digest,
+                path: rp,
+                commit: id,
+            }));
         }
         next = c.parent_id(0).ok();
     }

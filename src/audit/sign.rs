@@ -42,7 +42,12 @@ pub enum SshSigner {
 
 impl std::fmt::Debug for SshSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SshSigner({} {})", self.principal(), self.public_openssh())
+        write!(
+            f,
+            "SshSigner({} {})",
+            self.principal(),
+            self.public_openssh()
+        )
     }
 }
 
@@ -110,7 +115,9 @@ impl SshSigner {
             .or_else(|| value.starts_with("ssh-").then(|| value.clone()));
         if let Some(text) = literal {
             let public = PublicKey::from_openssh(&text).map_err(|e| {
-                AuditError::Config(format!("git config user.signingkey: not an SSH public key ({e})"))
+                AuditError::Config(format!(
+                    "git config user.signingkey: not an SSH public key ({e})"
+                ))
             })?;
             let mut file = tempfile::NamedTempFile::new()
                 .map_err(|e| AuditError::Sign(format!("temporary key file: {e}")))?;
@@ -140,7 +147,10 @@ impl SshSigner {
             ))
         })?;
         let public = PublicKey::from_openssh(text.trim()).map_err(|e| {
-            AuditError::Config(format!("{}: not an SSH public key ({e})", pub_path.display()))
+            AuditError::Config(format!(
+                "{}: not an SSH public key ({e})",
+                pub_path.display()
+            ))
         })?;
         Ok(Some(SshSigner::Cli {
             agent: key == pub_path,

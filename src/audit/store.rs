@@ -74,7 +74,10 @@ impl<'r> Store<'r> {
         let extra = jwks_files(draft.jwks.as_deref())?;
         for _ in 0..LOCAL_ATTEMPTS {
             let tip = self.tip()?;
-            let parent = tip.map(|t| self.repo.find_commit(t)).transpose().map_err(|e| git_err("reading the audit tip", e))?;
+            let parent = tip
+                .map(|t| self.repo.find_commit(t))
+                .transpose()
+                .map_err(|e| git_err("reading the audit tip", e))?;
             payload.prev = match &parent {
                 Some(c) => record_of(self.repo, c)?.1.digest,
                 None => super::record::GENESIS.to_string(),
@@ -91,7 +94,12 @@ impl<'r> Store<'r> {
     }
 
     /// Compare-and-swap of the branch from `expected` to `new`. `Ok(false)` when it moved.
-    pub fn move_branch(&self, expected: Option<Oid>, new: Oid, msg: &str) -> Result<bool, AuditError> {
+    pub fn move_branch(
+        &self,
+        expected: Option<Oid>,
+        new: Oid,
+        msg: &str,
+    ) -> Result<bool, AuditError> {
         let name = self.ref_name();
         let res = match expected {
             Some(old) => self.repo.reference_matching(&name, new, true, old, msg),
@@ -100,8 +108,10 @@ impl<'r> Store<'r> {
         match res {
             Ok(_) => Ok(true),
             Err(e)
-                if matches!(e.code(), ErrorCode::Modified | ErrorCode::Exists | ErrorCode::Locked)
-                    || e.message().contains("lock") =>
+                if matches!(
+                    e.code(),
+                    ErrorCode::Modified | ErrorCode::Exists | ErrorCode::Locked
+                ) || e.message().contains("lock") =>
             {
                 Ok(false)
             }
@@ -129,8 +139,13 @@ impl<'r> Store<'r> {
         let path = record.path()?;
         let bytes = record.to_file_bytes()?;
         let repo = self.repo;
-        let base = parent.map(Commit::tree).transpose().map_err(|e| git_err("reading tree", e))?;
-        let blob = repo.blob(&bytes).map_err(|e| git_err("writing record blob", e))?;
+        let base = parent
+            .map(Commit::tree)
+            .transpose()
+            .map_err(|e| git_err("reading tree", e))?;
+        let blob = repo
+            .blob(&bytes)
+            .map_err(|e| git_err("writing record blob", e))?;
         let mut tree = insert(repo, base.as_ref(), &path, blob, false)?;
         let mut files: Vec<(String, Vec<u8>)> = extra.to_vec();
         if base.is_none() {
@@ -159,12 +174,17 @@ impl<'r> Store<'r> {
             }
         }
         for (name, content) in &files {
-            let t = repo.find_tree(tree).map_err(|e| git_err("reading tree", e))?;
+            let t = repo
+                .find_tree(tree)
+                .map_err(|e| git_err("reading tree", e))?;
             let id = repo.blob(content).map_err(|e| git_err("writing blob", e))?;
             tree = insert(repo, Some(&t), name, id, name != "allowed_signers")?;
         }
-        let tree = repo.find_tree(tree).map_err(|e| git_err("reading tree", e))?;
-        let sig = git2::Signature::now(AUTHOR.0, AUTHOR.1).map_err(|e| git_err("commit identity", e))?;
+        let tree = repo
+            .find_tree(tree)
+            .map_err(|e| git_err("reading tree", e))?;
+        let sig =
+            git2::Signature::now(AUTHOR.0, AUTHOR.1).map_err(|e| git_err("commit identity", e))?;
         let p = &record.payload;
         let what = match p.decision {
             Some(d) => format!("{} {d}", p.kind),
@@ -231,18 +251,24 @@ fn insert(
     let (id, mode) = match rest {
         None => {
             if keep && existing.is_some() {
-                return base.map(Tree::id).ok_or_else(|| AuditError::Internal("tree vanished".into()));
+                return base
+                    .map(Tree::id)
+                    .ok_or_else(|| AuditError::Internal("tree vanished".into()));
             }
             (blob, FileMode::Blob)
         }
         Some(rest) => {
             let sub = match existing {
-                Some(e) if e.kind() == Some(git2::ObjectType::Tree) => {
-                    Some(repo.find_tree(e.id()).map_err(|e| git_err("reading tree", e))?)
-                }
+                Some(e) if e.kind() == Some(git2::ObjectType::Tree) => Some(
+                    repo.find_tree(e.id())
+                        .map_err(|e| git_err("reading tree", e))?,
+                ),
                 _ => None,
             };
-            (insert(repo, sub.as_ref(), rest, blob, keep)?, FileMode::Tree)
+            (
+                insert(repo, sub.as_ref(), rest, blob, keep)?,
+                FileMode::Tree,
+            )
         }
     };
     builder
@@ -271,9 +297,8 @@ pub fn record_of(repo: &Repository, commit: &Commit<'_>) -> Result<(String, Reco
     let blob = repo
         .find_blob(entry.id())
         .map_err(|e| git_err(&format!("reading {path}"), e))?;
-    let record: Record = serde_json::from_slice(blob.content()).map_err(|e| {
-        AuditError::Integrity(format!("audit commit {}: {path}: {e}", commit.id()))
-    })?;
+    let record: Record = serde_json::from_slice(blob.content())
+        .map_err(|e| AuditError::Integrity(format!("audit commit {}: {path}: {e}", commit.id())))?;
     Ok((path.to_string(), record))
 }
 

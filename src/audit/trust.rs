@@ -61,14 +61,19 @@ impl AllowedSigners {
                 key.trim_start()
             };
             if let Some(opt) = unsupported {
-                out.skipped
-                    .push(format!("{origin}: option `{opt}` is not supported; line ignored"));
+                out.skipped.push(format!(
+                    "{origin}: option `{opt}` is not supported; line ignored"
+                ));
                 continue;
             }
             let mut parts = key_text.split_whitespace();
             let key_str = match (parts.next(), parts.next()) {
                 (Some(a), Some(b)) => format!("{a} {b}"),
-                _ => return Err(format!("{origin}: key: expected `TYPE BASE64` after the principals")),
+                _ => {
+                    return Err(format!(
+                        "{origin}: key: expected `TYPE BASE64` after the principals"
+                    ));
+                }
             };
             let key = PublicKey::from_openssh(&key_str)
                 .map_err(|e| format!("{origin}: key: not an SSH public key ({e})"))?;
@@ -115,7 +120,9 @@ impl AllowedSigners {
             .collect();
         if candidates.is_empty() {
             let fp = PublicKey::from(key_data.clone()).fingerprint(Default::default());
-            return Err(format!("signed by {fp}, a key not in the trusted allowed signers"));
+            return Err(format!(
+                "signed by {fp}, a key not in the trusted allowed signers"
+            ));
         }
         let allowed: Vec<&Signer> = candidates
             .into_iter()
@@ -126,7 +133,9 @@ impl AllowedSigners {
             })
             .collect();
         let Some(first) = allowed.first() else {
-            return Err(format!("the signing key is not trusted for namespace `{namespace}`"));
+            return Err(format!(
+                "the signing key is not trusted for namespace `{namespace}`"
+            ));
         };
         let signer = match principal {
             None => *first,
@@ -245,7 +254,8 @@ mod tests {
 
     #[test]
     fn parse_reports_file_and_line_and_skips_unsupported_options() {
-        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKAFQ2WFITKGkdMcaDOyoVy4c27cmIH7X+XMM2CBviAs";
+        let key =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKAFQ2WFITKGkdMcaDOyoVy4c27cmIH7X+XMM2CBviAs";
         let text = format!(
             "# comment\njitaa@acme namespaces=\"jitaa-audit,git\" {key}\nca@acme cert-authority {key}\n* {key} trailing comment\n"
         );

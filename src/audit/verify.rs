@@ -61,11 +61,17 @@ impl fmt::Display for VerifyError {
 impl std::error::Error for VerifyError {}
 
 /// Verifies the chain ending at commit `tip`.
-pub fn verify(repo: &Repository, tip: Oid, opts: &VerifyOptions<'_>) -> Result<Verified, VerifyError> {
+pub fn verify(
+    repo: &Repository,
+    tip: Oid,
+    opts: &VerifyOptions<'_>,
+) -> Result<Verified, VerifyError> {
     if let Some(h) = &opts.expect_head
         && !record::is_digest(h)
     {
-        return Err(bare(format!("--expect-head `{h}` is not a sha256:<64 hex> digest")));
+        return Err(bare(format!(
+            "--expect-head `{h}` is not a sha256:<64 hex> digest"
+        )));
     }
     let ids = chain::commits(repo, tip).map_err(|(c, why)| VerifyError {
         commit: Some(c),
@@ -86,25 +92,44 @@ pub fn verify(repo: &Repository, tip: Oid, opts: &VerifyOptions<'_>) -> Result<V
             record: rec.map(str::to_string),
             reason,
         };
-        let commit = repo
-            .find_commit(id)
-            .map_err(|e| at(None, None, format!("cannot read the commit ({})", e.message())))?;
-        let tree = commit
-            .tree()
-            .map_err(|e| at(None, None, format!("cannot read its tree ({})", e.message())))?;
+        let commit = repo.find_commit(id).map_err(|e| {
+            at(
+                None,
+                None,
+                format!("cannot read the commit ({})", e.message()),
+            )
+        })?;
+        let tree = commit.tree().map_err(|e| {
+            at(
+                None,
+                None,
+                format!("cannot read its tree ({})", e.message()),
+            )
+        })?;
         let changes = chain::diff(repo, parent_tree.as_ref(), &tree)
             .map_err(|e| at(None, None, e.to_string()))?;
-        let step = chain::step(&changes, id).map_err(|why| at(None, None, format!("the commit {why}")))?;
+        let step =
+            chain::step(&changes, id).map_err(|why| at(None, None, format!("the commit {why}")))?;
         let path = step.path.as_str();
-        let stem = path.rsplit('/').next().and_then(|f| f.strip_suffix(".json")).unwrap_or("");
-        let blob = repo
-            .find_blob(step.blob)
-            .map_err(|e| at(Some(path), Some(stem), format!("cannot read ({})", e.message())))?;
+        let stem = path
+            .rsplit('/')
+            .next()
+            .and_then(|f| f.strip_suffix(".json"))
+            .unwrap_or("");
+        let blob = repo.find_blob(step.blob).map_err(|e| {
+            at(
+                Some(path),
+                Some(stem),
+                format!("cannot read ({})", e.message()),
+            )
+        })?;
         let rec = |reason: String| at(Some(path), Some(stem), reason);
 
         let doc: Value = serde_json::from_slice(blob.content())
             .map_err(|e| rec(format!("not valid JSON ({e})")))?;
-        let payload_value = doc.get("payload").ok_or_else(|| rec("has no payload".into()))?;
+        let payload_value = doc
+            .get("payload")
+            .ok_or_else(|| rec("has no payload".into()))?;
         let stated = doc
             .get("digest")
             .and_then(Value::as_str)
@@ -119,14 +144,25 @@ pub fn verify(repo: &Repository, tip: Oid, opts: &VerifyOptions<'_>) -> Result<V
         let payload: Payload = serde_json::from_value(payload_value.clone())
             .map_err(|e| rec(format!("payload: {e}")))?;
         if payload.v != record::VERSION {
-            return Err(rec(format!("payload.v is {}, this jitaa reads {}", payload.v, record::VERSION)));
+            return Err(rec(format!(
+                "payload.v is {}, this jitaa reads {}",
+                payload.v,
+                record::VERSION
+            )));
         }
         if payload.id != stem {
-            return Err(rec(format!("payload.id `{}` does not match its file name", payload.id)));
+            return Err(rec(format!(
+                "payload.id `{}` does not match its file name",
+                payload.id
+            )));
         }
-        let want = record::record_path(&payload.time, &payload.id).map_err(|e| rec(e.to_string()))?;
+        let want =
+            record::record_path(&payload.time, &payload.id).map_err(|e| rec(e.to_string()))?;
         if want != path {
-            return Err(rec(format!("payload.time {} does not match its folder (expected {want})", payload.time)));
+            return Err(rec(format!(
+                "payload.time {} does not match its folder (expected {want})",
+                payload.time
+            )));
         }
         if !seen_ids.insert(payload.id.clone()) || seen_digests.contains(&digest) {
             return Err(rec("duplicate: this record is already in the chain".into()));
@@ -158,11 +194,20 @@ pub fn verify(repo: &Repository, tip: Oid, opts: &VerifyOptions<'_>) -> Result<V
             "expected head {h} is not in the chain (head is now {prev}): the branch history was rewritten or truncated"
         )));
     }
-    Ok(Verified { records: ids.len(), head: prev, head_commit: tip })
+    Ok(Verified {
+        records: ids.len(),
+        head: prev,
+        head_commit: tip,
+    })
 }
 
 fn bare(reason: String) -> VerifyError {
-    VerifyError { commit: None, path: None, record: None, reason }
+    VerifyError {
+        commit: None,
+        path: None,
+        record: None,
+        reason,
+    }
 }
 
 fn check_signatures(
@@ -192,12 +237,15 @@ fn check_signatures(
                 let verifier = opts.oidc.ok_or_else(|| {
                     format!("signatures[{i}] (github-oidc): cannot be verified: no OIDC verifier is configured")
                 })?;
-                let time = record::parse_time(&payload.time).map_err(|e| format!("payload.time: {e}"))?;
+                let time =
+                    record::parse_time(&payload.time).map_err(|e| format!("payload.time: {e}"))?;
                 let lookup = |kid: &str| -> Option<String> {
                     if !super::store::is_safe_kid(kid) {
                         return None;
                     }
-                    let entry = tree.get_path(std::path::Path::new(&format!("jwks/{kid}.json"))).ok()?;
+                    let entry = tree
+                        .get_path(std::path::Path::new(&format!("jwks/{kid}.json")))
+                        .ok()?;
                     let blob = repo.find_blob(entry.id()).ok()?;
                     String::from_utf8(blob.content().to_vec()).ok()
                 };
@@ -207,7 +255,9 @@ fn check_signatures(
             }
             Signature::Unknown(v) => {
                 let t = v.get("type").and_then(Value::as_str).unwrap_or("?");
-                return Err(format!("signatures[{i}]: unknown or malformed signature of type `{t}`"));
+                return Err(format!(
+                    "signatures[{i}]: unknown or malformed signature of type `{t}`"
+                ));
             }
         }
     }
@@ -216,10 +266,17 @@ fn check_signatures(
 
 /// A signed commit must verify against the trusted keys (namespace `git`). An unsigned
 /// commit is accepted only for a record without an `ssh` signature (keyless OIDC).
-fn check_commit_signature(repo: &Repository, id: Oid, doc: &Value, trusted: &AllowedSigners) -> Result<(), String> {
+fn check_commit_signature(
+    repo: &Repository,
+    id: Oid,
+    doc: &Value,
+    trusted: &AllowedSigners,
+) -> Result<(), String> {
     match repo.extract_signature(&id, None) {
         Ok((sig, content)) => {
-            let sig = sig.as_str().map_err(|_| "the commit signature is not text")?;
+            let sig = sig
+                .as_str()
+                .map_err(|_| "the commit signature is not text")?;
             trusted
                 .verify(sig, COMMIT_NAMESPACE, &content, None)
                 .map(|_| ())
@@ -229,9 +286,15 @@ fn check_commit_signature(repo: &Repository, id: Oid, doc: &Value, trusted: &All
             let has_ssh = doc
                 .get("signatures")
                 .and_then(Value::as_array)
-                .is_some_and(|a| a.iter().any(|s| s.get("type").and_then(Value::as_str) == Some("ssh")));
+                .is_some_and(|a| {
+                    a.iter()
+                        .any(|s| s.get("type").and_then(Value::as_str) == Some("ssh"))
+                });
             if has_ssh {
-                Err("the commit is not signed (audit commits carry the record key's SSH signature)".into())
+                Err(
+                    "the commit is not signed (audit commits carry the record key's SSH signature)"
+                        .into(),
+                )
             } else {
                 Ok(())
             }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use git2::Repository;
-use jitaa::audit::{Actor, Approval, Decision, Draft, Kind, RuleRef, Signers, SshSigner, Store, Subject};
+use jitaa::audit::{
+    Actor, Approval, Decision, Draft, Kind, RuleRef, Signers, SshSigner, Store, Subject,
+};
 use jitaa::keys::SigningKey;
 
 pub const BRANCH: &str = "jitaa/audit";
@@ -26,7 +28,11 @@ pub fn isolate_git() {
 
 pub fn git(dir: &Path, args: &[&str]) -> Output {
     isolate_git();
-    let out = Command::new("git").current_dir(dir).args(args).output().expect("git runs");
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("git runs");
     assert!(
         out.status.success(),
         "git {args:?} failed: {}",
@@ -55,7 +61,9 @@ pub fn key(dir: &Path, principal: &str) -> Key {
 impl Key {
     pub fn signers(&self) -> Signers {
         let text = std::fs::read_to_string(&self.private).unwrap();
-        Signers::ssh(SshSigner::Key(SigningKey::from_openssh(&text, "test").unwrap()))
+        Signers::ssh(SshSigner::Key(
+            SigningKey::from_openssh(&text, "test").unwrap(),
+        ))
     }
 }
 
@@ -103,7 +111,9 @@ impl Fixture {
     }
 
     pub fn tip(&self) -> git2::Oid {
-        self.repo().refname_to_id(&format!("refs/heads/{BRANCH}")).unwrap()
+        self.repo()
+            .refname_to_id(&format!("refs/heads/{BRANCH}"))
+            .unwrap()
     }
 }
 
@@ -132,11 +142,20 @@ pub fn draft(i: usize) -> Draft {
             git_ref: Some("refs/heads/main".into()),
             environment: Some(if i % 2 == 0 { "production" } else { "staging" }.into()),
         },
-        Actor { login: if i % 3 == 0 { "alice" } else { "carol" }.into(), id: 1 },
+        Actor {
+            login: if i % 3 == 0 { "alice" } else { "carol" }.into(),
+            id: 1,
+        },
     );
-    d.time = chrono::DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z").unwrap().to_utc()
+    d.time = chrono::DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z")
+        .unwrap()
+        .to_utc()
         + chrono::Duration::minutes(i as i64);
-    d.decision = Some(if i % 4 == 3 { Decision::Denied } else { Decision::Approved });
+    d.decision = Some(if i % 4 == 3 {
+        Decision::Denied
+    } else {
+        Decision::Approved
+    });
     d.approvals = vec![Approval {
         login: "bob".into(),
         id: 2,
@@ -144,7 +163,11 @@ pub fn draft(i: usize) -> Draft {
         url: "https://github.com/acme/api/pull/1#issuecomment-1".into(),
         at: "2026-11-25T12:00:00Z".into(),
     }];
-    d.rule = Some(RuleRef { name: "production".into(), approvals: 1, policy_digest: format!("sha256:{}", "1".repeat(64)) });
+    d.rule = Some(RuleRef {
+        name: "production".into(),
+        approvals: 1,
+        policy_digest: format!("sha256:{}", "1".repeat(64)),
+    });
     d.expires_at = Some(d.time + chrono::Duration::minutes(15));
     d.context = serde_json::json!({"actor": "alice", "run_id": "42"});
     d.context_source = Some(jitaa::audit::ContextSource::Oidc);
@@ -160,11 +183,14 @@ pub fn rewrite(repo: &Repository, commits: &[git2::Oid], new_trees: &[git2::Oid]
     for (i, _) in commits.iter().enumerate() {
         let tree = repo.find_tree(new_trees[i]).unwrap();
         let parents: Vec<&git2::Commit> = parent.iter().collect();
-        let id = repo.commit(None, &sig, &sig, "rewritten", &tree, &parents).unwrap();
+        let id = repo
+            .commit(None, &sig, &sig, "rewritten", &tree, &parents)
+            .unwrap();
         parent = Some(repo.find_commit(id).unwrap());
     }
     let tip = parent.unwrap().id();
-    repo.reference(&format!("refs/heads/{BRANCH}"), tip, true, "force").unwrap();
+    repo.reference(&format!("refs/heads/{BRANCH}"), tip, true, "force")
+        .unwrap();
     tip
 }
 
@@ -187,7 +213,9 @@ pub fn rewrite_signed(repo: &Repository, trees: &[git2::Oid], key: Option<&Key>)
         let id = match &signers {
             None => repo.commit(None, &sig, &sig, msg, &tree, &parents).unwrap(),
             Some(s) => {
-                let buf = repo.commit_create_buffer(&sig, &sig, msg, &tree, &parents).unwrap();
+                let buf = repo
+                    .commit_create_buffer(&sig, &sig, msg, &tree, &parents)
+                    .unwrap();
                 let text = buf.as_str().unwrap().to_string();
                 let signature = s.sign_commit(&text).unwrap().unwrap();
                 repo.commit_signed(&text, &signature, None).unwrap()
@@ -196,17 +224,26 @@ pub fn rewrite_signed(repo: &Repository, trees: &[git2::Oid], key: Option<&Key>)
         parent = Some(repo.find_commit(id).unwrap());
     }
     let tip = parent.unwrap().id();
-    repo.reference(&format!("refs/heads/{BRANCH}"), tip, true, "force").unwrap();
+    repo.reference(&format!("refs/heads/{BRANCH}"), tip, true, "force")
+        .unwrap();
     tip
 }
 
 /// The trees of the chain's commits, oldest first.
 pub fn trees(repo: &Repository) -> Vec<git2::Oid> {
-    chain(repo).iter().map(|c| repo.find_commit(*c).unwrap().tree_id()).collect()
+    chain(repo)
+        .iter()
+        .map(|c| repo.find_commit(*c).unwrap().tree_id())
+        .collect()
 }
 
 /// `tree` with `path` set to `content` (or removed).
-pub fn edit_tree(repo: &Repository, tree: git2::Oid, path: &str, content: Option<&[u8]>) -> git2::Oid {
+pub fn edit_tree(
+    repo: &Repository,
+    tree: git2::Oid,
+    path: &str,
+    content: Option<&[u8]>,
+) -> git2::Oid {
     let base = repo.find_tree(tree).unwrap();
     let mut b = git2::build::TreeUpdateBuilder::new();
     match content {
@@ -224,7 +261,11 @@ pub fn edit_tree(repo: &Repository, tree: git2::Oid, path: &str, content: Option
 /// The record path each commit added, oldest first.
 pub fn record_paths(repo: &Repository) -> Vec<String> {
     let tip = repo.refname_to_id(&format!("refs/heads/{BRANCH}")).unwrap();
-    jitaa::audit::chain::list(repo, tip).unwrap().into_iter().map(|l| l.path).collect()
+    jitaa::audit::chain::list(repo, tip)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.path)
+        .collect()
 }
 
 pub fn read_at(repo: &Repository, tree: git2::Oid, path: &str) -> Vec<u8> {
