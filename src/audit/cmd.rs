@@ -332,8 +332,8 @@ fn write_csv(out: &mut impl Write, items: &[Listed]) -> Result<(), Failure> {
 fn write_table(out: &mut impl Write, items: &[Listed]) -> std::io::Result<()> {
     writeln!(
         out,
-        "{:<20}  {:<26}  {:<9}  {:<9}  {:<24}  {:<12}  {}",
-        "TIME", "ID", "KIND", "DECISION", "TARGET", "REQUESTER", "APPROVERS"
+        "{:<20}  {:<26}  {:<9}  {:<9}  {:<24}  {:<12}  APPROVERS",
+        "TIME", "ID", "KIND", "DECISION", "TARGET", "REQUESTER"
     )?;
     for l in items {
         let p = &l.record.payload;
