@@ -54,6 +54,13 @@ pub enum Command {
     /// Write an Ed25519 OpenSSH key pair and its allowed_signers line.
     #[command(after_help = "Example:\n  jitaa keygen --out .jitaa-keys --principal jitaa@acme")]
     Keygen(KeygenArgs),
+    /// List, show, export and verify the signed audit records.
+    #[command(
+        after_help = "Examples:\n  jitaa audit log --since 7d --environment production\n  \
+jitaa audit export --since 2026-01-01 --format csv > sample.csv\n  \
+jitaa audit verify --allowed-signers trusted_signers --expect-head sha256:<digest>"
+    )]
+    Audit(AuditArgs),
     /// Check a policy file, or explain which rule applies and who may approve.
     #[command(subcommand)]
     #[command(
@@ -108,6 +115,85 @@ pub struct HookInstallArgs {
     /// Keep an existing foreign pre-push hook as pre-push.local and chain it.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The audit branch (default: the policy's audit.branch, else jitaa/audit).
+    #[arg(long, global = true, value_name = "BRANCH")]
+    pub branch: Option<String>,
+    /// Read this ref instead of the local branch or origin/BRANCH.
+    #[arg(long = "ref", global = true, value_name = "REF")]
+    pub git_ref: Option<String>,
+    #[command(subcommand)]
+    pub command: AuditCmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// List records (table, json or csv via --format).
+    #[command(
+        after_help = "Example:\n  jitaa audit log --since 2026-11-01 --actor alice --decision approved --format json"
+    )]
+    Log(AuditLogArgs),
+    /// Print one record (by id or digest) with its commit.
+    #[command(after_help = "Example:\n  jitaa audit show 01JD0000000000000000000000")]
+    Show(AuditShowArgs),
+    /// One row per decision, for an auditor's sample (csv or json).
+    #[command(
+        after_help = "Example:\n  jitaa audit export --since 2026-10-01 --until 2026-12-31 --format csv"
+    )]
+    Export(AuditExportArgs),
+    /// Recompute digests, walk the chain, check every signature (exit 4 when broken).
+    #[command(
+        after_help = "Example:\n  jitaa audit verify --allowed-signers .github/jitaa-allowed-signers --expect-head sha256:<digest>"
+    )]
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditLogArgs {
+    /// Only records at or after T (RFC 3339, 2026-11-25, or a duration ago like 7d).
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Only records at or before T.
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// Only records where LOGIN requested or approved.
+    #[arg(long, value_name = "LOGIN")]
+    pub actor: Option<String>,
+    /// Only records for this environment.
+    #[arg(long, value_name = "ENV")]
+    pub environment: Option<String>,
+    /// Only this decision: approved, denied, expired, cancelled, auto.
+    #[arg(long, value_name = "D")]
+    pub decision: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditShowArgs {
+    /// The record id (ULID) or its digest.
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditExportArgs {
+    /// Only decisions at or after T.
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Only decisions at or before T.
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// A digest you saw earlier: fails unless it is still in the chain.
+    #[arg(long, value_name = "DIGEST")]
+    pub expect_head: Option<String>,
+    /// Trusted keys (default: the policy's audit.allowed_signers on the default branch).
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod approval;
+pub mod audit;
 pub mod cli;
 pub mod codeowners;
 pub mod exit;

@@ -1,0 +1,342 @@
+//! The git2 store: appends a record as one signed commit on the audit branch without a
+//! work tree, rewriting only the trees on `records/YYYY/MM/DD/`, and moves the branch by
+//! compare-and-swap. The first commit also lays out the branch root (README.md,
+//! allowed_signers, jwks/).
+
+use git2::{Commit, ErrorCode, FileMode, Oid, Repository, Tree};
+
+use super::AuditError;
+use super::record::{Draft, Payload, Record};
+use super::sign::Signers;
+
+/// The hand-verification guide written at the branch root.
+pub const BRANCH_README: &str = include_str!("branch_readme.md");
+const JWKS_README: &str = "GitHub's OIDC signing keys (JWK JSON, one file per `kid`), archived when first seen.\nFiles here never change once added; `jitaa audit verify` fails if one does.\n";
+const AUTHOR: (&str, &str) = ("jitaa", "jitaa@audit.invalid");
+/// Local compare-and-swap retries when another process moves the branch between read and write.
+const LOCAL_ATTEMPTS: usize = 50;
+
+/// A record that was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub id: String,
+    pub digest: String,
+    pub path: String,
+    pub commit: Oid,
+}
+
+/// The audit branch of one repository.
+pub struct Store<'r> {
+    repo: &'r Repository,
+    branch: String,
+}
+
+impl<'r> Store<'r> {
+    /// `branch` is a branch name (`jitaa/audit`), not a full ref.
+    pub fn new(repo: &'r Repository, branch: &str) -> Result<Store<'r>, AuditError> {
+        let name = format!("refs/heads/{branch}");
+        if branch.is_empty() || !git2::Reference::is_valid_name(&name) {
+            return Err(AuditError::Config(format!(
+                "audit.branch: `{branch}` is not a valid branch name"
+            )));
+        }
+        Ok(Store {
+            repo,
+            branch: branch.to_string(),
+        })
+    }
+
+    pub fn repo(&self) -> &'r Repository {
+        self.repo
+    }
+
+    pub fn branch(&self) -> &str {
+        &self.branch
+    }
+
+    pub fn ref_name(&self) -> String {
+        format!("refs/heads/{}", self.branch)
+    }
+
+    /// The local branch tip, if the branch exists.
+    pub fn tip(&self) -> Result<Option<Oid>, AuditError> {
+        match self.repo.refname_to_id(&self.ref_name()) {
+            Ok(id) => Ok(Some(id)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(git_err(&format!("reading {}", self.ref_name()), e)),
+        }
+    }
+
+    /// Appends one record: chained to the tip's record, signed, committed, and the
+    /// branch moved by compare-and-swap (retried if another writer moved it first).
+    pub fn append(&self, draft: &Draft, signers: &Signers) -> Result<Appended, AuditError> {
+        let mut payload = draft.to_payload(super::record::GENESIS);
+        let extra = jwks_files(draft.jwks.as_deref())?;
+        for _ in 0..LOCAL_ATTEMPTS {
+            let tip = self.tip()?;
+            let parent = tip
+                .map(|t| self.repo.find_commit(t))
+                .transpose()
+                .map_err(|e| git_err("reading the audit tip", e))?;
+            payload.prev = match &parent {
+                Some(c) => record_of(self.repo, c)?.1.digest,
+                None => super::record::GENESIS.to_string(),
+            };
+            let appended = self.commit_record(parent.as_ref(), payload.clone(), signers, &extra)?;
+            if self.move_branch(tip, appended.commit, "jitaa: append audit record")? {
+                return Ok(appended);
+            }
+        }
+        Err(AuditError::Git(format!(
+            "{}: the branch kept moving; gave up after {LOCAL_ATTEMPTS} attempts",
+            self.ref_name()
+        )))
+    }
+
+    /// Compare-and-swap of the branch from `expected` to `new`. `Ok(false)` when it moved.
+    pub fn move_branch(
+        &self,
+        expected: Option<Oid>,
+        new: Oid,
+        msg: &str,
+    ) -> Result<bool, AuditError> {
+        let name = self.ref_name();
+        let res = match expected {
+            Some(old) => self.repo.reference_matching(&name, new, true, old, msg),
+            None => self.repo.reference(&name, new, false, msg),
+        };
+        match res {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    ErrorCode::Modified | ErrorCode::Exists | ErrorCode::Locked
+                ) || e.message().contains("lock") =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(git_err(&format!("updating {name}"), e)),
+        }
+    }
+
+    /// Signs `payload` (its `prev` already set) and writes its commit on `parent`;
+    /// moves no ref. `extra` files (jwks) are added only where absent.
+    pub fn commit_record(
+        &self,
+        parent: Option<&Commit<'_>>,
+        payload: Payload,
+        signers: &Signers,
+        extra: &[(String, Vec<u8>)],
+    ) -> Result<Appended, AuditError> {
+        let jcs = payload.jcs()?;
+        let digest = super::record::digest_of(&jcs);
+        let signatures = signers.sign_record(&jcs, &digest)?;
+        let record = Record {
+            payload,
+            digest: digest.clone(),
+            signatures,
+        };
+        let path = record.path()?;
+        let bytes = record.to_file_bytes()?;
+        let repo = self.repo;
+        let base = parent
+            .map(Commit::tree)
+            .transpose()
+            .map_err(|e| git_err("reading tree", e))?;
+        let blob = repo
+            .blob(&bytes)
+            .map_err(|e| git_err("writing record blob", e))?;
+        let mut tree = insert(repo, base.as_ref(), &path, blob, false)?;
+        let mut files: Vec<(String, Vec<u8>)> = extra.to_vec();
+        if base.is_none() {
+            files.push(("README.md".into(), BRANCH_README.as_bytes().to_vec()));
+            files.push(("jwks/README.md".into(), JWKS_README.as_bytes().to_vec()));
+        }
+        if let Some(line) = signers.allowed_signers_line() {
+            let current = base
+                .as_ref()
+                .and_then(|t| t.get_name("allowed_signers").map(|e| e.id()))
+                .and_then(|id| repo.find_blob(id).ok())
+                .map(|b| String::from_utf8_lossy(b.content()).to_string())
+                .unwrap_or_default();
+            if !current.lines().any(|l| l.trim() == line) {
+                let mut text = if current.is_empty() {
+                    "# Informational copy: `jitaa audit verify` never trusts this file.\n# Verify against keys from outside the branch (--allowed-signers, or the policy's file).\n".to_string()
+                } else {
+                    current
+                };
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                text.push_str(&line);
+                text.push('\n');
+                files.push(("allowed_signers".into(), text.into_bytes()));
+            }
+        }
+        for (name, content) in &files {
+            let t = repo
+                .find_tree(tree)
+                .map_err(|e| git_err("reading tree", e))?;
+            let id = repo.blob(content).map_err(|e| git_err("writing blob", e))?;
+            tree = insert(repo, Some(&t), name, id, name != "allowed_signers")?;
+        }
+        let tree = repo
+            .find_tree(tree)
+            .map_err(|e| git_err("reading tree", e))?;
+        let sig =
+            git2::Signature::now(AUTHOR.0, AUTHOR.1).map_err(|e| git_err("commit identity", e))?;
+        let p = &record.payload;
+        let what = match p.decision {
+            Some(d) => format!("{} {d}", p.kind),
+            None => p.kind.to_string(),
+        };
+        let msg = format!(
+            "audit: {what} {} {}\n\nJitaa-Record: {path}\nJitaa-Digest: {digest}\n",
+            p.repository,
+            short(&p.subject.sha)
+        );
+        let parents: Vec<&Commit<'_>> = parent.into_iter().collect();
+        let commit = match signers.ssh {
+            None => repo
+                .commit(None, &sig, &sig, &msg, &tree, &parents)
+                .map_err(|e| git_err("writing commit", e))?,
+            Some(_) => {
+                let buf = repo
+                    .commit_create_buffer(&sig, &sig, &msg, &tree, &parents)
+                    .map_err(|e| git_err("writing commit", e))?;
+                let text = buf
+                    .as_str()
+                    .map_err(|_| AuditError::Internal("commit buffer is not UTF-8".into()))?;
+                let signature = signers
+                    .sign_commit(text)?
+                    .ok_or_else(|| AuditError::Internal("commit signer vanished".into()))?;
+                repo.commit_signed(text, &signature, None)
+                    .map_err(|e| git_err("writing signed commit", e))?
+            }
+        };
+        Ok(Appended {
+            id: record.payload.id.clone(),
+            digest,
+            path,
+            commit,
+        })
+    }
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+pub(crate) fn git_err(what: &str, e: git2::Error) -> AuditError {
+    AuditError::Git(format!("{what}: {}", e.message()))
+}
+
+/// Writes `blob` at `path` under `base`, rebuilding only the trees on the path.
+/// With `keep`, an existing file is left as it is.
+fn insert(
+    repo: &Repository,
+    base: Option<&Tree<'_>>,
+    path: &str,
+    blob: Oid,
+    keep: bool,
+) -> Result<Oid, AuditError> {
+    let (head, rest) = match path.split_once('/') {
+        Some((h, r)) => (h, Some(r)),
+        None => (path, None),
+    };
+    let existing = base.and_then(|t| t.get_name(head));
+    let mut builder = repo
+        .treebuilder(base)
+        .map_err(|e| git_err("building tree", e))?;
+    let (id, mode) = match rest {
+        None => {
+            if keep && existing.is_some() {
+                return base
+                    .map(Tree::id)
+                    .ok_or_else(|| AuditError::Internal("tree vanished".into()));
+            }
+            (blob, FileMode::Blob)
+        }
+        Some(rest) => {
+            let sub = match existing {
+                Some(e) if e.kind() == Some(git2::ObjectType::Tree) => Some(
+                    repo.find_tree(e.id())
+                        .map_err(|e| git_err("reading tree", e))?,
+                ),
+                _ => None,
+            };
+            (
+                insert(repo, sub.as_ref(), rest, blob, keep)?,
+                FileMode::Tree,
+            )
+        }
+    };
+    builder
+        .insert(head, id, mode.into())
+        .map_err(|e| git_err(&format!("adding {path}"), e))?;
+    builder.write().map_err(|e| git_err("writing tree", e))
+}
+
+/// The record a commit added, from its `Jitaa-Record:` trailer: (path, record).
+pub fn record_of(repo: &Repository, commit: &Commit<'_>) -> Result<(String, Record), AuditError> {
+    let msg = commit.message().unwrap_or_default();
+    let path = msg
+        .lines()
+        .find_map(|l| l.strip_prefix("Jitaa-Record: "))
+        .map(str::trim)
+        .ok_or_else(|| {
+            AuditError::Integrity(format!(
+                "audit commit {} has no Jitaa-Record trailer; run `jitaa audit verify`",
+                commit.id()
+            ))
+        })?;
+    let tree = commit.tree().map_err(|e| git_err("reading tree", e))?;
+    let entry = tree.get_path(std::path::Path::new(path)).map_err(|_| {
+        AuditError::Integrity(format!("audit commit {}: {path} is missing", commit.id()))
+    })?;
+    let blob = repo
+        .find_blob(entry.id())
+        .map_err(|e| git_err(&format!("reading {path}"), e))?;
+    let record: Record = serde_json::from_slice(blob.content())
+        .map_err(|e| AuditError::Integrity(format!("audit commit {}: {path}: {e}", commit.id())))?;
+    Ok((path.to_string(), record))
+}
+
+/// The `jwks/<kid>.json` files for a JWKS document. Kids that are not plain file
+/// names are refused.
+pub fn jwks_files(jwks: Option<&str>) -> Result<Vec<(String, Vec<u8>)>, AuditError> {
+    let Some(text) = jwks else {
+        return Ok(Vec::new());
+    };
+    let doc: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| AuditError::Integrity(format!("JWKS: not JSON ({e})")))?;
+    let keys = doc
+        .get("keys")
+        .and_then(|k| k.as_array())
+        .ok_or_else(|| AuditError::Integrity("JWKS: no `keys` array".into()))?;
+    let mut out = Vec::new();
+    for key in keys {
+        let Some(kid) = key.get("kid").and_then(|k| k.as_str()) else {
+            continue;
+        };
+        if !is_safe_kid(kid) {
+            return Err(AuditError::Integrity(format!(
+                "JWKS: kid `{kid}` is not a safe file name"
+            )));
+        }
+        let mut bytes = serde_json::to_vec_pretty(key)
+            .map_err(|e| AuditError::Internal(format!("encoding JWK: {e}")))?;
+        bytes.push(b'\n');
+        out.push((format!("jwks/{kid}.json"), bytes));
+    }
+    Ok(out)
+}
+
+pub(crate) fn is_safe_kid(kid: &str) -> bool {
+    !kid.is_empty()
+        && kid.len() <= 128
+        && !kid.starts_with('.')
+        && kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}

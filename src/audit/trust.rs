@@ -1,0 +1,270 @@
+//! Trusted keys and signature checks: the `allowed_signers` format of ssh-keygen(1)
+//! (principals, `namespaces=`, wildcards), SSHSIG verification of records and commits,
+//! and the seam through which GitHub OIDC signatures are verified.
+
+use ssh_key::{PublicKey, SshSig};
+
+/// One trusted key.
+#[derive(Debug, Clone)]
+pub struct Signer {
+    /// Principal patterns (comma-separated in the file; `*` and `?` wildcards, `!` negates).
+    pub principals: Vec<String>,
+    /// `namespaces="a,b"`; `None` means every namespace.
+    pub namespaces: Option<Vec<String>>,
+    pub key: PublicKey,
+    /// Where it came from, for messages: `FILE:LINE`.
+    pub origin: String,
+}
+
+/// An allowed-signers file: the keys trusted for records and audit commits. It comes
+/// from outside the audit branch (`--allowed-signers`, or the policy's file on the
+/// default branch), never from the branch's own copy.
+#[derive(Debug, Clone, Default)]
+pub struct AllowedSigners {
+    pub signers: Vec<Signer>,
+    /// Lines that were skipped (unsupported options such as `cert-authority`) — they
+    /// trust nothing, so a skipped line can only make verification stricter.
+    pub skipped: Vec<String>,
+}
+
+impl AllowedSigners {
+    /// Parses the file text; `source` names it in errors (`FILE:LINE: field`).
+    pub fn parse(text: &str, source: &str) -> Result<AllowedSigners, String> {
+        let mut out = AllowedSigners::default();
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let origin = format!("{source}:{}", n + 1);
+            let (principals, rest) = split_field(line);
+            let rest = rest.trim_start();
+            let mut namespaces = None;
+            let mut unsupported = None;
+            let key_text = if rest.starts_with("ssh-")
+                || rest.starts_with("ecdsa-")
+                || rest.starts_with("sk-")
+            {
+                rest
+            } else {
+                let (opts, key) = split_field(rest);
+                for opt in split_options(opts) {
+                    let (name, value) = opt.split_once('=').unwrap_or((opt, ""));
+                    match name.to_ascii_lowercase().as_str() {
+                        "namespaces" => {
+                            let v = value.trim_matches('"');
+                            namespaces = Some(v.split(',').map(|s| s.trim().to_string()).collect());
+                        }
+                        other => unsupported = Some(other.to_string()),
+                    }
+                }
+                key.trim_start()
+            };
+            if let Some(opt) = unsupported {
+                out.skipped.push(format!(
+                    "{origin}: option `{opt}` is not supported; line ignored"
+                ));
+                continue;
+            }
+            let mut parts = key_text.split_whitespace();
+            let key_str = match (parts.next(), parts.next()) {
+                (Some(a), Some(b)) => format!("{a} {b}"),
+                _ => {
+                    return Err(format!(
+                        "{origin}: key: expected `TYPE BASE64` after the principals"
+                    ));
+                }
+            };
+            let key = PublicKey::from_openssh(&key_str)
+                .map_err(|e| format!("{origin}: key: not an SSH public key ({e})"))?;
+            out.signers.push(Signer {
+                principals: principals.split(',').map(str::to_string).collect(),
+                namespaces,
+                key,
+                origin,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Reads and parses a file.
+    pub fn load(path: &std::path::Path) -> Result<AllowedSigners, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read allowed signers: {e}", path.display()))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Checks an armored SSHSIG over `data` in `namespace`. With a `principal`, a
+    /// line must match it too (as `ssh-keygen -Y verify -I` does); without, any
+    /// line with the key (as git's `find-principals` does). Returns the matching line.
+    pub fn verify(
+        &self,
+        armored: &str,
+        namespace: &str,
+        data: &[u8],
+        principal: Option<&str>,
+    ) -> Result<&Signer, String> {
+        let sig = SshSig::from_pem(armored.trim().as_bytes())
+            .map_err(|e| format!("malformed SSH signature ({e})"))?;
+        if sig.namespace() != namespace {
+            return Err(format!(
+                "SSH signature namespace is `{}`, expected `{namespace}`",
+                sig.namespace()
+            ));
+        }
+        let key_data = sig.public_key();
+        let candidates: Vec<&Signer> = self
+            .signers
+            .iter()
+            .filter(|s| s.key.key_data() == key_data)
+            .collect();
+        if candidates.is_empty() {
+            let fp = PublicKey::from(key_data.clone()).fingerprint(Default::default());
+            return Err(format!(
+                "signed by {fp}, a key not in the trusted allowed signers"
+            ));
+        }
+        let allowed: Vec<&Signer> = candidates
+            .into_iter()
+            .filter(|s| {
+                s.namespaces
+                    .as_ref()
+                    .is_none_or(|ns| ns.iter().any(|n| glob(n, namespace)))
+            })
+            .collect();
+        let Some(first) = allowed.first() else {
+            return Err(format!(
+                "the signing key is not trusted for namespace `{namespace}`"
+            ));
+        };
+        let signer = match principal {
+            None => *first,
+            Some(p) => *allowed
+                .iter()
+                .find(|s| principal_matches(&s.principals, p))
+                .ok_or_else(|| {
+                    format!("principal `{p}` is not allowed for the signing key in the trusted allowed signers")
+                })?,
+        };
+        signer
+            .key
+            .verify(namespace, data, &sig)
+            .map_err(|_| "SSH signature does not match the signed bytes".to_string())?;
+        Ok(signer)
+    }
+}
+
+/// The first whitespace-separated field, honouring double quotes.
+fn split_field(s: &str) -> (&str, &str) {
+    let mut quoted = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => return (&s[..i], &s[i..]),
+            _ => {}
+        }
+    }
+    (s, "")
+}
+
+/// Comma-separated options, honouring double quotes.
+fn split_options(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut quoted, mut start) = (false, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[start..]);
+    out
+}
+
+/// ssh pattern-list semantics: a negated match refuses; else any positive match.
+fn principal_matches(patterns: &[String], principal: &str) -> bool {
+    let mut ok = false;
+    for p in patterns {
+        if let Some(neg) = p.strip_prefix('!') {
+            if glob(neg, principal) {
+                return false;
+            }
+        } else if glob(p, principal) {
+            ok = true;
+        }
+    }
+    ok
+}
+
+/// `*` and `?` wildcards.
+fn glob(pattern: &str, s: &str) -> bool {
+    let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), s.chars().collect());
+    let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = si;
+            pi += 1;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            si = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Verifies a `github-oidc` record signature: a JWT from GitHub's issuer, signed by a
+/// key of the archived JWKS (`jwks/<kid>.json` on the branch), whose audience is
+/// `expected_audience` (`jitaa:` + digest) and which was valid at the record's time.
+/// The `oidc` module implements it; without one, such signatures fail verification.
+pub trait OidcVerifier {
+    /// `jwks` maps kid → archived JWK JSON. Returns the verified claims.
+    fn verify(
+        &self,
+        token: &str,
+        jwks: &dyn Fn(&str) -> Option<String>,
+        expected_audience: &str,
+        record_time: chrono::DateTime<chrono::Utc>,
+    ) -> Result<serde_json::Value, String>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_and_negation_follow_ssh_pattern_lists() {
+        assert!(glob("*@acme", "jitaa@acme"));
+        assert!(glob("j?taa", "jitaa"));
+        assert!(!glob("*@acme", "jitaa@evil"));
+        let pats = vec!["*@acme".to_string(), "!mallory@acme".to_string()];
+        assert!(principal_matches(&pats, "bob@acme"));
+        assert!(!principal_matches(&pats, "mallory@acme"));
+    }
+
+    #[test]
+    fn parse_reports_file_and_line_and_skips_unsupported_options() {
+        let key =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKAFQ2WFITKGkdMcaDOyoVy4c27cmIH7X+XMM2CBviAs";
+        let text = format!(
+            "# comment\njitaa@acme namespaces=\"jitaa-audit,git\" {key}\nca@acme cert-authority {key}\n* {key} trailing comment\n"
+        );
+        let a = AllowedSigners::parse(&text, "signers").unwrap();
+        assert_eq!(a.signers.len(), 2);
+        assert_eq!(a.signers[0].origin, "signers:2");
+        assert_eq!(a.skipped.len(), 1);
+        assert!(a.signers[1].namespaces.is_none());
+        let err = AllowedSigners::parse("bob ssh-ed25519 AAAAnotbase64!", "f").unwrap_err();
+        assert!(err.starts_with("f:1: key:"), "{err}");
+    }
+}

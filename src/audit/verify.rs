@@ -1,0 +1,303 @@
+//! `audit verify`: recompute every digest, walk the `prev` chain in commit order (no
+//! gap, fork, reorder or duplicate), check every record and commit signature against
+//! keys trusted from outside the branch, and prove an earlier head is still there.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use git2::{Oid, Repository, Tree};
+use serde_json::Value;
+
+use super::chain;
+use super::record::{self, GENESIS, Payload, Signature};
+use super::sign::{COMMIT_NAMESPACE, RECORD_NAMESPACE};
+use super::trust::{AllowedSigners, OidcVerifier};
+
+/// What verification needs.
+pub struct VerifyOptions<'a> {
+    /// Keys trusted from outside the branch.
+    pub trusted: &'a AllowedSigners,
+    /// A digest the caller saw earlier: it must still be in the chain.
+    pub expect_head: Option<String>,
+    /// Verifies `github-oidc` signatures; without one they fail.
+    pub oidc: Option<&'a dyn OidcVerifier>,
+}
+
+/// A verified branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub records: usize,
+    /// The last record's digest (GENESIS for an empty chain).
+    pub head: String,
+    pub head_commit: Oid,
+}
+
+/// The first thing wrong, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyError {
+    pub commit: Option<Oid>,
+    pub path: Option<String>,
+    pub record: Option<String>,
+    pub reason: String,
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut at = Vec::new();
+        if let Some(p) = &self.path {
+            at.push(p.clone());
+        }
+        if let Some(c) = self.commit {
+            at.push(format!("commit {}", &c.to_string()[..12]));
+        }
+        match &self.record {
+            Some(id) => write!(f, "record {id} ({}): {}", at.join(", "), self.reason),
+            None if at.is_empty() => write!(f, "{}", self.reason),
+            None => write!(f, "{}: {}", at.join(", "), self.reason),
+        }
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
+/// Verifies the chain ending at commit `tip`.
+pub fn verify(
+    repo: &Repository,
+    tip: Oid,
+    opts: &VerifyOptions<'_>,
+) -> Result<Verified, VerifyError> {
+    if let Some(h) = &opts.expect_head
+        && !record::is_digest(h)
+    {
+        return Err(bare(format!(
+            "--expect-head `{h}` is not a sha256:<64 hex> digest"
+        )));
+    }
+    let ids = chain::commits(repo, tip).map_err(|(c, why)| VerifyError {
+        commit: Some(c),
+        path: None,
+        record: None,
+        reason: format!("the commit {why}"),
+    })?;
+    let mut prev = GENESIS.to_string();
+    let mut seen_digests: HashSet<String> = HashSet::new();
+    let mut seen_ids: HashSet<String> = HashSet::new();
+    let mut parent_tree: Option<Tree<'_>> = None;
+    let mut found_expected = opts.expect_head.as_deref() == Some(GENESIS);
+    for id in &ids {
+        let id = *id;
+        let at = |path: Option<&str>, rec: Option<&str>, reason: String| VerifyError {
+            commit: Some(id),
+            path: path.map(str::to_string),
+            record: rec.map(str::to_string),
+            reason,
+        };
+        let commit = repo.find_commit(id).map_err(|e| {
+            at(
+                None,
+                None,
+                format!("cannot read the commit ({})", e.message()),
+            )
+        })?;
+        let tree = commit.tree().map_err(|e| {
+            at(
+                None,
+                None,
+                format!("cannot read its tree ({})", e.message()),
+            )
+        })?;
+        let changes = chain::diff(repo, parent_tree.as_ref(), &tree)
+            .map_err(|e| at(None, None, e.to_string()))?;
+        let step =
+            chain::step(&changes, id).map_err(|why| at(None, None, format!("the commit {why}")))?;
+        let path = step.path.as_str();
+        let stem = path
+            .rsplit('/')
+            .next()
+            .and_then(|f| f.strip_suffix(".json"))
+            .unwrap_or("");
+        let blob = repo.find_blob(step.blob).map_err(|e| {
+            at(
+                Some(path),
+                Some(stem),
+                format!("cannot read ({})", e.message()),
+            )
+        })?;
+        let rec = |reason: String| at(Some(path), Some(stem), reason);
+
+        let doc: Value = serde_json::from_slice(blob.content())
+            .map_err(|e| rec(format!("not valid JSON ({e})")))?;
+        let payload_value = doc
+            .get("payload")
+            .ok_or_else(|| rec("has no payload".into()))?;
+        let stated = doc
+            .get("digest")
+            .and_then(Value::as_str)
+            .ok_or_else(|| rec("has no digest".into()))?;
+        let jcs = record::jcs(payload_value).map_err(|e| rec(e.to_string()))?;
+        let digest = record::digest_of(&jcs);
+        if digest != stated {
+            return Err(rec(format!(
+                "digest mismatch: the record states {stated} but its payload hashes to {digest} (the record was altered)"
+            )));
+        }
+        let payload: Payload = serde_json::from_value(payload_value.clone())
+            .map_err(|e| rec(format!("payload: {e}")))?;
+        if payload.v != record::VERSION {
+            return Err(rec(format!(
+                "payload.v is {}, this jitaa reads {}",
+                payload.v,
+                record::VERSION
+            )));
+        }
+        if payload.id != stem {
+            return Err(rec(format!(
+                "payload.id `{}` does not match its file name",
+                payload.id
+            )));
+        }
+        let want =
+            record::record_path(&payload.time, &payload.id).map_err(|e| rec(e.to_string()))?;
+        if want != path {
+            return Err(rec(format!(
+                "payload.time {} does not match its folder (expected {want})",
+                payload.time
+            )));
+        }
+        if !seen_ids.insert(payload.id.clone()) || seen_digests.contains(&digest) {
+            return Err(rec("duplicate: this record is already in the chain".into()));
+        }
+        if payload.prev != prev {
+            let why = if seen_digests.contains(&payload.prev) {
+                "records were reordered or the chain forks"
+            } else {
+                "a record is missing, was inserted, or records were reordered"
+            };
+            return Err(rec(format!(
+                "chain broken: payload.prev is {} but the previous record's digest is {prev} ({why})",
+                payload.prev
+            )));
+        }
+        check_signatures(&doc, &jcs, &digest, &payload, repo, &tree, opts).map_err(&rec)?;
+        check_commit_signature(repo, id, &doc, opts.trusted).map_err(&rec)?;
+        if opts.expect_head.as_deref() == Some(digest.as_str()) {
+            found_expected = true;
+        }
+        seen_digests.insert(digest.clone());
+        prev = digest;
+        parent_tree = Some(tree);
+    }
+    if let Some(h) = &opts.expect_head
+        && !found_expected
+    {
+        return Err(bare(format!(
+            "expected head {h} is not in the chain (head is now {prev}): the branch history was rewritten or truncated"
+        )));
+    }
+    Ok(Verified {
+        records: ids.len(),
+        head: prev,
+        head_commit: tip,
+    })
+}
+
+fn bare(reason: String) -> VerifyError {
+    VerifyError {
+        commit: None,
+        path: None,
+        record: None,
+        reason,
+    }
+}
+
+fn check_signatures(
+    doc: &Value,
+    jcs: &[u8],
+    digest: &str,
+    payload: &Payload,
+    repo: &Repository,
+    tree: &Tree<'_>,
+    opts: &VerifyOptions<'_>,
+) -> Result<(), String> {
+    let sigs: Vec<Signature> = match doc.get("signatures") {
+        None => Vec::new(),
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("signatures: {e}"))?,
+    };
+    if sigs.is_empty() {
+        return Err("carries no signature (signatures were stripped)".into());
+    }
+    for (i, sig) in sigs.iter().enumerate() {
+        match sig {
+            Signature::Ssh { principal, sig } => {
+                opts.trusted
+                    .verify(sig, RECORD_NAMESPACE, jcs, Some(principal))
+                    .map_err(|e| format!("signatures[{i}] (ssh, principal {principal}): {e}"))?;
+            }
+            Signature::GithubOidc { token } => {
+                let verifier = opts.oidc.ok_or_else(|| {
+                    format!("signatures[{i}] (github-oidc): cannot be verified: no OIDC verifier is configured")
+                })?;
+                let time =
+                    record::parse_time(&payload.time).map_err(|e| format!("payload.time: {e}"))?;
+                let lookup = |kid: &str| -> Option<String> {
+                    if !super::store::is_safe_kid(kid) {
+                        return None;
+                    }
+                    let entry = tree
+                        .get_path(std::path::Path::new(&format!("jwks/{kid}.json")))
+                        .ok()?;
+                    let blob = repo.find_blob(entry.id()).ok()?;
+                    String::from_utf8(blob.content().to_vec()).ok()
+                };
+                verifier
+                    .verify(token, &lookup, &format!("jitaa:{digest}"), time)
+                    .map_err(|e| format!("signatures[{i}] (github-oidc): {e}"))?;
+            }
+            Signature::Unknown(v) => {
+                let t = v.get("type").and_then(Value::as_str).unwrap_or("?");
+                return Err(format!(
+                    "signatures[{i}]: unknown or malformed signature of type `{t}`"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A signed commit must verify against the trusted keys (namespace `git`). An unsigned
+/// commit is accepted only for a record without an `ssh` signature (keyless OIDC).
+fn check_commit_signature(
+    repo: &Repository,
+    id: Oid,
+    doc: &Value,
+    trusted: &AllowedSigners,
+) -> Result<(), String> {
+    match repo.extract_signature(&id, None) {
+        Ok((sig, content)) => {
+            let sig = sig
+                .as_str()
+                .map_err(|_| "the commit signature is not text")?;
+            trusted
+                .verify(sig, COMMIT_NAMESPACE, &content, None)
+                .map(|_| ())
+                .map_err(|e| format!("commit signature: {e}"))
+        }
+        Err(_) => {
+            let has_ssh = doc
+                .get("signatures")
+                .and_then(Value::as_array)
+                .is_some_and(|a| {
+                    a.iter()
+                        .any(|s| s.get("type").and_then(Value::as_str) == Some("ssh"))
+                });
+            if has_ssh {
+                Err(
+                    "the commit is not signed (audit commits carry the record key's SSH signature)"
+                        .into(),
+                )
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
