@@ -159,3 +159,44 @@ fn sixteen_concurrent_writer_processes_lose_and_duplicate_nothing() {
         );
     }
 }
+
+#[test]
+fn a_record_that_cannot_be_pushed_stays_local_and_goes_with_the_next_run() {
+    if std::env::var("JITAA_AUDIT_CHILD").is_ok() {
+        return;
+    }
+    let f = Fixture::new();
+    let remote = f.tmp.path().join("later.git");
+    git(
+        &f.dir,
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    let repo = f.repo();
+    let settings = Settings::default();
+    let store = jitaa::audit::Store::new(&repo, BRANCH).unwrap();
+    let first = store.append(&draft(0), &f.key.signers()).unwrap();
+    let mut p = Publisher::new(&repo, &settings).unwrap();
+    p.max_attempts = 2;
+    p.base_backoff = std::time::Duration::from_millis(1);
+    // The remote does not exist yet: the record stays on the local branch.
+    let outcome = p.publish(&f.key.signers()).unwrap();
+    assert!(matches!(outcome, Outcome::Pending { .. }), "{outcome:?}");
+    assert_eq!(f.tip(), first.commit);
+    // Next run: the remote is back; the pending record goes first, then the new one.
+    git(
+        f.tmp.path(),
+        &["init", "-q", "--bare", remote.to_str().unwrap()],
+    );
+    let (second, outcome) =
+        append_and_publish(&repo, &settings, &draft(1), &f.key.signers()).unwrap();
+    assert!(matches!(outcome, Outcome::Pushed { .. }), "{outcome:?}");
+    let bare = git2::Repository::open_bare(&remote).unwrap();
+    let tip = bare.refname_to_id("refs/heads/jitaa/audit").unwrap();
+    assert_eq!(tip, second.commit);
+    let ids: Vec<String> = jitaa::audit::chain::list(&bare, tip)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.record.payload.id)
+        .collect();
+    assert_eq!(ids, vec![first.id, second.id]);
+}

@@ -141,7 +141,7 @@ pub fn verify(
                 "digest mismatch: the record states {stated} but its payload hashes to {digest} (the record was altered)"
             )));
         }
-        let payload: Payload = serde_json::from_value(payload_value.clone())
+        let payload: Payload = <Payload as serde::Deserialize>::deserialize(payload_value)
             .map_err(|e| rec(format!("payload: {e}")))?;
         if payload.v != record::VERSION {
             return Err(rec(format!(
@@ -221,7 +221,8 @@ fn check_signatures(
 ) -> Result<(), String> {
     let sigs: Vec<Signature> = match doc.get("signatures") {
         None => Vec::new(),
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("signatures: {e}"))?,
+        Some(v) => <Vec<Signature> as serde::Deserialize>::deserialize(v)
+            .map_err(|e| format!("signatures: {e}"))?,
     };
     if sigs.is_empty() {
         return Err("carries no signature (signatures were stripped)".into());
