@@ -52,11 +52,6 @@ fn run(global: &Global, command: Command) -> anyhow::Result<Code> {
             Ok(Code::Ok)
         }
         Command::Oidc(jitaa::cli::OidcCmd::Verify(args)) => jitaa::oidc::cmd::verify(global, &args),
-        Command::Audit(args) => Ok(jitaa::audit::cmd::run(
-            global,
-            &args,
-            &jitaa::audit::Settings::default(),
-            None,
-        )?),
+        Command::Audit(args) => Ok(jitaa::audit::wiring::run(global, &args)?),
     }
 }

@@ -12,6 +12,7 @@ pub mod sign;
 pub mod store;
 pub mod trust;
 pub mod verify;
+pub mod wiring;
 
 use crate::exit::Failure;
 
