@@ -1,0 +1,90 @@
+//! `jitaa gate` end to end, approvals: a real process against the stand-in and a real
+//! bare origin; each test asserts the exit code, the step outputs, the record on
+//! origin's audit branch, and that `jitaa audit verify` passes.
+
+mod support;
+
+use support::{POLICY, REPO, World};
+
+#[test]
+fn a_code_owner_approves_by_comment() {
+    let w = World::new(POLICY);
+    let sha = w.commit("feature", &[("src/app.rs", "v2\n")]);
+    let pr = w.open_pr(&sha, &["src/app.rs"]);
+    let gate = w.gate(&sha).spawn();
+    let request = w.wait_for_request(pr);
+    let c = w.hub.comment_as("bob", REPO, pr, "/approve").unwrap();
+    let done = gate.finish();
+    done.assert_code(0);
+
+    assert_eq!(done.outputs["decision"], "approved");
+    assert_eq!(done.outputs["approvers"], "bob");
+    let rec = w.last_record();
+    assert_eq!(rec["kind"], "decision");
+    assert_eq!(rec["decision"], "approved");
+    assert_eq!(rec["subject"]["sha"], sha.as_str());
+    assert_eq!(rec["requester"]["login"], "alice");
+    assert_eq!(rec["approvals"][0]["login"], "bob");
+    assert_eq!(rec["approvals"][0]["via"], "comment");
+    assert_eq!(rec["rule"]["name"], "default");
+    assert_eq!(rec["context_source"], "oidc");
+    assert_eq!(rec["context"]["sha"], sha.as_str());
+    assert_eq!(done.outputs["record-id"], rec["id"].as_str().unwrap());
+    assert_eq!(
+        done.outputs["expires-at"],
+        rec["expires_at"].as_str().unwrap()
+    );
+    let records = w.records();
+    assert_eq!(
+        done.outputs["record-digest"],
+        records.last().unwrap()["digest"].as_str().unwrap()
+    );
+    // A request record came first.
+    assert_eq!(records[records.len() - 2]["payload"]["kind"], "request");
+    w.assert_verifies();
+
+    // Acknowledged: eyes then +1; the request comment shows the outcome; check run done.
+    let reactions = w.reactions(c.id);
+    assert_eq!(
+        reactions,
+        vec!["github-actions[bot]:eyes", "github-actions[bot]:+1"]
+    );
+    let bodies = w.bodies(pr);
+    let req = w
+        .hub
+        .comments(REPO, pr)
+        .into_iter()
+        .find(|x| x.id == request)
+        .unwrap();
+    assert!(req.body.contains("Outcome"), "{}", req.body);
+    assert_eq!(
+        bodies
+            .iter()
+            .filter(|(_, b)| b.contains("<!-- jitaa-request: "))
+            .count(),
+        1,
+        "exactly one request comment"
+    );
+    let checks = w.hub.check_runs(REPO, &sha);
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0].conclusion.as_deref(), Some("success"));
+    assert!(done.summary.contains("approved"), "{}", done.summary);
+}
+
+#[test]
+fn an_approve_review_counts() {
+    let w = World::new(POLICY);
+    let sha = w.commit("feature", &[("src/app.rs", "v2\n")]);
+    let pr = w.open_pr(&sha, &["src/app.rs"]);
+    let gate = w.gate(&sha).spawn();
+    w.wait_for_request(pr);
+    w.hub
+        .review_as("carol", REPO, pr, "APPROVED", Some(&sha))
+        .unwrap();
+    let done = gate.finish();
+    done.assert_code(0);
+    assert_eq!(done.outputs["approvers"], "carol");
+    let rec = w.last_record();
+    assert_eq!(rec["approvals"][0]["via"], "review");
+    w.assert_verifies();
+}
