@@ -47,6 +47,7 @@ pub fn cmd(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
 
 /// The gate, top to bottom.
 pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
+    let mut signals = request::Signals::install()?;
     let repo = Repo::discover(global.repo.as_deref())?;
     // 1. Context.
     let token = context::fetch_token().await?;
@@ -208,7 +209,7 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
         poll: args.poll,
         ..WaitOptions::default()
     };
-    let ended = request::wait(&client, &ask, &posted, &opts).await?;
+    let ended = request::wait(&client, &ask, &posted, &opts, &mut signals).await?;
     decided(&mut reporter, &ask, &posted, ended).await
 }
 

@@ -52,6 +52,7 @@ fn remote_tip(repo: &Repo, branch: &str) -> Result<git2::Oid, Failure> {
 }
 
 async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
+    let mut signals = super::Signals::install()?;
     let repo = Repo::discover(global.repo.as_deref())?;
     let name = RepoName::parse(&repo.github_repository("origin")?, "the GitHub repository")
         .map_err(Failure::from)?;
@@ -125,7 +126,7 @@ async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
         spinner: std::io::stdout().is_terminal(),
         ..WaitOptions::default()
     };
-    let ended = super::wait(&client, &ask, &posted, &opts).await?;
+    let ended = super::wait(&client, &ask, &posted, &opts, &mut signals).await?;
     let outcome = match ended {
         Ended::Cancelled(signal) => {
             super::show_outcome(&client, &ask, &posted, &format!("cancelled by {signal}")).await;

@@ -20,7 +20,7 @@ use crate::exit::Failure;
 use crate::github::{Client, GitHub, RepoName};
 use crate::policy::Rule;
 
-pub use wait::{Ended, WaitOptions, wait};
+pub use wait::{Ended, Signals, WaitOptions, wait};
 
 /// Where a request is discussed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -61,6 +61,26 @@ pub fn poll_config(poll: Option<Duration>) -> PollConfig {
     cfg
 }
 
+/// SIGTERM and SIGINT listeners, installed early (before anything is posted) so a
+/// signal that arrives while the request is being set up still cancels cleanly.
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Must run inside the tokio runtime.
+    pub fn install() -> Result<Signals, Failure> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let err =
+            |e: std::io::Error| Failure::unreachable(format!("installing signal handlers: {e}"));
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).map_err(err)?,
+            int: signal(SignalKind::interrupt()).map_err(err)?,
+        })
+    }
+}
+
 /// What this process already did on the thread.
 #[derive(Default)]
 struct Acked {
@@ -77,6 +97,7 @@ pub async fn wait(
     ask: &Ask,
     posted: &Posted,
     opts: &WaitOptions,
+    signals: &mut Signals,
 ) -> Result<Ended, Failure> {
     let repo = &ask.repo;
     let n = posted.thread.number;
@@ -86,8 +107,6 @@ pub async fn wait(
     if posted.thread.is_pr {
         poller = poller.with_reviews(repo, n);
     }
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| Failure::unreachable(format!("installing the SIGTERM handler: {e}")))?;
     let progress = Progress::new(opts.spinner);
     let mut events = Events::default();
     let mut facts = FactsByLogin::new();
@@ -113,11 +132,11 @@ pub async fn wait(
             }
             // Wake at the deadline even when polling slowly.
             _ = tokio::time::sleep(left + Duration::from_millis(10)) => {}
-            _ = sigterm.recv() => {
+            _ = signals.term.recv() => {
                 progress.finish();
                 return Ok(Ended::Cancelled("SIGTERM"));
             }
-            _ = tokio::signal::ctrl_c() => {
+            _ = signals.int.recv() => {
                 progress.finish();
                 return Ok(Ended::Cancelled("SIGINT"));
             }
