@@ -86,6 +86,8 @@ pub struct World {
     pub bot_token: String,
     /// `main`'s first commit (policy, CODEOWNERS, keys).
     pub main: String,
+    /// API tokens of the stand-in's users, by login.
+    pub tokens: HashMap<String, String>,
 }
 
 impl World {
@@ -95,6 +97,7 @@ impl World {
         let hub = FakeHub::start_blocking();
         hub.add_repo(REPO);
         let bot_token = hub.add_bot(BOT, 41898282);
+        let mut tokens = HashMap::new();
         for (login, id, role) in [
             ("alice", 1, "write"),
             ("bob", 2, "write"),
@@ -102,7 +105,7 @@ impl World {
             ("dave", 4, "write"),
             ("mallory", 5, "read"),
         ] {
-            hub.add_user(login, id);
+            tokens.insert(login.to_string(), hub.add_user(login, id));
             hub.set_permission(REPO, login, role);
         }
         let tmp = tempfile::tempdir().expect("tempdir");
@@ -138,6 +141,7 @@ impl World {
             allowed_signers,
             bot_token,
             main: String::new(),
+            tokens,
             tmp,
         };
         let signers = std::fs::read_to_string(&w.allowed_signers).unwrap();
@@ -226,6 +230,27 @@ impl World {
         };
         g.set_run(sha, "refs/pull/1/merge", "pull_request", "alice", "1");
         g
+    }
+
+    /// A `jitaa request` run by `login` (a developer's terminal: no Actions variables).
+    pub fn request(&self, login: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin());
+        git_env(&mut cmd);
+        cmd.current_dir(&self.work)
+            .arg("request")
+            .args(["--poll", "200ms"])
+            .args(args)
+            .env("GITHUB_API_URL", self.hub.url())
+            .env("GITHUB_SERVER_URL", self.hub.url())
+            .env("GITHUB_REPOSITORY", REPO)
+            .env("GITHUB_TOKEN", &self.tokens[login])
+            .env("JITAA_SIGNING_KEY", &self.key)
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_OUTPUT")
+            .env_remove("GH_TOKEN")
+            .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+            .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN");
+        cmd
     }
 
     /// The comments on an issue or PR.
