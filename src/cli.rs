@@ -91,8 +91,8 @@ pub struct GateArgs {
     /// The longest pause between polls while idle (default 2s).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub poll: Option<Duration>,
-    /// Ignored for rules: the policy always comes from the protected base. Accepted so
-    /// workflows can name a non-default location that `policy check` validates.
+    /// A policy file path inside the repository (default .github/jitaa.yml, else
+    /// .jitaa.yml). Read at the protected base like the default, never the work tree.
     #[arg(long, value_name = "PATH")]
     pub policy: Option<PathBuf>,
 }

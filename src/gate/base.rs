@@ -122,17 +122,48 @@ fn oid(sha: &str) -> Result<Oid, Failure> {
     Oid::from_str(sha).map_err(|e| Failure::usage(format!("`{sha}` is not a commit id: {e}")))
 }
 
-/// Reads policy, CODEOWNERS and the trusted keys at the base: through git when the
-/// commit is (or can be fetched) local, else through the contents API.
+/// The policy from `--policy PATH` (a path in the repository, read at the base).
+fn named_policy(path: &str, bytes: Option<Vec<u8>>, base: &Base) -> Result<LoadedPolicy, Failure> {
+    let bytes = bytes.ok_or_else(|| {
+        Failure::usage(format!(
+            "--policy {path}: no such file at {} (the policy is read at the protected base, not the work tree)",
+            base.why
+        ))
+    })?;
+    Ok(LoadedPolicy {
+        policy: Policy::parse(path, &bytes)?,
+        file: Some(path.to_string()),
+        digest: policy::digest(&bytes),
+    })
+}
+
+/// Reads policy (`policy_path`, else the standard locations), CODEOWNERS and the
+/// trusted keys at the base: through git when the commit is (or can be fetched) local,
+/// else through the contents API.
 pub async fn files_at(
     repo: &Repo,
     client: &Client,
     name: &RepoName,
     base: &Base,
+    policy_path: Option<&str>,
 ) -> Result<AtBase, Failure> {
     if ensure_commit(repo, &base.sha) {
         let commit = oid(&base.sha)?;
-        let policy = Policy::load_at(repo, commit)?;
+        let policy = match policy_path {
+            Some(p) => {
+                let bytes = match repo.read_file(commit, p, policy::MAX_BYTES)? {
+                    crate::repo::FileAt::Found(b) => Some(b),
+                    crate::repo::FileAt::Missing => None,
+                    crate::repo::FileAt::TooLarge { size } => {
+                        return Err(Failure::usage(format!(
+                            "--policy {p}: {size} bytes; a policy file may be at most 1 MiB"
+                        )));
+                    }
+                };
+                named_policy(p, bytes, base)?
+            }
+            None => Policy::load_at(repo, commit)?,
+        };
         let codeowners = CodeOwners::load_at(repo, commit)?;
         let trusted = crate::request::record::trusted_at(repo, commit, &policy.policy);
         return Ok(AtBase {
@@ -151,8 +182,20 @@ pub async fn files_at(
             .await
             .map_err(gh_fail("reading the policy at the protected base"))
     };
-    let mut loaded = None;
+    let mut loaded = match policy_path {
+        Some(p) => {
+            let bytes = client
+                .file_at(name, p, &base.sha)
+                .await
+                .map_err(gh_fail("reading the policy at the protected base"))?;
+            Some(named_policy(p, bytes, base)?)
+        }
+        None => None,
+    };
     for file in policy::LOCATIONS {
+        if loaded.is_some() {
+            break;
+        }
         if let Some(bytes) = get(file).await? {
             loaded = Some(LoadedPolicy {
                 policy: Policy::parse(file, &bytes)?,

@@ -61,7 +61,11 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
         .map_err(gh_fail("finding the pull request of the commit"))?;
     let pr = find_pr(&client, &run, &pulls).await?;
     let base = protected_base(&repo, &run, pr.as_ref()).await?;
-    let at = base::files_at(&repo, &client, &run.repo, &base).await?;
+    let policy_path = args
+        .policy
+        .as_ref()
+        .map(|p| p.to_string_lossy().trim_start_matches("./").to_string());
+    let at = base::files_at(&repo, &client, &run.repo, &base, policy_path.as_deref()).await?;
     let policy = &at.policy.policy;
     println!(
         "jitaa: policy {} and CODEOWNERS read at {} (the protected base)",
