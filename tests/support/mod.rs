@@ -390,6 +390,11 @@ impl<'w> Gate<'w> {
         c.insert("run_attempt".into(), json!(attempt));
     }
 
+    /// Drops the default `--poll 200ms` (measurements use the real defaults).
+    pub fn clear_args(&mut self) {
+        self.args.truncate(1);
+    }
+
     pub fn arg(mut self, a: &str) -> Self {
         self.args.push(a.into());
         self
