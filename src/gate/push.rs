@@ -30,3 +30,96 @@ pub fn approved(
         same && valid && is_trusted(r, trusted)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::audit::{Decision, Subject};
+    use crate::request::tests::{deploy, keys, signed};
+
+    const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+    const MAIN: &str = "refs/heads/main";
+
+    fn grant(sha: &str, git_ref: &str) -> Subject {
+        Subject {
+            sha: sha.into(),
+            git_ref: Some(git_ref.into()),
+            environment: None,
+        }
+    }
+
+    #[test]
+    fn a_push_record_or_an_unexpired_grant_approves_the_push() {
+        let k = keys();
+        let now = Utc::now();
+        let t = Some(&k.trusted);
+        let push = signed(
+            &k.signers,
+            Kind::Push,
+            None,
+            grant(SHA, MAIN),
+            Duration::zero(),
+        );
+        assert!(approved(&[push], "acme/api", MAIN, SHA, t, now));
+        let g = signed(
+            &k.signers,
+            Kind::Decision,
+            Some(Decision::Approved),
+            grant(SHA, MAIN),
+            Duration::minutes(5),
+        );
+        assert!(approved(&[g.clone()], "acme/api", MAIN, SHA, t, now));
+        let d = signed(
+            &k.signers,
+            Kind::Decision,
+            Some(Decision::Approved),
+            deploy(SHA, "prod"),
+            Duration::minutes(5),
+        );
+        assert!(approved(&[d], "acme/api", MAIN, SHA, t, now));
+        // Expired, for another ref or sha, denied, or untrusted: not approved.
+        assert!(!approved(
+            &[g.clone()],
+            "acme/api",
+            MAIN,
+            SHA,
+            t,
+            now + Duration::minutes(6)
+        ));
+        assert!(!approved(
+            &[g.clone()],
+            "acme/api",
+            "refs/heads/release",
+            SHA,
+            t,
+            now
+        ));
+        assert!(!approved(
+            &[g.clone()],
+            "acme/api",
+            MAIN,
+            &"f".repeat(40),
+            t,
+            now
+        ));
+        assert!(!approved(&[g], "acme/api", MAIN, SHA, None, now));
+        let denied = signed(
+            &k.signers,
+            Kind::Decision,
+            Some(Decision::Denied),
+            grant(SHA, MAIN),
+            Duration::minutes(5),
+        );
+        assert!(!approved(&[denied], "acme/api", MAIN, SHA, t, now));
+        let violation = signed(
+            &k.signers,
+            Kind::Violation,
+            None,
+            grant(SHA, MAIN),
+            Duration::minutes(5),
+        );
+        assert!(!approved(&[violation], "acme/api", MAIN, SHA, t, now));
+    }
+}

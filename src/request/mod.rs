@@ -184,3 +184,6 @@ pub fn owners_of(
         })
         .collect()
 }
+
+#[cfg(test)]
+pub(crate) mod tests;
