@@ -241,10 +241,11 @@ async fn find_pr(
 /// Where the rules come from (never the sha under approval).
 async fn protected_base(repo: &Repo, run: &Run, pr: Option<&PullRequest>) -> Result<Base, Failure> {
     match run.event.as_str() {
-        "push" => match context::push_before()? {
-            Some(before) => return base::push_base(repo, &before, &run.sha),
-            None => {}
-        },
+        "push" => {
+            if let Some(before) = context::push_before()? {
+                return base::push_base(repo, &before, &run.sha);
+            }
+        }
         "workflow_dispatch" | "schedule" => {
             if let Some(b) = last_deployment(repo, run)? {
                 return Ok(b);

@@ -70,7 +70,14 @@ mod tests {
             grant(SHA, MAIN),
             Duration::minutes(5),
         );
-        assert!(approved(&[g.clone()], "acme/api", MAIN, SHA, t, now));
+        assert!(approved(
+            std::slice::from_ref(&g),
+            "acme/api",
+            MAIN,
+            SHA,
+            t,
+            now
+        ));
         let d = signed(
             &k.signers,
             Kind::Decision,
@@ -81,7 +88,7 @@ mod tests {
         assert!(approved(&[d], "acme/api", MAIN, SHA, t, now));
         // Expired, for another ref or sha, denied, or untrusted: not approved.
         assert!(!approved(
-            &[g.clone()],
+            std::slice::from_ref(&g),
             "acme/api",
             MAIN,
             SHA,
@@ -89,7 +96,7 @@ mod tests {
             now + Duration::minutes(6)
         ));
         assert!(!approved(
-            &[g.clone()],
+            std::slice::from_ref(&g),
             "acme/api",
             "refs/heads/release",
             SHA,
@@ -97,7 +104,7 @@ mod tests {
             now
         ));
         assert!(!approved(
-            &[g.clone()],
+            std::slice::from_ref(&g),
             "acme/api",
             MAIN,
             &"f".repeat(40),
