@@ -422,6 +422,21 @@ impl<'w> Gate<'w> {
         self
     }
 
+    /// Another event on `git_ref` (workflow_dispatch, schedule, ...), run by alice.
+    pub fn event(mut self, name: &str, git_ref: &str) -> Self {
+        let sha = self.env["GITHUB_SHA"].clone();
+        self.set_run(&sha, git_ref, name, "alice", "1");
+        self
+    }
+
+    /// `--environment ENV`, and the token's `environment` claim.
+    pub fn environment(mut self, env: &str) -> Self {
+        self.args.push("--environment".into());
+        self.args.push(env.into());
+        self.claims["environment"] = json!(env);
+        self
+    }
+
     /// A re-run: GITHUB_RUN_ATTEMPT.
     pub fn attempt(mut self, n: u32) -> Self {
         let sha = self.env["GITHUB_SHA"].clone();
