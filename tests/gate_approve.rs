@@ -88,3 +88,27 @@ fn an_approve_review_counts() {
     assert_eq!(rec["approvals"][0]["via"], "review");
     w.assert_verifies();
 }
+
+#[test]
+fn on_the_merge_commit_of_a_pull_request_a_review_of_its_head_counts() {
+    let w = World::new(POLICY);
+    let head = w.commit("feature", &[("src/app.rs", "v2\n")]);
+    let pr = w.open_pr(&head, &["src/app.rs"]);
+    let merge = w.merge_commit(&head);
+    let gate = w.gate(&merge).pr_payload(pr, &head).spawn();
+    w.wait_for_request(pr);
+    // A review of another commit does not count; one of the head does.
+    w.hub
+        .review_as("bob", REPO, pr, "APPROVED", Some(&merge))
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    w.hub
+        .review_as("carol", REPO, pr, "APPROVED", Some(&head))
+        .unwrap();
+    let done = gate.finish();
+    done.assert_code(0);
+    assert_eq!(done.outputs["approvers"], "carol");
+    let rec = w.last_record();
+    assert_eq!(rec["subject"]["sha"], merge.as_str());
+    w.assert_verifies();
+}

@@ -185,9 +185,15 @@ pub fn push_before() -> Result<Option<String>, Failure> {
         .map(str::to_string))
 }
 
-/// The pull request number of a `pull_request*` event payload.
-pub fn event_pr_number() -> Option<u64> {
+/// The pull request of a `pull_request*` event payload: its number and head sha.
+pub fn event_pr() -> Option<(u64, Option<String>)> {
     let path = env("GITHUB_EVENT_PATH")?;
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    v.get("pull_request")?.get("number")?.as_u64()
+    let pr = v.get("pull_request")?;
+    let head = pr
+        .get("head")
+        .and_then(|h| h.get("sha"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Some((pr.get("number")?.as_u64()?, head))
 }

@@ -178,6 +178,7 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
         rule: rule.clone(),
         paths: owners,
         run_url: run.run_url.clone(),
+        review_sha: review_sha(&run, pr.as_ref()),
     };
     let thread = match &pr {
         Some(p) => request::Thread {
@@ -227,7 +228,7 @@ async fn find_pr(
         return Ok(Some(p.clone()));
     }
     if run.event.starts_with("pull_request")
-        && let Some(n) = context::event_pr_number()
+        && let Some((n, _)) = context::event_pr()
     {
         let p = client
             .pull_request(&run.repo, n)
@@ -236,6 +237,19 @@ async fn find_pr(
         return Ok(Some(p));
     }
     Ok(None)
+}
+
+/// On `pull_request*` events GitHub runs on the PR's merge commit while reviews are of
+/// its head: reviews of the head the run was started for (the event payload's
+/// `pull_request.head.sha`) count for the merge commit.
+fn review_sha(run: &Run, pr: Option<&PullRequest>) -> Option<String> {
+    if !run.event.starts_with("pull_request") {
+        return None;
+    }
+    let head = context::event_pr()
+        .and_then(|(_, h)| h)
+        .or_else(|| pr.map(|p| p.head_sha.clone()))?;
+    (!head.eq_ignore_ascii_case(&run.sha)).then_some(head)
 }
 
 /// Where the rules come from (never the sha under approval).
@@ -404,10 +418,22 @@ async fn decided(
             ..
         } => {
             if *valid_until <= Utc::now() {
-                return Err(Failure::timed_out(format!(
-                    "the approval lapsed at {valid_until} (ttl {}) before it could be used",
+                // The engine does not compare valid_until with now: an approval whose
+                // ttl ran out before it was seen is no approval (fail closed).
+                let reason = format!(
+                    "the approval lapsed at {} (ttl {}) before it could be used",
+                    audit::record::format_time(*valid_until),
                     humantime::format_duration(ask.rule.ttl)
-                )));
+                );
+                let mut draft = reporter.draft(Kind::Decision, Some(audit::Decision::Expired));
+                draft.reason = Some(reason.clone());
+                let rec = reporter.write(&draft, false)?;
+                reporter
+                    .check(Some("timed_out"), "Approval lapsed", &reason)
+                    .await;
+                outputs("expired", &[], Some(&rec), None)?;
+                actions::error(&format!("jitaa: {reason}"));
+                return Ok(Code::TimedOut);
             }
             let mut draft = reporter.draft(Kind::Decision, Some(audit::Decision::Approved));
             draft.approvals = record::approvals(approvals);

@@ -101,6 +101,11 @@ pub fn request_comment(ask: &Ask, id: &str, timeout: Duration, outcome: Option<&
         ask.repo
     ));
     s.push_str(&format!("| commit | `{}` |\n", ask.sha));
+    if let Some(head) = &ask.review_sha {
+        s.push_str(&format!(
+            "| pull request head | `{head}` (reviews of it count) |\n"
+        ));
+    }
     if let Some(r) = &ask.git_ref {
         s.push_str(&format!("| ref | `{r}` |\n"));
     }
@@ -169,6 +174,7 @@ mod tests {
             rule: Rule::builtin("default"),
             paths: Vec::new(),
             run_url: Some("https://github.com/acme/api/actions/runs/1".into()),
+            review_sha: None,
         }
     }
 

@@ -111,6 +111,7 @@ async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
         rule: rule.clone(),
         paths: super::owners_of(codeowners.as_ref(), &paths),
         run_url: None,
+        review_sha: None,
     };
     let thread = super::open_issue(&client, &ask).await?;
     let posted = super::post(&client, &ask, thread, rule.timeout).await?;

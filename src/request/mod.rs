@@ -47,6 +47,8 @@ pub struct Ask {
     pub paths: Vec<PathOwners>,
     /// `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`.
     pub run_url: Option<String>,
+    /// When `sha` is a PR's merge commit: the head commit that reviews are of.
+    pub review_sha: Option<String>,
 }
 
 /// A posted request: the engine's view and where it lives.
@@ -135,7 +137,7 @@ pub async fn post(
     let request = approval::Request {
         id,
         repository: ask.repo.to_string(),
-        sha: ask.sha.clone(),
+        sha: ask.review_sha.clone().unwrap_or_else(|| ask.sha.clone()),
         target: ask.target.clone(),
         requester: ask.requester.login.clone(),
         actor: ask.actor.clone(),

@@ -197,6 +197,17 @@ impl World {
         git(&self.work, &["rev-parse", "HEAD"])
     }
 
+    /// A merge commit of `head` into main (what GitHub runs `pull_request` workflows on),
+    /// in the checkout only.
+    pub fn merge_commit(&self, head: &str) -> String {
+        git(&self.work, &["checkout", "--quiet", "--detach", &self.main]);
+        git(
+            &self.work,
+            &["merge", "--quiet", "--no-ff", "--no-edit", head],
+        );
+        git(&self.work, &["rev-parse", "HEAD"])
+    }
+
     /// Opens a PR by alice from `sha` onto main's first commit.
     pub fn open_pr(&self, sha: &str, files: &[&str]) -> u64 {
         self.hub.add_pr(
@@ -434,6 +445,16 @@ impl<'w> Gate<'w> {
         self.args.push("--environment".into());
         self.args.push(env.into());
         self.claims["environment"] = json!(env);
+        self
+    }
+
+    /// A `pull_request` event payload for PR `number` with head `head`.
+    pub fn pr_payload(self, number: u64, head: &str) -> Self {
+        std::fs::write(
+            &self.event,
+            json!({"pull_request": {"number": number, "head": {"sha": head}}}).to_string(),
+        )
+        .unwrap();
         self
     }
 
