@@ -69,6 +69,14 @@ fn a_code_owner_approves_by_comment() {
     assert_eq!(checks.len(), 1);
     assert_eq!(checks[0].conclusion.as_deref(), Some("success"));
     assert!(done.summary.contains("approved"), "{}", done.summary);
+    // A status line while waiting: who approved, who is still needed, time left.
+    assert!(
+        done.stdout
+            .contains("waiting: no approvals yet; still needed: 1 more (from "),
+        "{}",
+        done.stdout
+    );
+    assert!(done.stdout.contains("left"), "{}", done.stdout);
 }
 
 #[test]

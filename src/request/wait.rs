@@ -112,7 +112,15 @@ pub async fn wait(
     let mut facts = FactsByLogin::new();
     let mut resolved: HashSet<String> = HashSet::new();
     let mut acked = Acked::default();
-    let mut last_line = String::new();
+    // The first status line, before anything is polled.
+    let mut last_line = status_line(&approval::decide(
+        &ask.rule,
+        &posted.request,
+        &events,
+        &facts,
+        Utc::now(),
+    ));
+    progress.show(&last_line);
     let mut last_print = Instant::now();
     let mut first = true;
 
