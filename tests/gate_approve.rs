@@ -120,3 +120,23 @@ fn on_the_merge_commit_of_a_pull_request_a_review_of_its_head_counts() {
     assert_eq!(rec["subject"]["sha"], merge.as_str());
     w.assert_verifies();
 }
+
+#[test]
+fn without_checks_write_the_gate_reports_a_commit_status() {
+    let w = World::new(POLICY);
+    w.hub.deny_checks_write(support::BOT);
+    let sha = w.commit("feature", &[("src/app.rs", "v2\n")]);
+    let pr = w.open_pr(&sha, &["src/app.rs"]);
+    let gate = w.gate(&sha).spawn();
+    w.wait_for_request(pr);
+    w.hub.comment_as("bob", REPO, pr, "/approve").unwrap();
+    gate.finish().assert_code(0);
+    assert!(w.hub.check_runs(REPO, &sha).is_empty());
+    let states: Vec<String> = w
+        .hub
+        .statuses(REPO, &sha)
+        .into_iter()
+        .map(|s| s.state)
+        .collect();
+    assert_eq!(states, vec!["pending", "success"]);
+}
