@@ -70,6 +70,50 @@ jitaa audit verify --allowed-signers trusted_signers --expect-head sha256:<diges
     /// Work with GitHub Actions OIDC tokens.
     #[command(subcommand)]
     Oidc(OidcCmd),
+    /// Hold a GitHub Actions step until a code owner approves (exit 0 approved, 1 denied
+    /// or cancelled, 3 timed out).
+    #[command(after_help = "Example (a workflow step with id-token: write):\n  \
+jitaa gate --environment production --timeout 30m")]
+    Gate(GateArgs),
+    /// Ask for approval of a push ahead of time (posts a request issue).
+    #[command(after_help = "Example:\n  jitaa request --ref main --wait   # then git push")]
+    Request(RequestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The deployment environment (default: the OIDC token's `environment`).
+    #[arg(long, value_name = "ENV")]
+    pub environment: Option<String>,
+    /// How long to wait for a decision (default: the rule's timeout).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// The longest pause between polls while idle (default 2s).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub poll: Option<Duration>,
+    /// A policy file path inside the repository (default .github/jitaa.yml, else
+    /// .jitaa.yml). Read at the protected base like the default, never the work tree.
+    #[arg(long, value_name = "PATH")]
+    pub policy: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// The branch the push goes to (`main`).
+    #[arg(long = "ref", value_name = "REF")]
+    pub git_ref: String,
+    /// The commit to approve (default HEAD).
+    #[arg(long, value_name = "SHA")]
+    pub sha: Option<String>,
+    /// Wait for the decision and record the grant.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long to wait (default: the rule's timeout).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// The longest pause between polls while idle (default 2s).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub poll: Option<Duration>,
 }
 
 #[derive(Debug, Subcommand)]

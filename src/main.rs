@@ -52,6 +52,8 @@ fn run(global: &Global, command: Command) -> anyhow::Result<Code> {
             Ok(Code::Ok)
         }
         Command::Oidc(jitaa::cli::OidcCmd::Verify(args)) => jitaa::oidc::cmd::verify(global, &args),
+        Command::Gate(args) => Ok(jitaa::gate::cmd(global, &args)?),
+        Command::Request(args) => Ok(jitaa::request::cmd::run(global, &args)?),
         Command::Audit(args) => Ok(jitaa::audit::wiring::run(global, &args)?),
     }
 }

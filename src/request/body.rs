@@ -1,0 +1,212 @@
+//! The text jitaa posts: the request comment (what is deployed, who may approve and how,
+//! the deadline, the request id), the request issue, and refusal replies. No line of
+//! anything jitaa posts starts with `/`, so jitaa never reads its own text as a command.
+
+use std::time::Duration;
+
+use crate::approval::Target;
+use crate::policy::Approvers;
+
+use super::Ask;
+
+/// How many changed paths the comment lists before "and N more".
+const PATHS_SHOWN: usize = 10;
+
+/// Finds the request issue of (sha, target) again on a re-run.
+pub fn issue_marker(sha: &str, target: &Target) -> String {
+    let what = match target {
+        Target::Environment(e) => format!("environment={e}"),
+        Target::Ref(r) => format!("ref={r}"),
+    };
+    format!("<!-- jitaa-request-issue sha={sha} {what} -->")
+}
+
+fn target_text(target: &Target) -> String {
+    match target {
+        Target::Environment(e) => format!("environment `{e}`"),
+        Target::Ref(r) => format!("`{r}`"),
+    }
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+pub fn issue_title(ask: &Ask) -> String {
+    format!(
+        "jitaa: approve {} to {}",
+        short(&ask.sha),
+        target_text(&ask.target).replace('`', "")
+    )
+}
+
+pub fn issue_body(ask: &Ask, marker: &str) -> String {
+    format!(
+        "{marker}\nApproval requests for commit {} of {} to {} are posted here by jitaa.\nComment on this issue to approve or deny them.",
+        ask.sha,
+        ask.repo,
+        target_text(&ask.target)
+    )
+}
+
+fn approvers_text(ask: &Ask) -> String {
+    let mut owners: Vec<String> = Vec::new();
+    match &ask.rule.approvers {
+        Approvers::List(l) => owners.extend(l.iter().map(|o| o.to_string())),
+        Approvers::Codeowners => {
+            for p in &ask.paths {
+                for o in &p.owners {
+                    let s = o.to_string();
+                    if !owners.contains(&s) {
+                        owners.push(s);
+                    }
+                }
+            }
+        }
+    }
+    let who = if owners.is_empty() {
+        "nobody: no changed path has a code owner".to_string()
+    } else {
+        owners.join(", ")
+    };
+    let n = ask.rule.approvals;
+    let kind = match ask.rule.approvers {
+        Approvers::Codeowners => "code owner",
+        Approvers::List(_) => "approver",
+    };
+    let mut s = format!(
+        "{n} {kind}{} (rule `{}`): {who}",
+        if n == 1 { "" } else { "s" },
+        ask.rule.name
+    );
+    if !ask.rule.self_approval {
+        s.push_str(&format!(
+            "; @{} made this request and cannot approve it",
+            ask.requester.login
+        ));
+    }
+    s
+}
+
+/// The request comment; `outcome` is appended once decided.
+pub fn request_comment(ask: &Ask, id: &str, timeout: Duration, outcome: Option<&str>) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("<!-- jitaa-request: {id} -->\n"));
+    s.push_str(&format!(
+        "### jitaa: approval requested for {}\n\n",
+        target_text(&ask.target)
+    ));
+    s.push_str(&format!(
+        "| | |\n|---|---|\n| repository | {} |\n",
+        ask.repo
+    ));
+    s.push_str(&format!("| commit | `{}` |\n", ask.sha));
+    if let Some(head) = &ask.review_sha {
+        s.push_str(&format!(
+            "| pull request head | `{head}` (reviews of it count) |\n"
+        ));
+    }
+    if let Some(r) = &ask.git_ref {
+        s.push_str(&format!("| ref | `{r}` |\n"));
+    }
+    if let Target::Environment(e) = &ask.target {
+        s.push_str(&format!("| environment | `{e}` |\n"));
+    }
+    if let Some(u) = &ask.run_url {
+        s.push_str(&format!("| run | {u} |\n"));
+    }
+    s.push_str(&format!("| requested by | @{} |\n", ask.requester.login));
+    s.push_str(&format!(
+        "| timeout | {} |\n",
+        humantime::format_duration(timeout)
+    ));
+    s.push_str(&format!("| request id | `{id}` |\n\n"));
+    let n = ask.paths.len();
+    s.push_str(&format!("Changed paths ({n}): "));
+    let shown: Vec<String> = ask
+        .paths
+        .iter()
+        .take(PATHS_SHOWN)
+        .map(|p| format!("`{}`", p.path))
+        .collect();
+    s.push_str(&shown.join(", "));
+    if n > PATHS_SHOWN {
+        s.push_str(&format!(" and {} more", n - PATHS_SHOWN));
+    }
+    if n == 0 {
+        s.push_str("none");
+    }
+    s.push_str("\n\n");
+    s.push_str(&format!("Who can approve: {}.\n\n", approvers_text(ask)));
+    s.push_str(&format!(
+        "How: comment `/approve` (or `/approve {id}` for this request only), `/deny <reason>` to stop it, or submit an APPROVE review of this commit on the pull request. Edited comments do not count.\n"
+    ));
+    if let Some(o) = outcome {
+        s.push_str(&format!("\n**Outcome:** {o}\n"));
+    }
+    s
+}
+
+/// The one reply to a refused command.
+pub fn refusal_reply(login: &str, request_id: &str, message: &str) -> String {
+    let message = message.replace(['\r', '\n'], " ");
+    format!("@{login} your command was not counted for request `{request_id}`: {message}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::approval::command;
+    use crate::github::RepoName;
+    use crate::policy::Rule;
+
+    fn ask() -> Ask {
+        Ask {
+            repo: RepoName::parse("acme/api", "t").unwrap(),
+            sha: "a".repeat(40),
+            git_ref: Some("refs/heads/main".into()),
+            target: Target::Environment("production".into()),
+            requester: crate::audit::Actor {
+                login: "alice".into(),
+                id: 1,
+            },
+            actor: "alice".into(),
+            rule: Rule::builtin("default"),
+            paths: Vec::new(),
+            run_url: Some("https://github.com/acme/api/actions/runs/1".into()),
+            review_sha: None,
+        }
+    }
+
+    #[test]
+    fn jitaa_never_posts_a_command_it_would_read_back() {
+        let a = ask();
+        for text in [
+            request_comment(&a, "01J", Duration::from_secs(60), Some("approved by @bob")),
+            issue_body(&a, &issue_marker(&a.sha, &a.target)),
+            refusal_reply("bob", "01J", "x\n/approve"),
+        ] {
+            assert!(command::parse(&text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_request_comment_says_what_who_and_how() {
+        let a = ask();
+        let t = request_comment(&a, "01JREQ", Duration::from_secs(1800), None);
+        for want in [
+            "acme/api",
+            &a.sha,
+            "refs/heads/main",
+            "production",
+            "actions/runs/1",
+            "01JREQ",
+            "`/approve`",
+            "`/deny <reason>`",
+            "APPROVE review",
+            "30m",
+        ] {
+            assert!(t.contains(want), "missing {want} in {t}");
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! `jitaa request --ref REF [--sha SHA] [--wait] [--timeout DUR]`: a developer asks for
+//! approval of a push ahead of time. Rules come from the remote branch's tip
+//! (`refs/remotes/origin/REF`, fetched if missing), never from the commit being pushed.
+//! Without `--wait`: post the request and print the issue URL. With `--wait`: show
+//! progress until approved (a grant record `decision: approved` with subject
+//! {sha, ref}, pushed to the audit branch: exit 0), denied (1) or timed out (3).
+
+use std::io::IsTerminal;
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::approval::{Decision, Target};
+use crate::audit::{self, Actor, ContextSource, Draft, Kind, RuleRef, Subject};
+use crate::cli::{Global, RequestArgs};
+use crate::codeowners::CodeOwners;
+use crate::exit::{Code, Failure};
+use crate::github::{Client, RepoName};
+use crate::policy::{MatchInput, Policy};
+use crate::repo::Repo;
+
+use super::{Ask, Ended, WaitOptions, gh_fail, record};
+
+/// The `request` subcommand.
+pub fn run(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::unreachable(format!("starting the async runtime: {e}")))?;
+    rt.block_on(request(global, args))
+}
+
+/// `origin/<branch>`'s tip, fetched when the checkout lacks it.
+fn remote_tip(repo: &Repo, branch: &str) -> Result<git2::Oid, Failure> {
+    let name = format!("refs/remotes/origin/{branch}");
+    let _ = repo
+        .git_cli()
+        .args([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "origin",
+            &format!("+refs/heads/{branch}:{name}"),
+        ])
+        .output();
+    repo.git().refname_to_id(&name).map_err(|e| {
+        Failure::usage(format!(
+            "--ref {branch}: origin has no branch `{branch}` ({}); the rules come from the remote branch's tip",
+            e.message()
+        ))
+    })
+}
+
+async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
+    let mut signals = super::Signals::install()?;
+    let repo = Repo::discover(global.repo.as_deref())?;
+    let name = RepoName::parse(&repo.github_repository("origin")?, "the GitHub repository")
+        .map_err(Failure::from)?;
+    let branch = args
+        .git_ref
+        .strip_prefix("refs/heads/")
+        .unwrap_or(&args.git_ref)
+        .to_string();
+    let full_ref = format!("refs/heads/{branch}");
+    let tip = remote_tip(&repo, &branch)?;
+    let sha = repo.commit_id(args.sha.as_deref().unwrap_or("HEAD"))?;
+    let loaded = Policy::load_at(&repo, tip)?;
+    let codeowners = CodeOwners::load_at(&repo, tip)?;
+    let start = repo.merge_base(tip, sha).unwrap_or(tip);
+    let paths = repo.changed_paths(start, sha)?;
+
+    let client = Client::from_env(None).map_err(Failure::from)?;
+    let me = client.me().await.map_err(gh_fail(
+        "asking GitHub who the token belongs to (GET /user)",
+    ))?;
+    let matched = loaded.policy.rule_for(&MatchInput {
+        environment: None,
+        branch: Some(&branch),
+        paths: &paths,
+        event: Some("push"),
+        actor: Some(&me.login),
+    });
+    let mut rule = matched.rule;
+    if let Some(t) = args.timeout {
+        rule.timeout = t;
+    }
+    if rule.approvals == 0 {
+        println!(
+            "rule `{}` needs no approval for {sha} to {branch}: push away",
+            rule.name
+        );
+        return Ok(Code::Ok);
+    }
+    // Fail before asking anyone when the grant could not be signed.
+    let signers = if args.wait {
+        Some(record::developer_signers(&repo)?)
+    } else {
+        None
+    };
+    let requester = Actor {
+        login: me.login.clone(),
+        id: me.id,
+    };
+    let ask = Ask {
+        repo: name.clone(),
+        sha: sha.to_string(),
+        git_ref: Some(full_ref.clone()),
+        target: Target::Ref(full_ref.clone()),
+        requester: requester.clone(),
+        actor: me.login.clone(),
+        rule: rule.clone(),
+        paths: super::owners_of(codeowners.as_ref(), &paths),
+        run_url: None,
+        review_sha: None,
+    };
+    let thread = super::open_issue(&client, &ask).await?;
+    let posted = super::post(&client, &ask, thread, rule.timeout).await?;
+    println!(
+        "requested approval of {sha} to {branch}: {} (request {})",
+        posted.thread.url, posted.request.id
+    );
+    let Some(signers) = signers else {
+        return Ok(Code::Ok);
+    };
+    let opts = WaitOptions {
+        poll: args.poll,
+        spinner: std::io::stdout().is_terminal(),
+        ..WaitOptions::default()
+    };
+    let ended = super::wait(&client, &ask, &posted, &opts, &mut signals).await?;
+    let outcome = match ended {
+        Ended::Cancelled(signal) => {
+            super::show_outcome(&client, &ask, &posted, &format!("cancelled by {signal}")).await;
+            eprintln!("cancelled by {signal}; no decision");
+            return Ok(Code::Denied);
+        }
+        Ended::Decided(o) => o,
+    };
+    let settings = record::settings(&loaded.policy);
+    let mut draft = Draft::new(
+        Kind::Decision,
+        name.to_string(),
+        Subject {
+            sha: sha.to_string(),
+            git_ref: Some(full_ref.clone()),
+            environment: None,
+        },
+        requester,
+    );
+    draft.rule = Some(RuleRef {
+        name: rule.name.clone(),
+        approvals: rule.approvals,
+        policy_digest: loaded.digest.clone(),
+    });
+    draft.context = json!({
+        "source": "jitaa request",
+        "requester": me.login,
+        "remote_tip": tip.to_string(),
+        "request": posted.request.id,
+        "thread": posted.thread.url,
+    });
+    draft.context_source = Some(ContextSource::Git);
+    let summary = outcome.explanation.summary.clone();
+    match &outcome.decision {
+        Decision::Approved {
+            approvals,
+            valid_until,
+            ..
+        } if *valid_until > Utc::now() => {
+            draft.decision = Some(audit::Decision::Approved);
+            draft.approvals = record::approvals(approvals);
+            draft.expires_at = Some(*valid_until);
+            let w = record::write(repo.git(), &settings, &draft, &signers)?;
+            if let Err(reason) = w.pushed {
+                return Err(Failure::unreachable(format!(
+                    "grant {} written locally but not published: {reason}",
+                    w.appended.id
+                )));
+            }
+            super::show_outcome(&client, &ask, &posted, &format!("✅ {summary}")).await;
+            println!(
+                "approved: {summary}; grant {} ({}) — push before {}",
+                w.appended.id,
+                w.appended.digest,
+                audit::record::format_time(*valid_until)
+            );
+            Ok(Code::Ok)
+        }
+        Decision::Denied { reason, .. } => {
+            draft.decision = Some(audit::Decision::Denied);
+            draft.reason = reason.clone().or(Some(summary.clone()));
+            let w = record::write(repo.git(), &settings, &draft, &signers)?;
+            super::show_outcome(&client, &ask, &posted, &format!("❌ {summary}")).await;
+            eprintln!("{summary} (record {})", w.appended.id);
+            Ok(Code::Denied)
+        }
+        _ => {
+            draft.decision = Some(audit::Decision::Expired);
+            draft.reason = Some(summary.clone());
+            let w = record::write(repo.git(), &settings, &draft, &signers)?;
+            super::show_outcome(&client, &ask, &posted, &format!("⌛ {summary}")).await;
+            eprintln!("{summary} (record {})", w.appended.id);
+            Ok(Code::TimedOut)
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The request lifecycle shared by `jitaa gate` and `jitaa request`: find the thread (the
+//! PR for the sha, else a request issue, reused on re-runs), post ONE request comment,
+//! then wait — poll comments and reviews, resolve each author's facts once, feed the
+//! approval engine, acknowledge commands (👀, then 👍/👎, one reply per refusal), print a
+//! status line — until the engine decides, the deadline passes, or a signal arrives.
+//!
+//! Also owns the audit-branch side both flows need ([`record`]): signers from the
+//! policy, appending and publishing records, and finding earlier approvals.
+
+pub mod body;
+pub mod cmd;
+pub mod record;
+mod wait;
+
+use chrono::{DateTime, Utc};
+
+use crate::approval::{self, Target};
+use crate::codeowners::PathOwners;
+use crate::exit::Failure;
+use crate::github::{Client, GitHub, RepoName};
+use crate::policy::Rule;
+
+pub use wait::{Ended, Signals, WaitOptions, wait};
+
+/// Where a request is discussed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thread {
+    /// The PR or issue number.
+    pub number: u64,
+    /// A pull request (reviews count) rather than a request issue.
+    pub is_pr: bool,
+    pub url: String,
+}
+
+/// Everything the request comment says and the engine needs.
+#[derive(Debug, Clone)]
+pub struct Ask {
+    pub repo: RepoName,
+    pub sha: String,
+    /// `refs/heads/main`, when known.
+    pub git_ref: Option<String>,
+    pub target: Target,
+    pub requester: crate::audit::Actor,
+    /// Who triggered the run (GITHUB_ACTOR); the requester for `jitaa request`.
+    pub actor: String,
+    pub rule: Rule,
+    pub paths: Vec<PathOwners>,
+    /// `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`.
+    pub run_url: Option<String>,
+    /// When `sha` is a PR's merge commit: the head commit that reviews are of.
+    pub review_sha: Option<String>,
+}
+
+/// A posted request: the engine's view and where it lives.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub request: approval::Request,
+    pub thread: Thread,
+    pub comment_id: u64,
+    pub comment_url: String,
+    pub deadline: DateTime<Utc>,
+}
+
+/// Failures talking to GitHub are infrastructure failures (or config: exit 2).
+pub(crate) fn gh_fail(what: &str) -> impl FnOnce(crate::github::GitHubError) -> Failure + '_ {
+    move |e| {
+        let code = e.code();
+        Failure::new(code, format!("{what}: {e}"))
+    }
+}
+
+/// The thread for `sha`: an open PR whose head is `sha` (`commits/{sha}/pulls`), else the
+/// request issue for (sha, target), reused when this token opened it before.
+pub async fn find_thread(client: &Client, ask: &Ask) -> Result<Thread, Failure> {
+    let pulls = client
+        .pulls_for_commit(&ask.repo, &ask.sha)
+        .await
+        .map_err(gh_fail("finding the pull request of the commit"))?;
+    if let Some(pr) = pick_pr(&pulls, &ask.sha) {
+        return Ok(Thread {
+            number: pr.number,
+            is_pr: true,
+            url: pr.html_url.clone(),
+        });
+    }
+    open_issue(client, ask).await
+}
+
+/// The open PR whose head is `sha`, else the first open one, else none.
+pub fn pick_pr<'a>(
+    pulls: &'a [crate::github::PullRequest],
+    sha: &str,
+) -> Option<&'a crate::github::PullRequest> {
+    let open = || {
+        pulls
+            .iter()
+            .filter(|p| p.state.is_empty() || p.state == "open")
+    };
+    open()
+        .find(|p| p.head_sha.eq_ignore_ascii_case(sha))
+        .or_else(|| open().next())
+}
+
+/// The request issue for (sha, target): reused on re-runs through a marker in its body.
+pub async fn open_issue(client: &Client, ask: &Ask) -> Result<Thread, Failure> {
+    let marker = body::issue_marker(&ask.sha, &ask.target);
+    let title = body::issue_title(ask);
+    let text = body::issue_body(ask, &marker);
+    let issue = client
+        .find_or_open_issue(&ask.repo, &marker, &title, &text, &["jitaa"])
+        .await
+        .map_err(gh_fail("opening the request issue"))?;
+    Ok(Thread {
+        number: issue.number,
+        is_pr: false,
+        url: issue.html_url,
+    })
+}
+
+/// Posts the one request comment and returns the request as the engine sees it: bound
+/// to GitHub's `created_at` and id of that comment.
+pub async fn post(
+    client: &Client,
+    ask: &Ask,
+    thread: Thread,
+    timeout: std::time::Duration,
+) -> Result<Posted, Failure> {
+    let id = ulid::Ulid::new().to_string();
+    let text = body::request_comment(ask, &id, timeout, None);
+    let comment = client
+        .create_comment(&ask.repo, thread.number, &text)
+        .await
+        .map_err(gh_fail("posting the request comment"))?;
+    let posted_at = comment.created_at;
+    let deadline = posted_at
+        + chrono::Duration::from_std(timeout).unwrap_or_else(|_| chrono::Duration::zero());
+    let request = approval::Request {
+        id,
+        repository: ask.repo.to_string(),
+        sha: ask.review_sha.clone().unwrap_or_else(|| ask.sha.clone()),
+        target: ask.target.clone(),
+        requester: ask.requester.login.clone(),
+        actor: ask.actor.clone(),
+        posted_at,
+        comment_id: Some(comment.id),
+        paths: ask.paths.clone(),
+    };
+    Ok(Posted {
+        request,
+        thread,
+        comment_id: comment.id,
+        comment_url: comment.html_url,
+        deadline,
+    })
+}
+
+/// Rewrites the request comment to show the outcome (best effort: a failure is logged,
+/// the decision stands).
+pub async fn show_outcome(client: &Client, ask: &Ask, posted: &Posted, outcome: &str) {
+    let timeout = (posted.deadline - posted.request.posted_at)
+        .to_std()
+        .unwrap_or_default();
+    let text = body::request_comment(ask, &posted.request.id, timeout, Some(outcome));
+    if let Err(e) = client
+        .edit_comment(&ask.repo, posted.comment_id, &text)
+        .await
+    {
+        tracing::warn!("could not update the request comment: {e}");
+    }
+}
+
+/// Each changed path with its CODEOWNERS owners (none without a CODEOWNERS file).
+pub fn owners_of(
+    codeowners: Option<&crate::codeowners::CodeOwners>,
+    paths: &[String],
+) -> Vec<PathOwners> {
+    paths
+        .iter()
+        .map(|p| match codeowners {
+            Some(c) => c.owners_of(p),
+            None => PathOwners {
+                path: p.clone(),
+                owners: Vec::new(),
+                line: None,
+            },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

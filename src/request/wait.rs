@@ -1,0 +1,425 @@
+//! Waiting for a decision: the poll → facts → engine → acknowledge loop.
+//!
+//! Each change on the thread is fed to the pure engine with the facts of every command
+//! author (permission and the team memberships the rule needs), resolved once per login.
+//! Commands get 👀 when seen, then 👍 or 👎 as the engine acknowledges them; a refusal
+//! gets ONE reply, remembered here across polls (the engine does not remember). Commands
+//! made before this request (earlier requests' business) get neither. A status line is
+//! printed on every change and at least every `status_every`.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use crate::approval::{
+    self, AckVerdict, Author, Decision, Events, Facts, FactsByLogin, Outcome, Refusal, ReviewState,
+};
+use crate::exit::Failure;
+use crate::github::{self, Client, GitHub, PollConfig, Poller, ReactionKind, Snapshot};
+
+use super::{Ask, Posted, body, gh_fail};
+
+/// How to wait.
+#[derive(Debug, Clone)]
+pub struct WaitOptions {
+    /// The idle polling interval cap (`--poll`); default the poller's 0.5–2 s.
+    pub poll: Option<Duration>,
+    /// Print a status line at least this often.
+    pub status_every: Duration,
+    /// A spinner instead of lines (`jitaa request --wait` on a terminal).
+    pub spinner: bool,
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        WaitOptions {
+            poll: None,
+            status_every: Duration::from_secs(30),
+            spinner: false,
+        }
+    }
+}
+
+/// How waiting ended.
+#[derive(Debug, Clone)]
+pub enum Ended {
+    /// The engine decided (approved, denied or expired).
+    Decided(Box<Outcome>),
+    /// SIGTERM or SIGINT: no decision.
+    Cancelled(&'static str),
+}
+
+/// The poll configuration for `--poll DUR`: from min(0.5 s, DUR) backing off to DUR.
+pub fn poll_config(poll: Option<Duration>) -> PollConfig {
+    let mut cfg = PollConfig::default();
+    if let Some(p) = poll {
+        let p = p.max(Duration::from_millis(20));
+        cfg.max = p;
+        cfg.min = cfg.min.min(p);
+    }
+    cfg
+}
+
+/// SIGTERM and SIGINT listeners, installed early (before anything is posted) so a
+/// signal that arrives while the request is being set up still cancels cleanly.
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Must run inside the tokio runtime.
+    pub fn install() -> Result<Signals, Failure> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let err =
+            |e: std::io::Error| Failure::unreachable(format!("installing signal handlers: {e}"));
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).map_err(err)?,
+            int: signal(SignalKind::interrupt()).map_err(err)?,
+        })
+    }
+}
+
+/// What this process already did on the thread.
+#[derive(Default)]
+struct Acked {
+    eyes: HashSet<u64>,
+    /// The reaction given per comment (true = 👍).
+    verdict: HashMap<u64, bool>,
+    replied: HashSet<u64>,
+}
+
+/// Waits until the request is decided, or a signal arrives. Any GitHub failure (after
+/// the client's retries) is an error: waiting never turns a failure into a decision.
+pub async fn wait(
+    client: &Client,
+    ask: &Ask,
+    posted: &Posted,
+    opts: &WaitOptions,
+    signals: &mut Signals,
+) -> Result<Ended, Failure> {
+    let repo = &ask.repo;
+    let n = posted.thread.number;
+    let mut poller = Poller::new(client, repo, n)
+        .since(repo, n, posted.request.posted_at)
+        .with_config(poll_config(opts.poll));
+    if posted.thread.is_pr {
+        poller = poller.with_reviews(repo, n);
+    }
+    let progress = Progress::new(opts.spinner);
+    let mut events = Events::default();
+    let mut facts = FactsByLogin::new();
+    let mut resolved: HashSet<String> = HashSet::new();
+    let mut acked = Acked::default();
+    // The first status line, before anything is polled.
+    let mut last_line = status_line(&approval::decide(
+        &ask.rule,
+        &posted.request,
+        &events,
+        &facts,
+        Utc::now(),
+    ));
+    progress.show(&last_line);
+    let mut last_print = Instant::now();
+    let mut first = true;
+
+    loop {
+        let left = (posted.deadline - Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO);
+        let mut changed = first;
+        first = false;
+        tokio::select! {
+            polled = poller.next() => {
+                if let Some(snapshot) = polled.map_err(gh_fail("polling the request thread"))? {
+                    events = to_events(&snapshot);
+                    resolve_facts(client, ask, posted, &events, &mut facts, &mut resolved).await?;
+                    changed = true;
+                }
+            }
+            // Wake at the deadline even when polling slowly.
+            _ = tokio::time::sleep(left + Duration::from_millis(10)) => {}
+            _ = signals.term.recv() => {
+                progress.finish();
+                return Ok(Ended::Cancelled("SIGTERM"));
+            }
+            _ = signals.int.recv() => {
+                progress.finish();
+                return Ok(Ended::Cancelled("SIGINT"));
+            }
+        }
+        let outcome = approval::decide(&ask.rule, &posted.request, &events, &facts, Utc::now());
+        if changed {
+            acknowledge(client, ask, posted, &outcome, &mut acked).await;
+        }
+        if let Decision::Pending { .. } = outcome.decision {
+            let line = status_line(&outcome);
+            let same = strip_time(&line) == strip_time(&last_line);
+            if !same || last_print.elapsed() >= opts.status_every || progress.is_spinner() {
+                progress.show(&line);
+                last_print = Instant::now();
+                last_line = line;
+            }
+            continue;
+        }
+        progress.finish();
+        return Ok(Ended::Decided(Box::new(outcome)));
+    }
+}
+
+/// The engine's view of a poll: edits this poller saw are marked as edits even when
+/// GitHub's one-second timestamps did not move.
+fn to_events(s: &Snapshot) -> Events {
+    let author = |a: &github::Actor| Author {
+        login: a.login.clone(),
+        id: a.id,
+        is_bot: a.is_bot(),
+    };
+    let comments = s
+        .comments
+        .iter()
+        .map(|c| {
+            let mut updated_at = c.updated_at;
+            if s.edited.contains(&c.id) && updated_at <= c.created_at {
+                updated_at = c.created_at + chrono::Duration::seconds(1);
+            }
+            approval::Comment {
+                id: c.id,
+                author: author(&c.author),
+                body: c.body.clone(),
+                created_at: c.created_at,
+                updated_at,
+                url: c.html_url.clone(),
+            }
+        })
+        .collect();
+    let reviews = s
+        .reviews
+        .iter()
+        .map(|r| approval::Review {
+            id: r.id,
+            author: author(&r.author),
+            state: ReviewState::from_api(&r.state),
+            commit_id: r.commit_id.clone().unwrap_or_default(),
+            submitted_at: r.submitted_at,
+            url: r.html_url.clone(),
+        })
+        .collect();
+    Events { comments, reviews }
+}
+
+/// GitHub's answer as the engine's permission: a known `role_name`, else the coarse
+/// `permission` (a custom role's base); anything else stays unresolved (ineligible).
+pub fn to_permission(p: &github::Permission) -> Option<approval::Permission> {
+    p.role_name
+        .as_deref()
+        .and_then(|r| r.parse().ok())
+        .or_else(|| p.permission.parse().ok())
+}
+
+/// Resolves the facts of every command author not seen before: permission, and the
+/// memberships of the teams the rule and the changed paths name.
+async fn resolve_facts(
+    client: &Client,
+    ask: &Ask,
+    posted: &Posted,
+    events: &Events,
+    facts: &mut FactsByLogin,
+    resolved: &mut HashSet<String>,
+) -> Result<(), Failure> {
+    let teams = approval::eligibility::teams_to_resolve(&ask.rule, &posted.request);
+    for login in approval::eligibility::logins_to_resolve(events) {
+        if !resolved.insert(login.clone()) {
+            continue;
+        }
+        let p = client
+            .permission(&ask.repo, &login)
+            .await
+            .map_err(gh_fail("reading a commenter's permission"))?;
+        let mut f = Facts {
+            permission: to_permission(&p),
+            teams: Vec::new(),
+        };
+        for (org, slug) in &teams {
+            let member = client
+                .team_member(org, slug, &login)
+                .await
+                .map_err(gh_fail("reading a team membership"))?;
+            if member {
+                f.teams.push((org.clone(), slug.clone()));
+            }
+        }
+        facts.insert(&login, f);
+    }
+    Ok(())
+}
+
+/// Reactions and replies for the engine's acknowledgements. Best effort: a reaction that
+/// fails is logged and does not change the decision.
+async fn acknowledge(
+    client: &Client,
+    ask: &Ask,
+    posted: &Posted,
+    outcome: &Outcome,
+    acked: &mut Acked,
+) {
+    for ack in &outcome.acknowledgements {
+        let accepted = match &ack.verdict {
+            // Commands from before this request answered an earlier one.
+            AckVerdict::Refused {
+                reason: Refusal::BeforeRequest { .. },
+                ..
+            } => continue,
+            AckVerdict::Accepted => true,
+            AckVerdict::Refused { .. } => false,
+        };
+        let id = ack.comment_id;
+        if acked.eyes.insert(id) {
+            react(client, ask, id, ReactionKind::Eyes).await;
+        }
+        if acked.verdict.get(&id) != Some(&accepted) {
+            acked.verdict.insert(id, accepted);
+            let kind = if accepted {
+                ReactionKind::PlusOne
+            } else {
+                ReactionKind::MinusOne
+            };
+            react(client, ask, id, kind).await;
+        }
+        if let AckVerdict::Refused { message, .. } = &ack.verdict
+            && acked.replied.insert(id)
+        {
+            let text = body::refusal_reply(&ack.login, &posted.request.id, message);
+            println!("refused @{}'s command: {message}", ack.login);
+            if let Err(e) = client
+                .create_comment(&ask.repo, posted.thread.number, &text)
+                .await
+            {
+                tracing::warn!("could not reply to comment {id}: {e}");
+            }
+        }
+    }
+}
+
+async fn react(client: &Client, ask: &Ask, id: u64, kind: ReactionKind) {
+    if let Err(e) = client.add_reaction(&ask.repo, id, kind).await {
+        tracing::warn!("could not react {} to comment {id}: {e}", kind.as_str());
+    }
+}
+
+/// `waiting: approved by @bob; still needed: 1 more (@carol, @dave); 29m 12s left`.
+pub fn status_line(outcome: &Outcome) -> String {
+    let Decision::Pending {
+        missing,
+        uncovered,
+        suggest,
+        deadline,
+    } = &outcome.decision
+    else {
+        return outcome.explanation.summary.clone();
+    };
+    let approved = if outcome.explanation.standing.is_empty() {
+        "no approvals yet".to_string()
+    } else {
+        let who: Vec<String> = outcome
+            .explanation
+            .standing
+            .iter()
+            .map(|l| format!("@{}", l.trim_start_matches('@')))
+            .collect();
+        format!("approved by {}", who.join(", "))
+    };
+    let mut needed = format!("still needed: {missing} more");
+    if !suggest.is_empty() {
+        needed.push_str(&format!(" (from {})", suggest.join(", ")));
+    }
+    if !uncovered.is_empty() {
+        needed.push_str(&format!(
+            "; paths not yet covered: {}",
+            uncovered.join(", ")
+        ));
+    }
+    let left = (*deadline - Utc::now()).num_seconds().max(0) as u64;
+    format!(
+        "waiting: {approved}; {needed}; {} left",
+        humantime::format_duration(Duration::from_secs(left))
+    )
+}
+
+fn strip_time(line: &str) -> &str {
+    line.rsplit_once("; ").map(|(a, _)| a).unwrap_or(line)
+}
+
+/// Lines, or an indicatif spinner on a terminal.
+enum Progress {
+    Lines,
+    Spinner(indicatif::ProgressBar),
+}
+
+impl Progress {
+    fn new(spinner: bool) -> Progress {
+        if spinner {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(Duration::from_millis(120));
+            Progress::Spinner(bar)
+        } else {
+            Progress::Lines
+        }
+    }
+    fn is_spinner(&self) -> bool {
+        matches!(self, Progress::Spinner(_))
+    }
+    fn show(&self, line: &str) {
+        match self {
+            Progress::Lines => println!("{line}"),
+            Progress::Spinner(b) => b.set_message(line.to_string()),
+        }
+    }
+    fn finish(&self) {
+        if let Progress::Spinner(b) = self {
+            b.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn perm(p: &str, role: Option<&str>) -> github::Permission {
+        github::Permission {
+            permission: p.into(),
+            role_name: role.map(String::from),
+        }
+    }
+
+    #[test]
+    fn roles_map_to_permissions_and_unknown_roles_fall_back_to_the_base() {
+        use approval::Permission as P;
+        assert_eq!(
+            to_permission(&perm("write", Some("maintain"))),
+            Some(P::Maintain)
+        );
+        assert_eq!(
+            to_permission(&perm("read", Some("triage"))),
+            Some(P::Triage)
+        );
+        assert_eq!(
+            to_permission(&perm("write", Some("deployer"))),
+            Some(P::Write)
+        );
+        assert_eq!(to_permission(&perm("read", Some("custom"))), Some(P::Read));
+        assert_eq!(to_permission(&perm("weird", Some("custom"))), None);
+        assert_eq!(to_permission(&perm("none", None)), Some(P::None));
+    }
+
+    #[test]
+    fn poll_flag_caps_the_interval() {
+        let c = poll_config(Some(Duration::from_millis(100)));
+        assert_eq!(c.max, Duration::from_millis(100));
+        assert!(c.min <= c.max);
+        let d = poll_config(None);
+        assert_eq!(d.max, PollConfig::default().max);
+    }
+}
