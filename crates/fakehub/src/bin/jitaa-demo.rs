@@ -35,7 +35,10 @@ fn run() -> Result<(), String> {
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     println!("jitaa demo — everything happens under {}", work.display());
 
-    step(1, "Start the GitHub stand-in and its OIDC issuer on 127.0.0.1");
+    step(
+        1,
+        "Start the GitHub stand-in and its OIDC issuer on 127.0.0.1",
+    );
     let hub = FakeHub::start_blocking();
     println!("    GitHub API and OIDC issuer: {}", hub.url());
     hub.add_repo(REPO);
@@ -56,10 +59,16 @@ fn run() -> Result<(), String> {
     let allowed = std::fs::read_to_string(keys.join("allowed_signers"))
         .map_err(|e| format!("reading allowed_signers: {e}"))?;
 
-    step(3, "Create the repository: policy, CODEOWNERS, a bare origin");
+    step(
+        3,
+        "Create the repository: policy, CODEOWNERS, a bare origin",
+    );
     let origin = work.join("origin.git");
     let repo = work.join("checkout");
-    git(&work, &["init", "-q", "--bare", "-b", "main", path(&origin)?])?;
+    git(
+        &work,
+        &["init", "-q", "--bare", "-b", "main", path(&origin)?],
+    )?;
     git(&work, &["init", "-q", "-b", "main", path(&repo)?])?;
     git(&repo, &["remote", "add", "origin", path(&origin)?])?;
     write(
@@ -73,7 +82,10 @@ rules:\n  - name: production\n    match: { environment: production }\n    approv
     write(&repo.join(".github/jitaa-allowed-signers"), &allowed)?;
     write(&repo.join("src/app.txt"), "version 1\n")?;
     git(&repo, &["add", "-A"])?;
-    git(&repo, &["commit", "-q", "-m", "initial: policy and CODEOWNERS"])?;
+    git(
+        &repo,
+        &["commit", "-q", "-m", "initial: policy and CODEOWNERS"],
+    )?;
     git(&repo, &["push", "-q", "origin", "main"])?;
     let base = git(&repo, &["rev-parse", "HEAD"])?;
     println!("    main at {base}: .github/jitaa.yml, .github/CODEOWNERS (* @alice)");
@@ -99,7 +111,10 @@ rules:\n  - name: production\n    match: { environment: production }\n    approv
     );
     println!("    pull request #{pr}: feature ({head}) into main");
 
-    step(5, "Run `jitaa gate --environment production` as the Actions step would");
+    step(
+        5,
+        "Run `jitaa gate --environment production` as the Actions step would",
+    );
     let run_id = "4242";
     hub.oidc().set_claims(serde_json::json!({
         "repository": REPO, "repository_owner": "acme",
@@ -132,8 +147,16 @@ rules:\n  - name: production\n    match: { environment: production }\n    approv
         .env("GITHUB_STEP_SUMMARY", &summary)
         .env("JITAA_SIGNING_KEY", key.trim())
         .env_remove("GH_TOKEN")
-        .stdin(Stdio::null());
-    let mut child = gate.spawn().map_err(|e| format!("starting jitaa gate: {e}"))?;
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = gate
+        .spawn()
+        .map_err(|e| format!("starting jitaa gate: {e}"))?;
+    let echo = [
+        child.stdout.take().map(|o| echo_lines(o, "gate")),
+        child.stderr.take().map(|e| echo_lines(e, "gate")),
+    ];
 
     step(6, "Wait for the request comment on the pull request");
     let request = wait_for(&mut child, Duration::from_secs(60), || {
@@ -166,20 +189,34 @@ rules:\n  - name: production\n    match: { environment: production }\n    approv
     if !status.success() {
         return Err(format!("the gate did not approve (exit {status})"));
     }
-    println!("    step outputs:");
-    for line in std::fs::read_to_string(&outputs).unwrap_or_default().lines() {
-        if !line.starts_with("JITAA_EOF") && !line.contains("<<") {
-            println!("    | {line}");
-        } else if let Some((name, _)) = line.split_once("<<") {
-            print!("    | {name} = ");
+    for handle in echo.into_iter().flatten() {
+        let _ = handle.join();
+    }
+    println!("    step outputs (GITHUB_OUTPUT):");
+    let text = std::fs::read_to_string(&outputs).unwrap_or_default();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delimiter)) = line.split_once("<<") {
+            let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
+            println!("    | {name} = {}", value.join(" "));
         }
     }
 
-    step(8, "An auditor clones the audit branch and verifies it with jitaa");
+    step(
+        8,
+        "An auditor clones the audit branch and verifies it with jitaa",
+    );
     let auditor = work.join("auditor");
     git(
         &work,
-        &["clone", "-q", "--branch", "jitaa/audit", path(&origin)?, path(&auditor)?],
+        &[
+            "clone",
+            "-q",
+            "--branch",
+            "jitaa/audit",
+            path(&origin)?,
+            path(&auditor)?,
+        ],
     )?;
     run_ok(
         Command::new(&jitaa)
@@ -197,9 +234,53 @@ rules:\n  - name: production\n    match: { environment: production }\n    approv
             .envs(hub.env()),
     )?;
 
+    println!("    ...and with stock git: every audit commit carries an SSH signature");
+    let signers = keys.join("allowed_signers");
+    let allowed_cfg = format!("gpg.ssh.allowedSignersFile={}", path(&signers)?);
+    let verified = Command::new("git")
+        .current_dir(&auditor)
+        .envs(isolated_git_env())
+        .args([
+            "-c",
+            "gpg.format=ssh",
+            "-c",
+            &allowed_cfg,
+            "verify-commit",
+            "HEAD",
+        ])
+        .output()
+        .map_err(|e| format!("running git verify-commit: {e}"))?;
+    let said = String::from_utf8_lossy(&verified.stderr);
+    for line in said.lines() {
+        println!("    git> {line}");
+    }
+    if !verified.status.success() {
+        return Err("git verify-commit refused the audit commit".into());
+    }
+
     println!("\nDone: approved by a code owner, recorded, signed and verified.");
     println!("Look around in {}", work.display());
     Ok(())
+}
+
+/// Prints a child's output lines indented, with `::add-mask::` secrets left out.
+fn echo_lines(
+    stream: impl std::io::Read + Send + 'static,
+    label: &'static str,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stream)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.starts_with("::add-mask::") {
+                println!("    {label}> ::add-mask::*** (the OIDC token, masked in Actions logs)");
+            } else {
+                println!("    {label}> {line}");
+            }
+        }
+    })
 }
 
 fn jitaa_bin() -> Result<PathBuf, String> {
@@ -230,7 +311,8 @@ fn isolated_git_env() -> Vec<(&'static str, &'static str)> {
 }
 
 fn path(p: &Path) -> Result<&str, String> {
-    p.to_str().ok_or_else(|| format!("{} is not UTF-8", p.display()))
+    p.to_str()
+        .ok_or_else(|| format!("{} is not UTF-8", p.display()))
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {
@@ -265,7 +347,10 @@ fn run_ok(cmd: &mut Command) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("{:?} exited {status}", cmd.get_args().collect::<Vec<_>>()))
+        Err(format!(
+            "{:?} exited {status}",
+            cmd.get_args().collect::<Vec<_>>()
+        ))
     }
 }
 
