@@ -1,13 +1,106 @@
 //! The pre-push hook flow: developers get the gate on their own machine, before a push
-//! to a protected branch leaves it. Also `jitaa hook install`.
+//! to a protected branch leaves it (`jitaa hook pre-push`). Also `jitaa hook install`.
+//!
+//! Map: `protocol` (git's stdin) → `scope` (which updates are gated, no network) →
+//! `base` (rules and changed paths from the remote tip) → `grant` (audit branch) /
+//! `pr` (approval engine over the PR) → `message` (blocked) or `record` (push record).
+//! `flow` ties them together.
 
+pub mod base;
+pub mod error;
+pub mod flow;
+pub mod grant;
 pub mod install;
+pub mod message;
+pub mod pr;
 pub mod protocol;
+pub mod record;
+pub mod scope;
 
+use std::io::IsTerminal;
 use std::path::Path;
 
-use crate::cli::{Format, Global, HookInstallArgs};
+use crate::cli::{Format, Global, HookInstallArgs, HookPrePushArgs};
 use crate::exit::{Code, Failure};
+use crate::repo::Repo;
+
+pub use error::HookError;
+pub use flow::{AllowedRef, Push, Summary, run};
+
+/// The ref updates of this push: git's stdin lines, else (none given and
+/// `PRE_COMMIT_TO_REF` set) the one update the pre-commit framework describes.
+pub fn updates_from(
+    stdin: &str,
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<protocol::RefUpdate>, HookError> {
+    let updates = protocol::parse(stdin)?;
+    if !updates.is_empty() || get("PRE_COMMIT_TO_REF").is_none() {
+        return Ok(updates);
+    }
+    protocol::from_pre_commit(&get).map(|u| vec![u]).ok_or_else(|| {
+        HookError::Config(
+            "PRE_COMMIT_TO_REF, PRE_COMMIT_FROM_REF and PRE_COMMIT_REMOTE_BRANCH do not describe a push (object names must be 40 or 64 hex digits)".into(),
+        )
+    })
+}
+
+/// `jitaa hook pre-push REMOTE URL`, with git's ref lines on stdin.
+pub fn cmd_pre_push(global: &Global, args: &HookPrePushArgs) -> Result<Code, Failure> {
+    let stdin = std::io::stdin();
+    let input = if stdin.is_terminal() {
+        String::new()
+    } else {
+        std::io::read_to_string(stdin)
+            .map_err(|e| Failure::usage(format!("reading the pre-push lines on stdin: {e}")))?
+    };
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let updates = updates_from(&input, env)?;
+    if updates.is_empty() {
+        return Ok(Code::Ok);
+    }
+    let remote = args.remote.clone().ok_or_else(|| {
+        Failure::usage("REMOTE: missing; git passes it to the hook (or set PRE_COMMIT_REMOTE_NAME)")
+    })?;
+    let url = args.url.clone().unwrap_or_else(|| remote.clone());
+    let repo = Repo::discover(global.repo.as_deref())?;
+    let summary = run(
+        &repo,
+        Push {
+            remote: &remote,
+            url: &url,
+            updates: &updates,
+        },
+    )?;
+    if let Summary::Allowed(list) = summary {
+        for a in &list {
+            let rec = a
+                .record
+                .as_ref()
+                .map(|r| format!("; push record {} on the audit branch", r.id))
+                .unwrap_or_default();
+            eprintln!("jitaa: push to `{}` allowed: {}{rec}", a.branch, a.how);
+            if let Some(crate::audit::Outcome::Pending { reason }) = &a.published {
+                eprintln!("jitaa: warning: {reason}");
+            }
+        }
+        if global.format == Format::Json {
+            let items: Vec<serde_json::Value> = list
+                .iter()
+                .map(|a| {
+                    serde_json::json!({
+                        "ref": a.update.remote_ref,
+                        "sha": a.update.local_sha,
+                        "allowed": a.how,
+                        "record": a.record.as_ref().map(|r| &r.id),
+                        "digest": a.record.as_ref().map(|r| &r.digest),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::json!({"allowed": items}));
+        }
+    }
+    Ok(Code::Ok)
+}
 
 /// `jitaa hook install [--force]`.
 pub fn cmd_install(global: &Global, args: &HookInstallArgs) -> Result<Code, Failure> {
