@@ -27,7 +27,10 @@ fn an_unprotected_branch_passes_with_no_request_to_github_and_no_fetch() {
         !w.work.join(".git/FETCH_HEAD").exists(),
         "the hook fetched something for an unprotected push"
     );
-    assert!(w.remote_records().is_empty(), "no record for an ungated push");
+    assert!(
+        w.remote_records().is_empty(),
+        "no record for an ungated push"
+    );
 }
 
 #[test]
@@ -36,7 +39,10 @@ fn a_protected_push_without_approval_is_blocked_and_says_who_can_approve() {
     w.commit(&[("src/lib.rs", "pub fn two() -> u32 { 2 }\n")], "change");
     let out = w.push(&["origin", "main"]);
     let t = assert_blocked(&out);
-    assert!(t.contains("push to protected branch `main` is blocked"), "{t}");
+    assert!(
+        t.contains("push to protected branch `main` is blocked"),
+        "{t}"
+    );
     assert!(t.contains("src/lib.rs: @alice (CODEOWNERS line 1)"), "{t}");
     assert!(t.contains("jitaa request --ref main --wait"), "{t}");
     assert!(t.contains("pull request: none open into main"), "{t}");
@@ -84,7 +90,9 @@ fn an_approving_review_on_the_pushed_sha_lets_the_push_through() {
         .review_as("alice", REPO, pr, "APPROVED", Some(&w.main0))
         .unwrap();
     assert_blocked(&w.push(&["origin", "main"]));
-    w.hub.review_as("alice", REPO, pr, "APPROVED", None).unwrap();
+    w.hub
+        .review_as("alice", REPO, pr, "APPROVED", None)
+        .unwrap();
     let out = w.push(&["origin", "main"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(w.remote_records()[0]["approvals"][0]["via"], "review");
@@ -97,7 +105,11 @@ fn a_signed_unexpired_grant_lets_the_push_through_without_asking_github() {
     let id = w.grant(&sha, "refs/heads/main", 600);
     let out = w.push(&["origin", "main"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains(&format!("grant {id}")), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("grant {id}")),
+        "{}",
+        text(&out)
+    );
     assert!(w.hub.requests().is_empty(), "{:?}", w.hub.requests());
     let records = w.remote_records();
     assert_eq!(records.len(), 2);
@@ -206,9 +218,14 @@ fn deleting_a_protected_branch_needs_a_grant_for_the_zero_sha() {
     let w = World::new();
     let t = assert_blocked(&w.push(&["origin", ":release/1"]));
     let zero = "0".repeat(40);
-    assert!(t.contains("deleting protected branch `release/1` is blocked"), "{t}");
     assert!(
-        t.contains(&format!("jitaa request --ref release/1 --sha {zero} --wait")),
+        t.contains("deleting protected branch `release/1` is blocked"),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "jitaa request --ref release/1 --sha {zero} --wait"
+        )),
         "{t}"
     );
     assert!(w.remote_sha("release/1").is_some());
@@ -271,7 +288,10 @@ fn an_existing_hook_is_kept_chained_and_sees_the_same_stdin() {
     let got = std::fs::read_to_string(&seen).unwrap();
     assert!(got.starts_with("args: origin "), "{got}");
     assert!(
-        got.contains(&format!("refs/heads/feature {sha} refs/heads/feature {}", "0".repeat(40))),
+        got.contains(&format!(
+            "refs/heads/feature {sha} refs/heads/feature {}",
+            "0".repeat(40)
+        )),
         "{got}"
     );
 

@@ -90,7 +90,12 @@ fn all_paths(git: &Repository, head: Oid) -> Result<Vec<String>, HookError> {
         .map_err(|e| HookError::Git(format!("listing {head}: {}", e.message())))?;
     let mut paths: Vec<String> = diff
         .deltas()
-        .filter_map(|d| d.new_file().path().and_then(|p| p.to_str()).map(str::to_string))
+        .filter_map(|d| {
+            d.new_file()
+                .path()
+                .and_then(|p| p.to_str())
+                .map(str::to_string)
+        })
         .collect();
     paths.sort();
     paths.dedup();

@@ -206,7 +206,9 @@ fn source(policy: &LoadedPolicy, remote: &str, branch: &str, base: Option<Oid>) 
 
 fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check, Failure> {
     let Some(branch) = u.remote_branch() else {
-        return Err(Failure::unreachable("internal: a gated update is not a branch"));
+        return Err(Failure::unreachable(
+            "internal: a gated update is not a branch",
+        ));
     };
     let remote = ctx.push.remote;
     let git_ref = u.remote_ref.as_str();
@@ -214,7 +216,12 @@ fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check,
     let base = if u.is_new() {
         ctx.scope.default_tip
     } else {
-        Some(base::ensure_commit(ctx.repo, remote, branch, &u.remote_sha)?)
+        Some(base::ensure_commit(
+            ctx.repo,
+            remote,
+            branch,
+            &u.remote_sha,
+        )?)
     };
     let base_branch = if u.is_new() {
         ctx.scope.default_branch.as_deref().unwrap_or(branch)

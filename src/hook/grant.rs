@@ -102,9 +102,7 @@ pub fn find(
                     });
                 }
             }
-            Err(e) => out
-                .rejected
-                .push(format!("grant {id} does not count: {e}")),
+            Err(e) => out.rejected.push(format!("grant {id} does not count: {e}")),
         }
     }
     Ok(out)

@@ -141,8 +141,8 @@ pub fn render(b: &Blocked<'_>) -> String {
 }
 
 fn who_can_approve(m: &mut String, b: &Blocked<'_>) {
-    let list_paths = matches!(b.rule.approvers, Approvers::Codeowners)
-        || b.rule.codeowners == Coverage::All;
+    let list_paths =
+        matches!(b.rule.approvers, Approvers::Codeowners) || b.rule.codeowners == Coverage::All;
     if let Approvers::List(list) = &b.rule.approvers {
         let names: Vec<String> = list.iter().map(ToString::to_string).collect();
         let _ = writeln!(m, "  who can approve: {}", names.join(", "));

@@ -44,6 +44,27 @@ pub fn updates_from(
     })
 }
 
+/// git2 cannot open SHA-256 repositories: unprotected pushes still pass (scope read
+/// through the git CLI); protected ones are refused, since approvals cannot be checked.
+fn sha256_fallback(
+    global: &Global,
+    remote: &str,
+    updates: &[protocol::RefUpdate],
+    open_error: Failure,
+) -> Result<Code, Failure> {
+    let dir = global.repo.clone().unwrap_or_else(|| ".".into());
+    let gated = scope::gated_by_cli(&dir, remote, updates)?;
+    if gated.is_empty() {
+        return Ok(Code::Ok);
+    }
+    let refs: Vec<&str> = gated.iter().map(|u| u.remote_ref.as_str()).collect();
+    Err(Failure::usage(format!(
+        "{}\njitaa cannot read this repository's objects (SHA-256 object format), so it cannot check approvals for {}; the push is blocked",
+        open_error.message,
+        refs.join(", ")
+    )))
+}
+
 /// `jitaa hook pre-push REMOTE URL`, with git's ref lines on stdin.
 pub fn cmd_pre_push(global: &Global, args: &HookPrePushArgs) -> Result<Code, Failure> {
     let stdin = std::io::stdin();
@@ -62,7 +83,13 @@ pub fn cmd_pre_push(global: &Global, args: &HookPrePushArgs) -> Result<Code, Fai
         Failure::usage("REMOTE: missing; git passes it to the hook (or set PRE_COMMIT_REMOTE_NAME)")
     })?;
     let url = args.url.clone().unwrap_or_else(|| remote.clone());
-    let repo = Repo::discover(global.repo.as_deref())?;
+    let repo = match Repo::discover(global.repo.as_deref()) {
+        Ok(r) => r,
+        Err(e) if e.message.contains("object format") => {
+            return sha256_fallback(global, &remote, &updates, e);
+        }
+        Err(e) => return Err(e),
+    };
     let summary = run(
         &repo,
         Push {

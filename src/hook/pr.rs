@@ -63,7 +63,10 @@ pub async fn check<G: GitHub>(gh: &G, q: &PrQuery<'_>) -> Result<PrVerdict, GitH
         .filter(|p| {
             p.head_sha.eq_ignore_ascii_case(q.sha)
                 && p.state == "open"
-                && p.base_ref.strip_prefix("refs/heads/").unwrap_or(&p.base_ref) == q.branch
+                && p.base_ref
+                    .strip_prefix("refs/heads/")
+                    .unwrap_or(&p.base_ref)
+                    == q.branch
         })
         .collect();
     if prs.is_empty() {

@@ -70,7 +70,11 @@ pub fn scope(repo: &Repo, remote: &str, updates: &[RefUpdate]) -> Result<Scope, 
 }
 
 /// The updates of branches `policy` protects (tags and other refs are never gated).
-pub fn protected(policy: &Policy, default_branch: Option<&str>, updates: &[RefUpdate]) -> Vec<RefUpdate> {
+pub fn protected(
+    policy: &Policy,
+    default_branch: Option<&str>,
+    updates: &[RefUpdate],
+) -> Vec<RefUpdate> {
     updates
         .iter()
         .filter(|u| {
@@ -88,4 +92,72 @@ pub fn builtin() -> LoadedPolicy {
         file: None,
         digest: crate::policy::digest(b""),
     }
+}
+
+/// The same scope for a repository git2 cannot open (the SHA-256 object format), read
+/// through the `git` CLI: the gated updates only. Still no network.
+pub fn gated_by_cli(
+    dir: &std::path::Path,
+    remote: &str,
+    updates: &[RefUpdate],
+) -> Result<Vec<RefUpdate>, Failure> {
+    if updates.iter().all(|u| u.remote_branch().is_none()) {
+        return Ok(Vec::new());
+    }
+    let git = |args: &[&str]| -> Option<Vec<u8>> {
+        let out = crate::repo::git_cli(dir).args(args).output().ok()?;
+        out.status.success().then_some(out.stdout)
+    };
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).trim().to_string();
+    let head = format!("refs/remotes/{remote}/HEAD");
+    let default_branch = git(&["symbolic-ref", "--quiet", &head])
+        .map(text)
+        .and_then(|t| {
+            t.strip_prefix(&format!("refs/remotes/{remote}/"))
+                .map(str::to_string)
+        })
+        .or_else(|| {
+            ["main", "master"]
+                .into_iter()
+                .map(str::to_string)
+                .find(|b| {
+                    git(&[
+                        "rev-parse",
+                        "--verify",
+                        "--quiet",
+                        &format!("refs/remotes/{remote}/{b}"),
+                    ])
+                    .is_some()
+                })
+        });
+    let Some(d) = default_branch else {
+        return Ok(updates
+            .iter()
+            .filter(|u| u.remote_branch().is_some())
+            .cloned()
+            .collect());
+    };
+    let tip = format!("refs/remotes/{remote}/{d}");
+    if git(&[
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        &format!("{tip}^{{commit}}"),
+    ])
+    .is_none()
+    {
+        return Ok(updates
+            .iter()
+            .filter(|u| u.remote_branch().is_some())
+            .cloned()
+            .collect());
+    }
+    let mut policy = Policy::builtin();
+    for file in crate::policy::LOCATIONS {
+        if let Some(bytes) = git(&["cat-file", "blob", &format!("{tip}:{file}")]) {
+            policy = Policy::parse(file, &bytes)?;
+            break;
+        }
+    }
+    Ok(protected(&policy, Some(&d), updates))
 }

@@ -133,7 +133,10 @@ impl World {
         let work = tmp.path().join("work");
         std::fs::create_dir_all(&work).unwrap();
         git(&work, &["init", "-q", "-b", "main"]);
-        git(&work, &["remote", "add", "origin", origin.to_str().unwrap()]);
+        git(
+            &work,
+            &["remote", "add", "origin", origin.to_str().unwrap()],
+        );
         git(&work, &["config", "jitaa.repository", REPO]);
 
         let keys = tmp.path().join("keys");
@@ -365,7 +368,12 @@ impl World {
     pub fn verify_audit(&self) -> Output {
         git(
             &self.work,
-            &["fetch", "-q", "origin", &format!("+{AUDIT}:refs/remotes/origin/{AUDIT}")],
+            &[
+                "fetch",
+                "-q",
+                "origin",
+                &format!("+{AUDIT}:refs/remotes/origin/{AUDIT}"),
+            ],
         );
         self.jitaa(
             &[
