@@ -156,3 +156,6 @@ pub fn cmd_install(global: &Global, args: &HookInstallArgs) -> Result<Code, Fail
     }
     Ok(Code::Ok)
 }
+
+#[cfg(test)]
+mod tests;
