@@ -61,7 +61,7 @@ pub fn find(
             || p.decision != Some(Decision::Approved)
             || !p.repository.eq_ignore_ascii_case(want.repository)
             || !p.subject.sha.eq_ignore_ascii_case(want.sha)
-            || p.subject.git_ref.as_deref() != Some(want.git_ref)
+            || !same_ref(p.subject.git_ref.as_deref(), want.git_ref)
         {
             continue;
         }
@@ -106,6 +106,11 @@ pub fn find(
         }
     }
     Ok(out)
+}
+
+/// `refs/heads/main`, also when a grant names the branch as just `main`.
+fn same_ref(granted: Option<&str>, want: &str) -> bool {
+    granted.is_some_and(|g| g == want || want.strip_prefix("refs/heads/") == Some(g))
 }
 
 /// The record file as JSON, straight from the commit's tree.
@@ -177,4 +182,19 @@ fn self_consistent(armored: &str, data: &[u8]) -> Result<(), String> {
     PublicKey::from(sig.public_key().clone())
         .verify(RECORD_NAMESPACE, data, &sig)
         .map_err(|_| "SSH signature does not match the signed bytes".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_ref;
+
+    #[test]
+    fn a_grant_names_its_branch_in_full_or_short_but_never_another() {
+        assert!(same_ref(Some("refs/heads/main"), "refs/heads/main"));
+        assert!(same_ref(Some("main"), "refs/heads/main"));
+        assert!(!same_ref(Some("refs/heads/main"), "refs/heads/release/1"));
+        assert!(!same_ref(Some("release/1"), "refs/heads/main"));
+        assert!(!same_ref(Some("refs/tags/main"), "refs/heads/main"));
+        assert!(!same_ref(None, "refs/heads/main"));
+    }
 }
