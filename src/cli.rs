@@ -124,7 +124,11 @@ pub struct HookPrePushArgs {
     #[arg(value_name = "REMOTE", env = "PRE_COMMIT_REMOTE_NAME")]
     pub remote: Option<String>,
     /// The remote's URL as git passes it (default: PRE_COMMIT_REMOTE_URL).
-    #[arg(value_name = "URL", env = "PRE_COMMIT_REMOTE_URL", hide_env_values = true)]
+    #[arg(
+        value_name = "URL",
+        env = "PRE_COMMIT_REMOTE_URL",
+        hide_env_values = true
+    )]
     pub url: Option<String>,
 }
 
