@@ -152,6 +152,28 @@ pub enum HookCmd {
         after_help = "Example:\n  jitaa hook install\n  jitaa hook install --force   # keep and chain an existing pre-push hook"
     )]
     Install(HookInstallArgs),
+    /// git's pre-push hook: let a push to a protected branch through only with a valid,
+    /// unexpired approval (exit 1 when blocked). Reads git's ref lines on stdin.
+    #[command(
+        name = "pre-push",
+        after_help = "Example (what the installed hook runs):\n  \
+echo \"refs/heads/main $(git rev-parse HEAD) refs/heads/main $(git rev-parse origin/main)\" | jitaa hook pre-push origin \"$(git remote get-url origin)\""
+    )]
+    PrePush(HookPrePushArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookPrePushArgs {
+    /// The remote's name as git passes it (default: PRE_COMMIT_REMOTE_NAME).
+    #[arg(value_name = "REMOTE", env = "PRE_COMMIT_REMOTE_NAME")]
+    pub remote: Option<String>,
+    /// The remote's URL as git passes it (default: PRE_COMMIT_REMOTE_URL).
+    #[arg(
+        value_name = "URL",
+        env = "PRE_COMMIT_REMOTE_URL",
+        hide_env_values = true
+    )]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,9 @@ fn run(global: &Global, command: Command) -> anyhow::Result<Code> {
         Command::Hook(jitaa::cli::HookCmd::Install(args)) => {
             Ok(jitaa::hook::cmd_install(global, &args)?)
         }
+        Command::Hook(jitaa::cli::HookCmd::PrePush(args)) => {
+            Ok(jitaa::hook::cmd_pre_push(global, &args)?)
+        }
         Command::Policy(PolicyCmd::Check(args)) => Ok(jitaa::policy::cmd::check(global, &args)?),
         Command::Policy(PolicyCmd::Explain(args)) => {
             Ok(jitaa::policy::cmd::explain(global, &args)?)

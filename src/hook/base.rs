@@ -1,0 +1,128 @@
+//! The protected base of a gated update, read with git: fetching a missing remote tip
+//! (`git fetch REMOTE BRANCH`, through the user's git so credentials just work), the
+//! policy and CODEOWNERS at that tip, and the paths the push changes. Never reads the
+//! commits being pushed for rules.
+
+use git2::{Oid, Repository};
+
+use crate::codeowners::{CodeOwners, PathOwners};
+use crate::hook::error::HookError;
+use crate::hook::scope;
+use crate::policy::{LoadedPolicy, Policy};
+use crate::repo::Repo;
+
+/// Fetches `refs/heads/BRANCH` from `remote`; `Ok(None)` when the remote has no such
+/// branch. The tip is read from FETCH_HEAD, so bare URLs work as well as remote names.
+pub fn fetch_branch(repo: &Repo, remote: &str, branch: &str) -> Result<Option<Oid>, HookError> {
+    let out = repo
+        .git_cli()
+        .args(["fetch", "--quiet", "--no-tags", "--end-of-options", remote])
+        .arg(format!("refs/heads/{branch}"))
+        .output()
+        .map_err(|e| HookError::Git(format!("running git fetch: {e}")))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        if err.contains("couldn't find remote ref") {
+            return Ok(None);
+        }
+        return Err(HookError::Git(format!(
+            "git fetch {remote} {branch}: {}",
+            err.trim()
+        )));
+    }
+    let out = repo
+        .git_cli()
+        .args(["rev-parse", "--verify", "--quiet", "FETCH_HEAD^{commit}"])
+        .output()
+        .map_err(|e| HookError::Git(format!("running git rev-parse: {e}")))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let id = Oid::from_str(text.trim())
+        .map_err(|_| HookError::Git(format!("git fetch {remote} {branch}: no FETCH_HEAD")))?;
+    Ok(Some(id))
+}
+
+/// `sha` as a commit that exists locally, fetching `branch` from `remote` when the
+/// object is missing. An object git named but that even a fetch does not bring is an
+/// error (exit 5): the base cannot be read, so nothing is approved.
+pub fn ensure_commit(repo: &Repo, remote: &str, branch: &str, sha: &str) -> Result<Oid, HookError> {
+    let id = Oid::from_str(sha)
+        .map_err(|_| HookError::Config(format!("object name `{sha}` is not a git object id")))?;
+    if repo.git().find_commit(id).is_ok() {
+        return Ok(id);
+    }
+    fetch_branch(repo, remote, branch)?;
+    if repo.git().find_commit(id).is_ok() {
+        return Ok(id);
+    }
+    Err(HookError::Git(format!(
+        "{remote}'s {branch} is at {sha}, which is not here even after `git fetch {remote} {branch}`"
+    )))
+}
+
+/// Policy and CODEOWNERS as of `base` (built-in defaults and none without a base).
+pub fn rules_at(
+    repo: &Repo,
+    base: Option<Oid>,
+) -> Result<(LoadedPolicy, Option<CodeOwners>), crate::exit::Failure> {
+    match base {
+        Some(b) => Ok((Policy::load_at(repo, b)?, CodeOwners::load_at(repo, b)?)),
+        None => Ok((scope::builtin(), None)),
+    }
+}
+
+/// Paths changed from `base` to `head` (every file of `head` without a base).
+pub fn changed_paths(repo: &Repo, base: Option<Oid>, head: Oid) -> Result<Vec<String>, HookError> {
+    if let Some(b) = base {
+        return repo
+            .changed_paths(b, head)
+            .map_err(|f| HookError::Git(f.message));
+    }
+    all_paths(repo.git(), head)
+}
+
+fn all_paths(git: &Repository, head: Oid) -> Result<Vec<String>, HookError> {
+    let tree = git
+        .find_commit(head)
+        .and_then(|c| c.tree())
+        .map_err(|e| HookError::Git(format!("reading commit {head}: {}", e.message())))?;
+    let diff = git
+        .diff_tree_to_tree(None, Some(&tree), None)
+        .map_err(|e| HookError::Git(format!("listing {head}: {}", e.message())))?;
+    let mut paths: Vec<String> = diff
+        .deltas()
+        .filter_map(|d| {
+            d.new_file()
+                .path()
+                .and_then(|p| p.to_str())
+                .map(str::to_string)
+        })
+        .collect();
+    paths.sort();
+    paths.dedup();
+    Ok(paths)
+}
+
+/// Each path with its owners under `codeowners` (unowned when there is none).
+pub fn owners(codeowners: Option<&CodeOwners>, paths: &[String]) -> Vec<PathOwners> {
+    paths
+        .iter()
+        .map(|p| match codeowners {
+            Some(co) => co.owners_of(p),
+            None => PathOwners {
+                path: p.clone(),
+                owners: Vec::new(),
+                line: None,
+            },
+        })
+        .collect()
+}
+
+/// The committer time of `id` (what the hook binds PR comments to; see `pr`).
+pub fn committed_at(repo: &Repo, id: Oid) -> Result<chrono::DateTime<chrono::Utc>, HookError> {
+    let c = repo
+        .git()
+        .find_commit(id)
+        .map_err(|e| HookError::Git(format!("reading commit {id}: {}", e.message())))?;
+    chrono::DateTime::from_timestamp(c.committer().when().seconds(), 0)
+        .ok_or_else(|| HookError::Git(format!("commit {id}: committer time out of range")))
+}

@@ -1,0 +1,407 @@
+//! The pre-push flow: scope the push (local, no network), and for each gated update
+//! read the rules from the protected base, look for an auto-approving rule, a grant on
+//! the audit branch, or an approved PR; block with what is missing, or record the push.
+//! Any error while checking blocks the push.
+
+use chrono::{DateTime, Utc};
+use git2::Oid;
+use serde_json::json;
+
+use crate::audit::{self, AllowedSigners, Publisher, RuleRef};
+use crate::exit::Failure;
+use crate::github::{Client, GitHubError, RepoName};
+use crate::hook::base;
+use crate::hook::error::HookError;
+use crate::hook::grant::{self, Search, Want};
+use crate::hook::message::{self, Blocked};
+use crate::hook::pr::{self, PrQuery, PrVerdict};
+use crate::hook::protocol::RefUpdate;
+use crate::hook::record;
+use crate::hook::scope::{self, Scope};
+use crate::policy::{LoadedPolicy, MatchInput};
+use crate::repo::{FileAt, Repo};
+
+/// One push as git describes it to the hook.
+#[derive(Debug, Clone, Copy)]
+pub struct Push<'a> {
+    pub remote: &'a str,
+    pub url: &'a str,
+    pub updates: &'a [RefUpdate],
+}
+
+/// How a gated update was let through.
+#[derive(Debug, Clone)]
+pub struct AllowedRef {
+    pub update: RefUpdate,
+    pub branch: String,
+    /// `grant 01J...`, `PR #3`, `rule docs-only (approvals: 0)`.
+    pub how: String,
+    pub record: Option<audit::Appended>,
+    pub published: Option<audit::Outcome>,
+}
+
+/// What the hook decided for a push that was not blocked.
+#[derive(Debug)]
+pub enum Summary {
+    /// No update of a protected branch: allowed with no network use.
+    NothingGated,
+    Allowed(Vec<AllowedRef>),
+}
+
+/// An allowed update before it is recorded.
+struct Pass {
+    allowed: AllowedRef,
+    decision: audit::Decision,
+    approvals: Vec<audit::Approval>,
+    rule: RuleRef,
+    expires_at: Option<DateTime<Utc>>,
+    requester: Option<audit::Actor>,
+    via: serde_json::Value,
+}
+
+enum Check {
+    Pass(Box<Pass>),
+    Blocked(String),
+}
+
+/// GitHub, created on first use (most pushes never need it).
+struct Hub {
+    rt: tokio::runtime::Runtime,
+    client: Client,
+}
+
+fn hub(slot: &mut Option<Hub>) -> Result<&Hub, Failure> {
+    if slot.is_none() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Failure::unreachable(format!("starting the async runtime: {e}")))?;
+        let client = {
+            let _guard = rt.enter();
+            Client::from_env(None).map_err(github_failure)?
+        };
+        *slot = Some(Hub { rt, client });
+    }
+    slot.as_ref()
+        .ok_or_else(|| Failure::unreachable("GitHub client unavailable"))
+}
+
+fn github_failure(e: GitHubError) -> Failure {
+    Failure::new(
+        e.code(),
+        format!("{e}\nno approval could be confirmed, so the push is blocked"),
+    )
+}
+
+/// Everything shared by the updates of one push.
+struct Ctx<'a> {
+    repo: &'a Repo,
+    push: Push<'a>,
+    scope: &'a Scope,
+    repository: String,
+    audit_tip: Option<Oid>,
+    trusted: Option<AllowedSigners>,
+    now: DateTime<Utc>,
+}
+
+/// Runs the hook for one push. `Err` with exit 1 when blocked.
+pub fn run(repo: &Repo, push: Push<'_>) -> Result<Summary, Failure> {
+    let mut scope = scope::scope(repo, push.remote, push.updates)?;
+    if scope.is_empty() {
+        return Ok(Summary::NothingGated);
+    }
+    if repo.git().find_remote(push.remote).is_err() {
+        return Err(HookError::Config(format!(
+            "`{}` is not a configured remote: pushes to protected branches go through a named remote (`git remote add NAME URL`), so the audit branch can be fetched from and pushed to it",
+            push.remote
+        ))
+        .into());
+    }
+    if !scope.known {
+        let d = scope.default_branch.clone().ok_or_else(|| {
+            HookError::Config(format!(
+                "cannot tell {}'s default branch; run `git remote set-head {} --auto`",
+                push.remote, push.remote
+            ))
+        })?;
+        let tip = base::fetch_branch(repo, push.remote, &d)?;
+        scope.default_tip = tip;
+        scope.policy = base::rules_at(repo, tip)?.0;
+        scope.known = true;
+        scope.gated = scope::protected(&scope.policy.policy, Some(&d), push.updates);
+        if scope.gated.is_empty() {
+            return Ok(Summary::NothingGated);
+        }
+    }
+    let repository = repo.github_repository(push.remote)?;
+    let settings = audit::Settings {
+        branch: scope.policy.policy.audit.branch.clone(),
+        remote: push.remote.to_string(),
+        allowed_signers: Some(scope.policy.policy.audit.allowed_signers.clone()),
+    };
+    let audit_tip = Publisher::new(repo.git(), &settings)?.fetch()?;
+    let trusted = trusted_keys(repo, &scope)?;
+    let ctx = Ctx {
+        repo,
+        push,
+        scope: &scope,
+        repository,
+        audit_tip,
+        trusted,
+        now: Utc::now(),
+    };
+    let mut gh = None;
+    let mut passes = Vec::new();
+    let mut blocked = Vec::new();
+    for u in &scope.gated {
+        match evaluate(&ctx, u, &mut gh)? {
+            Check::Pass(p) => passes.push(*p),
+            Check::Blocked(m) => blocked.push(m),
+        }
+    }
+    if !blocked.is_empty() {
+        return Err(HookError::Blocked(blocked.join("\n\n")).into());
+    }
+    let signers = record::signers(repo.git())?;
+    let mut out = Vec::new();
+    for p in passes {
+        out.push(write_record(&ctx, &settings, &signers, p)?);
+    }
+    Ok(Summary::Allowed(out))
+}
+
+/// The policy's `audit.allowed_signers`, read from the default branch's tip; `None`
+/// (with a warning) when the file is not there.
+fn trusted_keys(repo: &Repo, scope: &Scope) -> Result<Option<AllowedSigners>, Failure> {
+    let path = &scope.policy.policy.audit.allowed_signers;
+    let Some(tip) = scope.default_tip else {
+        return Ok(None);
+    };
+    match repo.read_file(tip, path, 1 << 20)? {
+        FileAt::Found(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            AllowedSigners::parse(&text, path)
+                .map(Some)
+                .map_err(|e| Failure::usage(format!("audit.allowed_signers: {e}")))
+        }
+        FileAt::TooLarge { size } => Err(Failure::usage(format!(
+            "audit.allowed_signers: {path} is {size} bytes (over 1 MiB)"
+        ))),
+        FileAt::Missing => {
+            eprintln!(
+                "jitaa: warning: {path} is not on the default branch: grant signatures are checked for integrity only, not against trusted keys"
+            );
+            Ok(None)
+        }
+    }
+}
+
+fn source(policy: &LoadedPolicy, remote: &str, branch: &str, base: Option<Oid>) -> String {
+    let file = policy.file.as_deref().unwrap_or("built-in defaults");
+    match base {
+        Some(b) => format!("{file} at {remote}/{branch} {}", &b.to_string()[..12]),
+        None => format!("{file}; {remote} has no {branch} yet"),
+    }
+}
+
+fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check, Failure> {
+    let Some(branch) = u.remote_branch() else {
+        return Err(Failure::unreachable(
+            "internal: a gated update is not a branch",
+        ));
+    };
+    let remote = ctx.push.remote;
+    let git_ref = u.remote_ref.as_str();
+    let delete = u.is_delete();
+    let base = if u.is_new() {
+        ctx.scope.default_tip
+    } else {
+        Some(base::ensure_commit(
+            ctx.repo,
+            remote,
+            branch,
+            &u.remote_sha,
+        )?)
+    };
+    let base_branch = if u.is_new() {
+        ctx.scope.default_branch.as_deref().unwrap_or(branch)
+    } else {
+        branch
+    };
+    let (policy, codeowners) = base::rules_at(ctx.repo, base)?;
+    let (paths, owners) = if delete {
+        (Vec::new(), Vec::new())
+    } else {
+        let head = Oid::from_str(&u.local_sha)
+            .ok()
+            .filter(|id| ctx.repo.git().find_commit(*id).is_ok())
+            .ok_or_else(|| HookError::Git(format!("pushed commit {} is not here", u.local_sha)))?;
+        let paths = base::changed_paths(ctx.repo, base, head)?;
+        let owners = base::owners(codeowners.as_ref(), &paths);
+        (paths, owners)
+    };
+    let matched = policy.policy.rule_for(&MatchInput {
+        environment: None,
+        branch: Some(branch),
+        paths: &paths,
+        event: Some("push"),
+        actor: None,
+    });
+    let rule = matched.rule;
+    let rule_ref = RuleRef {
+        name: rule.name.clone(),
+        approvals: rule.approvals,
+        policy_digest: policy.digest.clone(),
+    };
+    let pass = |how: String, decision, via| Pass {
+        allowed: AllowedRef {
+            update: u.clone(),
+            branch: branch.to_string(),
+            how,
+            record: None,
+            published: None,
+        },
+        decision,
+        approvals: Vec::new(),
+        rule: rule_ref.clone(),
+        expires_at: None,
+        requester: None,
+        via,
+    };
+    if rule.approvals == 0 && !delete {
+        let how = format!("rule `{}` needs no approval", rule.name);
+        return Ok(Check::Pass(Box::new(pass(
+            how,
+            audit::Decision::Auto,
+            json!({"kind": "rule"}),
+        ))));
+    }
+    let grants = match ctx.audit_tip {
+        Some(tip) => grant::find(
+            ctx.repo.git(),
+            tip,
+            &Want {
+                repository: &ctx.repository,
+                sha: &u.local_sha,
+                git_ref,
+            },
+            ctx.trusted.as_ref(),
+            ctx.now,
+        )?,
+        None => Search::default(),
+    };
+    if let Some(g) = &grants.found {
+        let mut p = pass(
+            format!(
+                "grant {} (valid until {})",
+                g.payload.id,
+                audit::record::format_time(g.expires_at)
+            ),
+            audit::Decision::Approved,
+            json!({"kind": "grant", "id": g.payload.id, "digest": g.digest}),
+        );
+        p.approvals = g.payload.approvals.clone();
+        p.expires_at = Some(g.expires_at);
+        p.requester = Some(g.payload.requester.clone());
+        return Ok(Check::Pass(Box::new(p)));
+    }
+    let verdict = if delete {
+        None
+    } else {
+        let hub = hub(gh)?;
+        let repo_name = RepoName::parse(&ctx.repository, "the GitHub repository")?;
+        let committed_at = Oid::from_str(&u.local_sha)
+            .map_err(|_| HookError::Git(format!("bad sha {}", u.local_sha)))
+            .and_then(|id| base::committed_at(ctx.repo, id))?;
+        let q = PrQuery {
+            repo: &repo_name,
+            sha: &u.local_sha,
+            branch,
+            rule: &rule,
+            paths: &owners,
+            committed_at,
+            now: ctx.now,
+        };
+        let v = hub
+            .rt
+            .block_on(pr::check(&hub.client, &q))
+            .map_err(github_failure)?;
+        if let PrVerdict::Approved {
+            pr,
+            pusher,
+            outcome,
+            valid_until,
+        } = &v
+        {
+            let mut p = pass(
+                format!("PR #{} approved", pr.number),
+                audit::Decision::Approved,
+                json!({"kind": "pull_request", "number": pr.number, "url": pr.html_url}),
+            );
+            if let crate::approval::Decision::Approved { approvals, .. } = &outcome.decision {
+                p.approvals = approvals.iter().map(to_audit_approval).collect();
+            }
+            p.expires_at = Some(*valid_until);
+            p.requester = Some(audit::Actor {
+                login: pusher.login.clone(),
+                id: pusher.id,
+            });
+            return Ok(Check::Pass(Box::new(p)));
+        }
+        Some(v)
+    };
+    Ok(Check::Blocked(message::render(&Blocked {
+        branch,
+        sha: &u.local_sha,
+        delete,
+        rule: &rule,
+        source: source(&policy, remote, base_branch, base),
+        paths: &owners,
+        audit_branch: &ctx.scope.policy.policy.audit.branch,
+        grants: &grants,
+        pr: verdict.as_ref(),
+    })))
+}
+
+fn to_audit_approval(a: &crate::approval::Approval) -> audit::Approval {
+    audit::Approval {
+        login: a.login.clone(),
+        id: a.id,
+        via: match a.via {
+            crate::approval::Via::Comment => "comment".into(),
+            crate::approval::Via::Review => "review".into(),
+        },
+        url: a.url.clone(),
+        at: audit::record::format_time(a.at),
+    }
+}
+
+fn write_record(
+    ctx: &Ctx<'_>,
+    settings: &audit::Settings,
+    signers: &audit::Signers,
+    p: Pass,
+) -> Result<AllowedRef, Failure> {
+    let git = ctx.repo.git();
+    let requester = p.requester.clone().unwrap_or_else(|| audit::Actor {
+        login: git
+            .config()
+            .ok()
+            .and_then(|c| c.get_string("user.name").ok())
+            .unwrap_or_else(|| "unknown".into()),
+        id: 0,
+    });
+    let mut draft = record::draft(&ctx.repository, &p.allowed.update, requester);
+    draft.time = Utc::now();
+    draft.decision = Some(p.decision);
+    draft.approvals = p.approvals;
+    draft.rule = Some(p.rule);
+    draft.expires_at = p.expires_at;
+    draft.context = record::context(git, ctx.push.remote, ctx.push.url, &p.allowed.update, p.via);
+    draft.context_source = Some(audit::ContextSource::Git);
+    let (appended, outcome) = audit::append_and_publish(git, settings, &draft, signers)?;
+    let mut allowed = p.allowed;
+    allowed.record = Some(appended);
+    allowed.published = Some(outcome);
+    Ok(allowed)
+}
