@@ -133,6 +133,27 @@ impl Repo {
         Ok(paths)
     }
 
+    /// Every file path in `commit`'s tree, sorted: what deleting a branch removes.
+    pub fn all_paths(&self, commit: Oid) -> Result<Vec<String>, Failure> {
+        let tree = self
+            .git
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .map_err(|e| Failure::usage(format!("commit {commit}: {}", e.message())))?;
+        let mut paths = Vec::new();
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+            if entry.kind() == Some(ObjectType::Blob)
+                && let Ok(name) = entry.name()
+            {
+                paths.push(format!("{dir}{name}"));
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .map_err(|e| Failure::unreachable(format!("listing {commit}: {}", e.message())))?;
+        paths.sort();
+        Ok(paths)
+    }
+
     pub fn merge_base(&self, a: Oid, b: Oid) -> Option<Oid> {
         self.git.merge_base(a, b).ok()
     }

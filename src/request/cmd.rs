@@ -63,11 +63,24 @@ async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
         .to_string();
     let full_ref = format!("refs/heads/{branch}");
     let tip = remote_tip(&repo, &branch)?;
-    let sha = repo.commit_id(args.sha.as_deref().unwrap_or("HEAD"))?;
+    // An all-zero --sha asks to delete the branch: the hook lets a deletion of a
+    // protected branch through only with a grant for the zero sha.
+    let deletion = args
+        .sha
+        .as_deref()
+        .filter(|s| matches!(s.len(), 40 | 64) && s.bytes().all(|b| b == b'0'))
+        .map(str::to_string);
     let loaded = Policy::load_at(&repo, tip)?;
     let codeowners = CodeOwners::load_at(&repo, tip)?;
-    let start = repo.merge_base(tip, sha).unwrap_or(tip);
-    let paths = repo.changed_paths(start, sha)?;
+    let (sha, paths) = match &deletion {
+        // Deleting the branch removes every file on it: their owners decide.
+        Some(zero) => (zero.clone(), repo.all_paths(tip)?),
+        None => {
+            let sha = repo.commit_id(args.sha.as_deref().unwrap_or("HEAD"))?;
+            let start = repo.merge_base(tip, sha).unwrap_or(tip);
+            (sha.to_string(), repo.changed_paths(start, sha)?)
+        }
+    };
 
     let client = Client::from_env(None).map_err(Failure::from)?;
     let me = client.me().await.map_err(gh_fail(
@@ -83,6 +96,10 @@ async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
     let mut rule = matched.rule;
     if let Some(t) = args.timeout {
         rule.timeout = t;
+    }
+    if deletion.is_some() && rule.approvals == 0 {
+        // Deleting a protected branch always needs an approval.
+        rule.approvals = 1;
     }
     if rule.approvals == 0 {
         println!(
@@ -103,7 +120,7 @@ async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
     };
     let ask = Ask {
         repo: name.clone(),
-        sha: sha.to_string(),
+        sha: sha.clone(),
         git_ref: Some(full_ref.clone()),
         target: Target::Ref(full_ref.clone()),
         requester: requester.clone(),
@@ -141,7 +158,7 @@ async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
         Kind::Decision,
         name.to_string(),
         Subject {
-            sha: sha.to_string(),
+            sha: sha.clone(),
             git_ref: Some(full_ref.clone()),
             environment: None,
         },
