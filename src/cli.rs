@@ -50,6 +50,9 @@ pub enum Format {
 pub enum Command {
     /// The git pre-push hook: gate pushes to protected branches.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  jitaa hook install\n  echo \"refs/heads/main $NEW refs/heads/main $OLD\" | jitaa hook pre-push origin git@github.com:acme/api.git"
+    )]
     Hook(HookCmd),
     /// Write an Ed25519 OpenSSH key pair and its allowed_signers line.
     #[command(after_help = "Example:\n  jitaa keygen --out .jitaa-keys --principal jitaa@acme")]
@@ -69,6 +72,7 @@ jitaa audit verify --allowed-signers trusted_signers --expect-head sha256:<diges
     Policy(PolicyCmd),
     /// Work with GitHub Actions OIDC tokens.
     #[command(subcommand)]
+    #[command(after_help = "Example:\n  echo \"$TOKEN\" | jitaa oidc verify - --format json")]
     Oidc(OidcCmd),
     /// Hold a GitHub Actions step until a code owner approves (exit 0 approved, 1 denied
     /// or cancelled, 3 timed out).
