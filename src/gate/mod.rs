@@ -240,15 +240,19 @@ async fn find_pr(
 }
 
 /// On `pull_request*` events GitHub runs on the PR's merge commit while reviews are of
-/// its head: reviews of the head the run was started for (the event payload's
-/// `pull_request.head.sha`) count for the merge commit.
+/// its head: reviews of the PR's head count for the merge commit. The head is GitHub's
+/// (the API), never the event file alone, which an earlier step could rewrite; when the
+/// event names another head (the PR moved since this run started), no review counts.
 fn review_sha(run: &Run, pr: Option<&PullRequest>) -> Option<String> {
     if !run.event.starts_with("pull_request") {
         return None;
     }
-    let head = context::event_pr()
-        .and_then(|(_, h)| h)
-        .or_else(|| pr.map(|p| p.head_sha.clone()))?;
+    let head = pr.map(|p| p.head_sha.clone())?;
+    if let Some(named) = context::event_pr().and_then(|(_, h)| h)
+        && !named.eq_ignore_ascii_case(&head)
+    {
+        return None;
+    }
     (!head.eq_ignore_ascii_case(&run.sha)).then_some(head)
 }
 
