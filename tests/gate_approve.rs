@@ -122,6 +122,30 @@ fn on_the_merge_commit_of_a_pull_request_a_review_of_its_head_counts() {
 }
 
 #[test]
+fn an_event_file_naming_an_old_approved_head_does_not_make_its_review_count() {
+    let w = World::new(POLICY);
+    let old = w.commit("feature", &[("src/app.rs", "v2\n")]);
+    let pr = w.open_pr(&old, &["src/app.rs"]);
+    // carol approved the old head; then the PR moved on to a new head.
+    w.hub
+        .review_as("carol", REPO, pr, "APPROVED", Some(&old))
+        .unwrap();
+    let new = w.commit("feature", &[("src/app.rs", "v3, unreviewed\n")]);
+    w.hub.set_pr_head(REPO, pr, &new);
+    let merge = w.merge_commit(&new);
+    // A rewritten event file claims the run is for the old, approved head.
+    let gate = w
+        .gate(&merge)
+        .pr_payload(pr, &old)
+        .arg("--timeout")
+        .arg("3s")
+        .spawn();
+    let done = gate.finish();
+    done.assert_code(3);
+    assert_eq!(w.last_record()["decision"], "expired");
+}
+
+#[test]
 fn without_checks_write_the_gate_reports_a_commit_status() {
     let w = World::new(POLICY);
     w.hub.deny_checks_write(support::BOT);
