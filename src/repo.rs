@@ -225,6 +225,21 @@ impl Repo {
         )))
     }
 
+    /// Updates `refs/remotes/REMOTE/BRANCH` from the remote with the `git` CLI (so
+    /// credential helpers work); `shallow` fetches only the tip. Returns whether git
+    /// succeeded: callers read the ref afterwards and fail closed when it is missing.
+    pub fn fetch_branch(&self, remote: &str, branch: &str, shallow: bool) -> bool {
+        let spec = format!("+refs/heads/{branch}:refs/remotes/{remote}/{branch}");
+        let mut cmd = self.git_cli();
+        cmd.args(["fetch", "--quiet", "--no-tags"]);
+        if shallow {
+            cmd.arg("--depth=1");
+        }
+        cmd.args(["--end-of-options", remote, &spec])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
     /// A `git` command for this repository with the variables git exports to hooks
     /// cleared, so a nested git runs on this repository and not the caller's.
     pub fn git_cli(&self) -> Command {

@@ -10,6 +10,21 @@ use crate::oidc;
 use crate::policy::{AuditSettings, Policy};
 use crate::repo::Repo;
 
+impl From<&crate::approval::Approval> for super::Approval {
+    fn from(a: &crate::approval::Approval) -> super::Approval {
+        super::Approval {
+            login: a.login.clone(),
+            id: a.id,
+            via: match a.via {
+                crate::approval::Via::Comment => "comment".into(),
+                crate::approval::Via::Review => "review".into(),
+            },
+            url: a.url.clone(),
+            at: super::record::format_time(a.at),
+        }
+    }
+}
+
 impl From<&AuditSettings> for Settings {
     fn from(a: &AuditSettings) -> Settings {
         Settings {

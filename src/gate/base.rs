@@ -64,18 +64,7 @@ pub fn default_branch_tip(repo: &Repo) -> Result<(String, String), Failure> {
         .unwrap_or_else(|| "main".to_string());
     let remote_ref = format!("refs/remotes/origin/{name}");
     if repo.git().refname_to_id(&remote_ref).is_err() {
-        let spec = format!("+refs/heads/{name}:{remote_ref}");
-        let _ = repo
-            .git_cli()
-            .args([
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                "--depth=1",
-                "origin",
-                &spec,
-            ])
-            .output();
+        repo.fetch_branch("origin", &name, true);
     }
     let id = repo.git().refname_to_id(&remote_ref).map_err(|e| {
         Failure::unreachable(format!(

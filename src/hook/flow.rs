@@ -339,7 +339,7 @@ fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check,
                 json!({"kind": "pull_request", "number": pr.number, "url": pr.html_url}),
             );
             if let crate::approval::Decision::Approved { approvals, .. } = &outcome.decision {
-                p.approvals = approvals.iter().map(to_audit_approval).collect();
+                p.approvals = approvals.iter().map(audit::Approval::from).collect();
             }
             p.expires_at = Some(*valid_until);
             p.requester = Some(audit::Actor {
@@ -361,19 +361,6 @@ fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check,
         grants: &grants,
         pr: verdict.as_ref(),
     })))
-}
-
-fn to_audit_approval(a: &crate::approval::Approval) -> audit::Approval {
-    audit::Approval {
-        login: a.login.clone(),
-        id: a.id,
-        via: match a.via {
-            crate::approval::Via::Comment => "comment".into(),
-            crate::approval::Via::Review => "review".into(),
-        },
-        url: a.url.clone(),
-        at: audit::record::format_time(a.at),
-    }
 }
 
 fn write_record(

@@ -30,19 +30,10 @@ pub fn run(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
     rt.block_on(request(global, args))
 }
 
-/// `origin/<branch>`'s tip, fetched when the checkout lacks it.
+/// `origin/<branch>`'s current tip, fetched first (the last fetched one when offline).
 fn remote_tip(repo: &Repo, branch: &str) -> Result<git2::Oid, Failure> {
     let name = format!("refs/remotes/origin/{branch}");
-    let _ = repo
-        .git_cli()
-        .args([
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "origin",
-            &format!("+refs/heads/{branch}:{name}"),
-        ])
-        .output();
+    repo.fetch_branch("origin", branch, false);
     repo.git().refname_to_id(&name).map_err(|e| {
         Failure::usage(format!(
             "--ref {branch}: origin has no branch `{branch}` ({}); the rules come from the remote branch's tip",

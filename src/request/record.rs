@@ -236,16 +236,5 @@ pub fn reusable<'a>(
 
 /// The record's approvals.
 pub fn approvals(list: &[crate::approval::Approval]) -> Vec<audit::Approval> {
-    list.iter()
-        .map(|a| audit::Approval {
-            login: a.login.clone(),
-            id: a.id,
-            via: match a.via {
-                crate::approval::Via::Comment => "comment".into(),
-                crate::approval::Via::Review => "review".into(),
-            },
-            url: a.url.clone(),
-            at: audit::record::format_time(a.at),
-        })
-        .collect()
+    list.iter().map(audit::Approval::from).collect()
 }
