@@ -1,6 +1,13 @@
 //! `audit verify`: recompute every digest, walk the `prev` chain in commit order (no
 //! gap, fork, reorder or duplicate), check every record and commit signature against
 //! keys trusted from outside the branch, and prove an earlier head is still there.
+//!
+//! Speed (issue 6: ≥ 20,000 records/s on one core) comes from doing each thing once:
+//! one JSON parse and one canonicalisation per record, the Ed25519 arithmetic of all
+//! record and commit signatures in batches (`batch`), keys decompressed once. Every
+//! check still runs on every record, and the error reported is the first one in
+//! chain order: a structural error is returned only after the signatures queued
+//! before it were checked.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -11,7 +18,14 @@ use serde_json::Value;
 use super::chain;
 use super::record::{self, GENESIS, Payload, Signature};
 use super::sign::{COMMIT_NAMESPACE, RECORD_NAMESPACE};
-use super::trust::{AllowedSigners, OidcVerifier};
+use super::trust::{AllowedSigners, MISMATCH, OidcVerifier};
+
+mod batch;
+mod jcs;
+#[cfg(test)]
+mod tests;
+
+use batch::{BATCH_SIZE, Batch};
 
 /// What verification needs.
 pub struct VerifyOptions<'a> {
@@ -79,13 +93,38 @@ pub fn verify(
         record: None,
         reason: format!("the commit {why}"),
     })?;
+    verify_batched(repo, &ids, tip, opts, BATCH_SIZE)
+}
+
+/// The walk over `ids` (oldest first), with signatures checked `batch_size` at a time.
+fn verify_batched(
+    repo: &Repository,
+    ids: &[Oid],
+    tip: Oid,
+    opts: &VerifyOptions<'_>,
+    batch_size: usize,
+) -> Result<Verified, VerifyError> {
+    let mut batch = Batch::new(batch_size);
+    let res = walk(repo, ids, tip, opts, &mut batch);
+    // Whatever the walk found, a bad signature queued before it comes first.
+    batch.flush()?;
+    debug_assert!(batch.is_empty());
+    res
+}
+
+fn walk(
+    repo: &Repository,
+    ids: &[Oid],
+    tip: Oid,
+    opts: &VerifyOptions<'_>,
+    batch: &mut Batch<VerifyError>,
+) -> Result<Verified, VerifyError> {
     let mut prev = GENESIS.to_string();
     let mut seen_digests: HashSet<String> = HashSet::new();
     let mut seen_ids: HashSet<String> = HashSet::new();
     let mut parent_tree: Option<Tree<'_>> = None;
     let mut found_expected = opts.expect_head.as_deref() == Some(GENESIS);
-    for id in &ids {
-        let id = *id;
+    for &id in ids {
         let at = |path: Option<&str>, rec: Option<&str>, reason: String| VerifyError {
             commit: Some(id),
             path: path.map(str::to_string),
@@ -134,7 +173,10 @@ pub fn verify(
             .get("digest")
             .and_then(Value::as_str)
             .ok_or_else(|| rec("has no digest".into()))?;
-        let jcs = record::jcs(payload_value).map_err(|e| rec(e.to_string()))?;
+        let jcs = match jcs::to_vec(payload_value) {
+            Some(bytes) => bytes,
+            None => record::jcs(payload_value).map_err(|e| rec(e.to_string()))?,
+        };
         let digest = record::digest_of(&jcs);
         if digest != stated {
             return Err(rec(format!(
@@ -178,8 +220,15 @@ pub fn verify(
                 payload.prev
             )));
         }
-        check_signatures(&doc, &jcs, &digest, &payload, repo, &tree, opts).map_err(&rec)?;
-        check_commit_signature(repo, id, &doc, opts.trusted).map_err(&rec)?;
+        let sigs = Sigs {
+            doc: &doc,
+            jcs: &jcs,
+            digest: &digest,
+            payload: &payload,
+            tree: &tree,
+        };
+        check_signatures(repo, &sigs, opts, batch, &rec)?;
+        check_commit_signature(repo, id, &doc, opts.trusted, batch, &rec)?;
         if opts.expect_head.as_deref() == Some(digest.as_str()) {
             found_expected = true;
         }
@@ -210,55 +259,72 @@ fn bare(reason: String) -> VerifyError {
     }
 }
 
+/// One record's parts its signatures cover.
+struct Sigs<'a, 'r> {
+    doc: &'a Value,
+    jcs: &'a [u8],
+    digest: &'a str,
+    payload: &'a Payload,
+    tree: &'a Tree<'r>,
+}
+
+/// Checks (or queues) every record signature; `rec` places an error at the record.
 fn check_signatures(
-    doc: &Value,
-    jcs: &[u8],
-    digest: &str,
-    payload: &Payload,
     repo: &Repository,
-    tree: &Tree<'_>,
+    r: &Sigs<'_, '_>,
     opts: &VerifyOptions<'_>,
-) -> Result<(), String> {
-    let sigs: Vec<Signature> = match doc.get("signatures") {
+    batch: &mut Batch<VerifyError>,
+    rec: &dyn Fn(String) -> VerifyError,
+) -> Result<(), VerifyError> {
+    let sigs: Vec<Signature> = match r.doc.get("signatures") {
         None => Vec::new(),
         Some(v) => <Vec<Signature> as serde::Deserialize>::deserialize(v)
-            .map_err(|e| format!("signatures: {e}"))?,
+            .map_err(|e| rec(format!("signatures: {e}")))?,
     };
     if sigs.is_empty() {
-        return Err("carries no signature (signatures were stripped)".into());
+        return Err(rec("carries no signature (signatures were stripped)".into()));
     }
     for (i, sig) in sigs.iter().enumerate() {
         match sig {
             Signature::Ssh { principal, sig } => {
-                opts.trusted
-                    .verify(sig, RECORD_NAMESPACE, jcs, Some(principal))
-                    .map_err(|e| format!("signatures[{i}] (ssh, principal {principal}): {e}"))?;
+                let what =
+                    |e: &str| rec(format!("signatures[{i}] (ssh, principal {principal}): {e}"));
+                let checked = opts
+                    .trusted
+                    .check(sig, RECORD_NAMESPACE, Some(principal))
+                    .map_err(|e| what(&e))?;
+                if !batch.push(&checked.sig, r.jcs, what(MISMATCH))? {
+                    checked
+                        .verify(RECORD_NAMESPACE, r.jcs)
+                        .map_err(|e| what(&e))?;
+                }
             }
             Signature::GithubOidc { token } => {
                 let verifier = opts.oidc.ok_or_else(|| {
-                    format!("signatures[{i}] (github-oidc): cannot be verified: no OIDC verifier is configured")
+                    rec(format!("signatures[{i}] (github-oidc): cannot be verified: no OIDC verifier is configured"))
                 })?;
-                let time =
-                    record::parse_time(&payload.time).map_err(|e| format!("payload.time: {e}"))?;
+                let time = record::parse_time(&r.payload.time)
+                    .map_err(|e| rec(format!("payload.time: {e}")))?;
                 let lookup = |kid: &str| -> Option<String> {
                     if !super::store::is_safe_kid(kid) {
                         return None;
                     }
-                    let entry = tree
+                    let entry = r
+                        .tree
                         .get_path(std::path::Path::new(&format!("jwks/{kid}.json")))
                         .ok()?;
                     let blob = repo.find_blob(entry.id()).ok()?;
                     String::from_utf8(blob.content().to_vec()).ok()
                 };
                 verifier
-                    .verify(token, &lookup, &format!("jitaa:{digest}"), time)
-                    .map_err(|e| format!("signatures[{i}] (github-oidc): {e}"))?;
+                    .verify(token, &lookup, &format!("jitaa:{}", r.digest), time)
+                    .map_err(|e| rec(format!("signatures[{i}] (github-oidc): {e}")))?;
             }
             Signature::Unknown(v) => {
                 let t = v.get("type").and_then(Value::as_str).unwrap_or("?");
-                return Err(format!(
+                return Err(rec(format!(
                     "signatures[{i}]: unknown or malformed signature of type `{t}`"
-                ));
+                )));
             }
         }
     }
@@ -272,16 +338,24 @@ fn check_commit_signature(
     id: Oid,
     doc: &Value,
     trusted: &AllowedSigners,
-) -> Result<(), String> {
+    batch: &mut Batch<VerifyError>,
+    rec: &dyn Fn(String) -> VerifyError,
+) -> Result<(), VerifyError> {
     match repo.extract_signature(&id, None) {
         Ok((sig, content)) => {
+            let what = |e: &str| rec(format!("commit signature: {e}"));
             let sig = sig
                 .as_str()
-                .map_err(|_| "the commit signature is not text")?;
-            trusted
-                .verify(sig, COMMIT_NAMESPACE, &content, None)
-                .map(|_| ())
-                .map_err(|e| format!("commit signature: {e}"))
+                .map_err(|_| rec("the commit signature is not text".into()))?;
+            let checked = trusted
+                .check(sig, COMMIT_NAMESPACE, None)
+                .map_err(|e| what(&e))?;
+            if !batch.push(&checked.sig, &content, what(MISMATCH))? {
+                checked
+                    .verify(COMMIT_NAMESPACE, &content)
+                    .map_err(|e| what(&e))?;
+            }
+            Ok(())
         }
         Err(_) => {
             let has_ssh = doc
@@ -292,10 +366,10 @@ fn check_commit_signature(
                         .any(|s| s.get("type").and_then(Value::as_str) == Some("ssh"))
                 });
             if has_ssh {
-                Err(
+                Err(rec(
                     "the commit is not signed (audit commits carry the record key's SSH signature)"
                         .into(),
-                )
+                ))
             } else {
                 Ok(())
             }
