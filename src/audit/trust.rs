@@ -232,6 +232,10 @@ fn principal_matches(patterns: &[String], principal: &str) -> bool {
 
 /// `*` and `?` wildcards.
 fn glob(pattern: &str, s: &str) -> bool {
+    // The common case (a plain namespace or principal) without allocating.
+    if !pattern.contains(['*', '?']) {
+        return pattern == s;
+    }
     let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), s.chars().collect());
     let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
     while si < s.len() {

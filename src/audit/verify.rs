@@ -107,7 +107,7 @@ fn verify_batched(
     let mut batch = Batch::new(batch_size);
     let res = walk(repo, ids, tip, opts, &mut batch);
     // Whatever the walk found, a bad signature queued before it comes first.
-    batch.flush()?;
+    batch.flush().map_err(|q| describe(repo, q))?;
     debug_assert!(batch.is_empty());
     res
 }
@@ -117,7 +117,7 @@ fn walk(
     ids: &[Oid],
     tip: Oid,
     opts: &VerifyOptions<'_>,
-    batch: &mut Batch<VerifyError>,
+    batch: &mut Batch<Queued>,
 ) -> Result<Verified, VerifyError> {
     let mut prev = GENESIS.to_string();
     let mut seen_digests: HashSet<String> = HashSet::new();
@@ -221,6 +221,7 @@ fn walk(
             )));
         }
         let sigs = Sigs {
+            commit: id,
             doc: &doc,
             jcs: &jcs,
             digest: &digest,
@@ -261,6 +262,7 @@ fn bare(reason: String) -> VerifyError {
 
 /// One record's parts its signatures cover.
 struct Sigs<'a, 'r> {
+    commit: Oid,
     doc: &'a Value,
     jcs: &'a [u8],
     digest: &'a str,
@@ -273,33 +275,43 @@ fn check_signatures(
     repo: &Repository,
     r: &Sigs<'_, '_>,
     opts: &VerifyOptions<'_>,
-    batch: &mut Batch<VerifyError>,
+    batch: &mut Batch<Queued>,
     rec: &dyn Fn(String) -> VerifyError,
 ) -> Result<(), VerifyError> {
-    let sigs: Vec<Signature> = match r.doc.get("signatures") {
-        None => Vec::new(),
-        Some(v) => <Vec<Signature> as serde::Deserialize>::deserialize(v)
-            .map_err(|e| rec(format!("signatures: {e}")))?,
+    let sigs: &[Value] = match r.doc.get("signatures") {
+        None => &[],
+        Some(Value::Array(a)) => a,
+        // Not a list: the error deserialising it gives.
+        Some(v) => {
+            let why = <Vec<Signature> as serde::Deserialize>::deserialize(v)
+                .err()
+                .map_or_else(|| "not a list".to_string(), |e| e.to_string());
+            return Err(rec(format!("signatures: {why}")));
+        }
     };
-    if sigs.is_empty() {
-        return Err(rec("carries no signature (signatures were stripped)".into()));
-    }
     for (i, sig) in sigs.iter().enumerate() {
-        match sig {
-            Signature::Ssh { principal, sig } => {
+        match SigRef::of(sig) {
+            SigRef::Ssh { principal, sig } => {
                 let what =
                     |e: &str| rec(format!("signatures[{i}] (ssh, principal {principal}): {e}"));
                 let checked = opts
                     .trusted
                     .check(sig, RECORD_NAMESPACE, Some(principal))
                     .map_err(|e| what(&e))?;
-                if !batch.push(&checked.sig, r.jcs, what(MISMATCH))? {
+                let queued = Queued {
+                    commit: r.commit,
+                    sig: Some(i),
+                };
+                if !batch
+                    .push(&checked.sig, r.jcs, queued)
+                    .map_err(|q| describe(repo, q))?
+                {
                     checked
                         .verify(RECORD_NAMESPACE, r.jcs)
                         .map_err(|e| what(&e))?;
                 }
             }
-            Signature::GithubOidc { token } => {
+            SigRef::GithubOidc { token } => {
                 let verifier = opts.oidc.ok_or_else(|| {
                     rec(format!("signatures[{i}] (github-oidc): cannot be verified: no OIDC verifier is configured"))
                 })?;
@@ -320,7 +332,7 @@ fn check_signatures(
                     .verify(token, &lookup, &format!("jitaa:{}", r.digest), time)
                     .map_err(|e| rec(format!("signatures[{i}] (github-oidc): {e}")))?;
             }
-            Signature::Unknown(v) => {
+            SigRef::Unknown(v) => {
                 let t = v.get("type").and_then(Value::as_str).unwrap_or("?");
                 return Err(rec(format!(
                     "signatures[{i}]: unknown or malformed signature of type `{t}`"
@@ -331,6 +343,84 @@ fn check_signatures(
     Ok(())
 }
 
+/// A signature waiting in the batch: its commit, and which record signature (`None`:
+/// the commit's own). Small, so a full batch holds no strings; the message is rebuilt
+/// by [`describe`] only when one is bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Queued {
+    commit: Oid,
+    sig: Option<usize>,
+}
+
+/// The error for a queued signature that does not verify, placed as the walk would.
+fn describe(repo: &Repository, q: Queued) -> VerifyError {
+    let place = || -> Option<(String, Value)> {
+        let c = repo.find_commit(q.commit).ok()?;
+        let tree = c.tree().ok()?;
+        let parent = match c.parent(0) {
+            Ok(p) => Some(p.tree().ok()?),
+            Err(_) => None,
+        };
+        let changes = chain::diff(repo, parent.as_ref(), &tree).ok()?;
+        let step = chain::step(&changes, q.commit).ok()?;
+        let blob = repo.find_blob(step.blob).ok()?;
+        let doc = serde_json::from_slice(blob.content()).ok()?;
+        Some((step.path, doc))
+    };
+    let (path, doc) = place().unzip();
+    let stem = path.as_deref().map(|p| {
+        p.rsplit('/')
+            .next()
+            .and_then(|f| f.strip_suffix(".json"))
+            .unwrap_or("")
+            .to_string()
+    });
+    let reason = match q.sig {
+        None => format!("commit signature: {MISMATCH}"),
+        Some(i) => {
+            let principal = doc
+                .as_ref()
+                .and_then(|d| d.get("signatures")?.get(i))
+                .and_then(|v| match SigRef::of(v) {
+                    SigRef::Ssh { principal, .. } => Some(principal.to_string()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "?".into());
+            format!("signatures[{i}] (ssh, principal {principal}): {MISMATCH}")
+        }
+    };
+    VerifyError {
+        commit: Some(q.commit),
+        path,
+        record: stem,
+        reason,
+    }
+}
+
+/// A record signature as [`Signature`] reads it, borrowed from the document.
+enum SigRef<'a> {
+    Ssh { principal: &'a str, sig: &'a str },
+    GithubOidc { token: &'a str },
+    Unknown(&'a Value),
+}
+
+impl<'a> SigRef<'a> {
+    fn of(v: &'a Value) -> SigRef<'a> {
+        let field = |k: &str| v.get(k).and_then(Value::as_str);
+        match v.get("type").and_then(Value::as_str) {
+            Some("ssh") => match (field("principal"), field("sig")) {
+                (Some(principal), Some(sig)) => SigRef::Ssh { principal, sig },
+                _ => SigRef::Unknown(v),
+            },
+            Some("github-oidc") => match field("token") {
+                Some(token) => SigRef::GithubOidc { token },
+                None => SigRef::Unknown(v),
+            },
+            _ => SigRef::Unknown(v),
+        }
+    }
+}
+
 /// A signed commit must verify against the trusted keys (namespace `git`). An unsigned
 /// commit is accepted only for a record without an `ssh` signature (keyless OIDC).
 fn check_commit_signature(
@@ -338,7 +428,7 @@ fn check_commit_signature(
     id: Oid,
     doc: &Value,
     trusted: &AllowedSigners,
-    batch: &mut Batch<VerifyError>,
+    batch: &mut Batch<Queued>,
     rec: &dyn Fn(String) -> VerifyError,
 ) -> Result<(), VerifyError> {
     match repo.extract_signature(&id, None) {
@@ -350,7 +440,14 @@ fn check_commit_signature(
             let checked = trusted
                 .check(sig, COMMIT_NAMESPACE, None)
                 .map_err(|e| what(&e))?;
-            if !batch.push(&checked.sig, &content, what(MISMATCH))? {
+            let queued = Queued {
+                commit: id,
+                sig: None,
+            };
+            if !batch
+                .push(&checked.sig, &content, queued)
+                .map_err(|q| describe(repo, q))?
+            {
                 checked
                     .verify(COMMIT_NAMESPACE, &content)
                     .map_err(|e| what(&e))?;

@@ -4,6 +4,7 @@
 use git2::{Oid, Repository};
 
 use super::{Batch, VerifyError, VerifyOptions, verify, verify_batched};
+
 use crate::audit::sign::RECORD_NAMESPACE;
 use crate::audit::trust::AllowedSigners;
 use crate::audit::{Actor, Draft, Kind, Signers, SshSigner, Store, Subject};
