@@ -12,6 +12,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
+use chrono::Datelike;
 use git2::{Oid, Repository, Tree};
 use serde_json::Value;
 
@@ -198,8 +199,15 @@ fn walk(
                 payload.id
             )));
         }
-        let want =
-            record::record_path(&payload.time, &payload.id).map_err(|e| rec(e.to_string()))?;
+        // `record::record_path` without re-parsing a strftime pattern per record.
+        let t = record::parse_time(&payload.time).map_err(|e| rec(format!("payload.time: {e}")))?;
+        let want = format!(
+            "records/{:04}/{:02}/{:02}/{}.json",
+            t.year(),
+            t.month(),
+            t.day(),
+            payload.id
+        );
         if want != path {
             return Err(rec(format!(
                 "payload.time {} does not match its folder (expected {want})",

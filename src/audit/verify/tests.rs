@@ -246,3 +246,27 @@ fn a_batch_with_a_key_that_signed_nothing_valid_fails_each_item() {
     }
     assert_eq!(batch.flush(), Ok(()));
 }
+
+#[test]
+fn record_folders_match_record_path() {
+    // The walk builds the folder itself; it must agree with the store's.
+    for time in [
+        "2026-11-25T23:30:00-02:00",
+        "0099-01-02T00:00:00Z",
+        "2026-02-28T23:59:59+00:00",
+    ] {
+        let t = crate::audit::record::parse_time(time).unwrap();
+        use chrono::Datelike;
+        let mine = format!(
+            "records/{:04}/{:02}/{:02}/X.json",
+            t.year(),
+            t.month(),
+            t.day()
+        );
+        assert_eq!(
+            mine,
+            crate::audit::record::record_path(time, "X").unwrap(),
+            "{time}"
+        );
+    }
+}
