@@ -297,6 +297,9 @@ fn check_signatures(
             return Err(rec(format!("signatures: {why}")));
         }
     };
+    if sigs.is_empty() {
+        return Err(rec("carries no signature (signatures were stripped)".into()));
+    }
     for (i, sig) in sigs.iter().enumerate() {
         match SigRef::of(sig) {
             SigRef::Ssh { principal, sig } => {
