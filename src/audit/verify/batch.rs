@@ -4,8 +4,11 @@
 //! satisfy `[s]B = R + [H(R‖A‖M)]A`. A batch checks the random linear combination
 //! `[-Σ zᵢsᵢ]B + Σ zᵢRᵢ + Σ_A (Σ_{i by A} zᵢhᵢ)A = 0` with secret 128-bit `zᵢ` from a
 //! CSPRNG (as ed25519-dalek's `verify_batch`, with the terms of each distinct key
-//! summed into one point). A forged signature passes only with probability 2⁻¹²⁸ —
-//! except one crafted by the key's own holder, who could sign genuinely anyway. When
+//! summed into one point). A forged signature passes only with probability 2⁻¹²⁸.
+//! The one known difference from the single check: the holder of a trusted private
+//! key can craft an `R` with a small-order component that a batch accepts with
+//! probability ≤ 1/8 where the single check refuses (non-canonical `R` encodings are
+//! not batched) — a key holder who could sign genuinely anyway. When
 //! a batch fails, every item is re-checked alone, in order, exactly as
 //! ed25519-dalek's `verify` does (cofactorless, canonical `s`), so the first bad
 //! signature is the one named. Anything other than a well-formed Ed25519 signature is
@@ -77,6 +80,11 @@ impl<E> Batch<E> {
         let bytes: &[u8; 64] = sig.signature_bytes().try_into().ok()?;
         let mut r = [0u8; 32];
         r.copy_from_slice(&bytes[..32]);
+        // A non-canonical R never equals the recomputed (canonical) one in a single
+        // check, but would decompress for the batch: leave it to the single check.
+        if !canonical(&r) {
+            return None;
+        }
         let mut s = [0u8; 32];
         s.copy_from_slice(&bytes[32..]);
         // ed25519-dalek refuses a non-canonical `s`; so does this, by not queueing it.
@@ -155,6 +163,21 @@ impl<E> Batch<E> {
     }
 }
 
+/// True when `r` is the one encoding of its point: `y < p` (p = 2²⁵⁵ − 19), and no sign
+/// bit on the two points whose `x` is zero (`y = 1`, `y = p − 1`).
+fn canonical(r: &[u8; 32]) -> bool {
+    let sign = r[31] >> 7;
+    let mut y = *r;
+    y[31] &= 0x7f;
+    let high_ones = y[1..31].iter().all(|b| *b == 0xff) && y[31] == 0x7f;
+    if high_ones && y[0] >= 0xed {
+        return false; // y ≥ p
+    }
+    let one = y[0] == 1 && y[1..].iter().all(|b| *b == 0);
+    let minus_one = high_ones && y[0] == 0xec;
+    !(sign == 1 && (one || minus_one))
+}
+
 /// `H(R ‖ A ‖ M)` where `M` is the SSHSIG signed data over `data`.
 fn challenge(r: &[u8; 32], a: &[u8; 32], sig: &SshSig, data: &[u8]) -> Scalar {
     let alg = sig.hash_alg();
@@ -173,4 +196,35 @@ fn challenge(r: &[u8; 32], a: &[u8; 32], sig: &SshSig, data: &[u8]) -> Scalar {
         h.update(field);
     }
     Scalar::from_bytes_mod_order_wide(&h.finalize().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical;
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+
+    #[test]
+    fn only_canonical_point_encodings_are_batched() {
+        let basepoint = curve25519_dalek::constants::ED25519_BASEPOINT_COMPRESSED;
+        assert!(canonical(basepoint.as_bytes()));
+        let mut p = [0xffu8; 32];
+        p[31] = 0x7f;
+        p[0] = 0xed; // y = p
+        assert!(!canonical(&p));
+        p[0] = 0xec; // y = p - 1, sign 0: canonical
+        assert!(canonical(&p));
+        p[31] |= 0x80; // x = 0 with the sign bit: not canonical
+        assert!(!canonical(&p));
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        assert!(canonical(&one));
+        one[31] = 0x80;
+        assert!(!canonical(&one));
+        // What canonical() refuses is exactly what does not survive a round trip.
+        for bytes in [p, one] {
+            if let Some(pt) = CompressedEdwardsY(bytes).decompress() {
+                assert_ne!(pt.compress().to_bytes(), bytes);
+            }
+        }
+    }
 }
