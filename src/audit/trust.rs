@@ -104,6 +104,21 @@ impl AllowedSigners {
         data: &[u8],
         principal: Option<&str>,
     ) -> Result<&Signer, String> {
+        let checked = self.check(armored, namespace, principal)?;
+        checked.verify(namespace, data)?;
+        Ok(checked.signer)
+    }
+
+    /// Every check of [`AllowedSigners::verify`] except the signature arithmetic:
+    /// the armor parses, the namespace is `namespace`, the key is trusted for it (and
+    /// for `principal`). The caller must still verify the returned signature, at
+    /// once ([`Checked::verify`]) or in a batch (`audit verify`).
+    pub fn check(
+        &self,
+        armored: &str,
+        namespace: &str,
+        principal: Option<&str>,
+    ) -> Result<Checked<'_>, String> {
         let sig = SshSig::from_pem(armored.trim().as_bytes())
             .map_err(|e| format!("malformed SSH signature ({e})"))?;
         if sig.namespace() != namespace {
@@ -113,46 +128,61 @@ impl AllowedSigners {
             ));
         }
         let key_data = sig.public_key();
-        let candidates: Vec<&Signer> = self
+        let mut candidates = self
             .signers
             .iter()
             .filter(|s| s.key.key_data() == key_data)
-            .collect();
-        if candidates.is_empty() {
+            .peekable();
+        if candidates.peek().is_none() {
             let fp = PublicKey::from(key_data.clone()).fingerprint(Default::default());
             return Err(format!(
                 "signed by {fp}, a key not in the trusted allowed signers"
             ));
         }
-        let allowed: Vec<&Signer> = candidates
-            .into_iter()
+        let mut allowed = candidates
             .filter(|s| {
                 s.namespaces
                     .as_ref()
                     .is_none_or(|ns| ns.iter().any(|n| glob(n, namespace)))
             })
-            .collect();
-        let Some(first) = allowed.first() else {
+            .peekable();
+        let Some(first) = allowed.peek().copied() else {
             return Err(format!(
                 "the signing key is not trusted for namespace `{namespace}`"
             ));
         };
         let signer = match principal {
-            None => *first,
-            Some(p) => *allowed
-                .iter()
+            None => first,
+            Some(p) => allowed
                 .find(|s| principal_matches(&s.principals, p))
                 .ok_or_else(|| {
                     format!("principal `{p}` is not allowed for the signing key in the trusted allowed signers")
                 })?,
         };
-        signer
-            .key
-            .verify(namespace, data, &sig)
-            .map_err(|_| "SSH signature does not match the signed bytes".to_string())?;
-        Ok(signer)
+        Ok(Checked { signer, sig })
     }
 }
+
+/// An SSHSIG that passed every check but the signature arithmetic.
+#[derive(Debug)]
+pub struct Checked<'a> {
+    /// The trusted line that allows the key, namespace and principal.
+    pub signer: &'a Signer,
+    pub sig: SshSig,
+}
+
+impl Checked<'_> {
+    /// The signature arithmetic, one signature at a time.
+    pub fn verify(&self, namespace: &str, data: &[u8]) -> Result<(), String> {
+        self.signer
+            .key
+            .verify(namespace, data, &self.sig)
+            .map_err(|_| MISMATCH.to_string())
+    }
+}
+
+/// The reason given for a signature whose arithmetic fails.
+pub const MISMATCH: &str = "SSH signature does not match the signed bytes";
 
 /// The first whitespace-separated field, honouring double quotes.
 fn split_field(s: &str) -> (&str, &str) {
@@ -202,6 +232,10 @@ fn principal_matches(patterns: &[String], principal: &str) -> bool {
 
 /// `*` and `?` wildcards.
 fn glob(pattern: &str, s: &str) -> bool {
+    // The common case (a plain namespace or principal) without allocating.
+    if !pattern.contains(['*', '?']) {
+        return pattern == s;
+    }
     let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), s.chars().collect());
     let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
     while si < s.len() {

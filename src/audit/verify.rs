@@ -1,17 +1,32 @@
 //! `audit verify`: recompute every digest, walk the `prev` chain in commit order (no
 //! gap, fork, reorder or duplicate), check every record and commit signature against
 //! keys trusted from outside the branch, and prove an earlier head is still there.
+//!
+//! Speed (issue 6: ≥ 20,000 records/s on one core) comes from doing each thing once:
+//! one JSON parse and one canonicalisation per record, the Ed25519 arithmetic of all
+//! record and commit signatures in batches (`batch`), keys decompressed once. Every
+//! check still runs on every record, and the error reported is the first one in
+//! chain order: a structural error is returned only after the signatures queued
+//! before it were checked.
 
 use std::collections::HashSet;
 use std::fmt;
 
+use chrono::Datelike;
 use git2::{Oid, Repository, Tree};
 use serde_json::Value;
 
 use super::chain;
 use super::record::{self, GENESIS, Payload, Signature};
 use super::sign::{COMMIT_NAMESPACE, RECORD_NAMESPACE};
-use super::trust::{AllowedSigners, OidcVerifier};
+use super::trust::{AllowedSigners, MISMATCH, OidcVerifier};
+
+mod batch;
+mod jcs;
+#[cfg(test)]
+mod tests;
+
+use batch::{BATCH_SIZE, Batch};
 
 /// What verification needs.
 pub struct VerifyOptions<'a> {
@@ -79,13 +94,38 @@ pub fn verify(
         record: None,
         reason: format!("the commit {why}"),
     })?;
+    verify_batched(repo, &ids, tip, opts, BATCH_SIZE)
+}
+
+/// The walk over `ids` (oldest first), with signatures checked `batch_size` at a time.
+fn verify_batched(
+    repo: &Repository,
+    ids: &[Oid],
+    tip: Oid,
+    opts: &VerifyOptions<'_>,
+    batch_size: usize,
+) -> Result<Verified, VerifyError> {
+    let mut batch = Batch::new(batch_size);
+    let res = walk(repo, ids, tip, opts, &mut batch);
+    // Whatever the walk found, a bad signature queued before it comes first.
+    batch.flush().map_err(|q| describe(repo, q))?;
+    debug_assert!(batch.is_empty());
+    res
+}
+
+fn walk(
+    repo: &Repository,
+    ids: &[Oid],
+    tip: Oid,
+    opts: &VerifyOptions<'_>,
+    batch: &mut Batch<Queued>,
+) -> Result<Verified, VerifyError> {
     let mut prev = GENESIS.to_string();
     let mut seen_digests: HashSet<String> = HashSet::new();
     let mut seen_ids: HashSet<String> = HashSet::new();
     let mut parent_tree: Option<Tree<'_>> = None;
     let mut found_expected = opts.expect_head.as_deref() == Some(GENESIS);
-    for id in &ids {
-        let id = *id;
+    for &id in ids {
         let at = |path: Option<&str>, rec: Option<&str>, reason: String| VerifyError {
             commit: Some(id),
             path: path.map(str::to_string),
@@ -134,7 +174,10 @@ pub fn verify(
             .get("digest")
             .and_then(Value::as_str)
             .ok_or_else(|| rec("has no digest".into()))?;
-        let jcs = record::jcs(payload_value).map_err(|e| rec(e.to_string()))?;
+        let jcs = match jcs::to_vec(payload_value) {
+            Some(bytes) => bytes,
+            None => record::jcs(payload_value).map_err(|e| rec(e.to_string()))?,
+        };
         let digest = record::digest_of(&jcs);
         if digest != stated {
             return Err(rec(format!(
@@ -156,8 +199,15 @@ pub fn verify(
                 payload.id
             )));
         }
-        let want =
-            record::record_path(&payload.time, &payload.id).map_err(|e| rec(e.to_string()))?;
+        // `record::record_path` without re-parsing a strftime pattern per record.
+        let t = record::parse_time(&payload.time).map_err(|e| rec(format!("payload.time: {e}")))?;
+        let want = format!(
+            "records/{:04}/{:02}/{:02}/{}.json",
+            t.year(),
+            t.month(),
+            t.day(),
+            payload.id
+        );
         if want != path {
             return Err(rec(format!(
                 "payload.time {} does not match its folder (expected {want})",
@@ -178,8 +228,16 @@ pub fn verify(
                 payload.prev
             )));
         }
-        check_signatures(&doc, &jcs, &digest, &payload, repo, &tree, opts).map_err(&rec)?;
-        check_commit_signature(repo, id, &doc, opts.trusted).map_err(&rec)?;
+        let sigs = Sigs {
+            commit: id,
+            doc: &doc,
+            jcs: &jcs,
+            digest: &digest,
+            payload: &payload,
+            tree: &tree,
+        };
+        check_signatures(repo, &sigs, opts, batch, &rec)?;
+        check_commit_signature(repo, id, &doc, opts.trusted, batch, &rec)?;
         if opts.expect_head.as_deref() == Some(digest.as_str()) {
             found_expected = true;
         }
@@ -210,59 +268,168 @@ fn bare(reason: String) -> VerifyError {
     }
 }
 
+/// One record's parts its signatures cover.
+struct Sigs<'a, 'r> {
+    commit: Oid,
+    doc: &'a Value,
+    jcs: &'a [u8],
+    digest: &'a str,
+    payload: &'a Payload,
+    tree: &'a Tree<'r>,
+}
+
+/// Checks (or queues) every record signature; `rec` places an error at the record.
 fn check_signatures(
-    doc: &Value,
-    jcs: &[u8],
-    digest: &str,
-    payload: &Payload,
     repo: &Repository,
-    tree: &Tree<'_>,
+    r: &Sigs<'_, '_>,
     opts: &VerifyOptions<'_>,
-) -> Result<(), String> {
-    let sigs: Vec<Signature> = match doc.get("signatures") {
-        None => Vec::new(),
-        Some(v) => <Vec<Signature> as serde::Deserialize>::deserialize(v)
-            .map_err(|e| format!("signatures: {e}"))?,
+    batch: &mut Batch<Queued>,
+    rec: &dyn Fn(String) -> VerifyError,
+) -> Result<(), VerifyError> {
+    let sigs: &[Value] = match r.doc.get("signatures") {
+        None => &[],
+        Some(Value::Array(a)) => a,
+        // Not a list: the error deserialising it gives.
+        Some(v) => {
+            let why = <Vec<Signature> as serde::Deserialize>::deserialize(v)
+                .err()
+                .map_or_else(|| "not a list".to_string(), |e| e.to_string());
+            return Err(rec(format!("signatures: {why}")));
+        }
     };
     if sigs.is_empty() {
-        return Err("carries no signature (signatures were stripped)".into());
+        return Err(rec("carries no signature (signatures were stripped)".into()));
     }
     for (i, sig) in sigs.iter().enumerate() {
-        match sig {
-            Signature::Ssh { principal, sig } => {
-                opts.trusted
-                    .verify(sig, RECORD_NAMESPACE, jcs, Some(principal))
-                    .map_err(|e| format!("signatures[{i}] (ssh, principal {principal}): {e}"))?;
+        match SigRef::of(sig) {
+            SigRef::Ssh { principal, sig } => {
+                let what =
+                    |e: &str| rec(format!("signatures[{i}] (ssh, principal {principal}): {e}"));
+                let checked = opts
+                    .trusted
+                    .check(sig, RECORD_NAMESPACE, Some(principal))
+                    .map_err(|e| what(&e))?;
+                let queued = Queued {
+                    commit: r.commit,
+                    sig: Some(i),
+                };
+                if !batch
+                    .push(&checked.sig, r.jcs, queued)
+                    .map_err(|q| describe(repo, q))?
+                {
+                    checked
+                        .verify(RECORD_NAMESPACE, r.jcs)
+                        .map_err(|e| what(&e))?;
+                }
             }
-            Signature::GithubOidc { token } => {
+            SigRef::GithubOidc { token } => {
                 let verifier = opts.oidc.ok_or_else(|| {
-                    format!("signatures[{i}] (github-oidc): cannot be verified: no OIDC verifier is configured")
+                    rec(format!("signatures[{i}] (github-oidc): cannot be verified: no OIDC verifier is configured"))
                 })?;
-                let time =
-                    record::parse_time(&payload.time).map_err(|e| format!("payload.time: {e}"))?;
+                let time = record::parse_time(&r.payload.time)
+                    .map_err(|e| rec(format!("payload.time: {e}")))?;
                 let lookup = |kid: &str| -> Option<String> {
                     if !super::store::is_safe_kid(kid) {
                         return None;
                     }
-                    let entry = tree
+                    let entry = r
+                        .tree
                         .get_path(std::path::Path::new(&format!("jwks/{kid}.json")))
                         .ok()?;
                     let blob = repo.find_blob(entry.id()).ok()?;
                     String::from_utf8(blob.content().to_vec()).ok()
                 };
                 verifier
-                    .verify(token, &lookup, &format!("jitaa:{digest}"), time)
-                    .map_err(|e| format!("signatures[{i}] (github-oidc): {e}"))?;
+                    .verify(token, &lookup, &format!("jitaa:{}", r.digest), time)
+                    .map_err(|e| rec(format!("signatures[{i}] (github-oidc): {e}")))?;
             }
-            Signature::Unknown(v) => {
+            SigRef::Unknown(v) => {
                 let t = v.get("type").and_then(Value::as_str).unwrap_or("?");
-                return Err(format!(
+                return Err(rec(format!(
                     "signatures[{i}]: unknown or malformed signature of type `{t}`"
-                ));
+                )));
             }
         }
     }
     Ok(())
+}
+
+/// A signature waiting in the batch: its commit, and which record signature (`None`:
+/// the commit's own). Small, so a full batch holds no strings; the message is rebuilt
+/// by [`describe`] only when one is bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Queued {
+    commit: Oid,
+    sig: Option<usize>,
+}
+
+/// The error for a queued signature that does not verify, placed as the walk would.
+fn describe(repo: &Repository, q: Queued) -> VerifyError {
+    let place = || -> Option<(String, Value)> {
+        let c = repo.find_commit(q.commit).ok()?;
+        let tree = c.tree().ok()?;
+        let parent = match c.parent(0) {
+            Ok(p) => Some(p.tree().ok()?),
+            Err(_) => None,
+        };
+        let changes = chain::diff(repo, parent.as_ref(), &tree).ok()?;
+        let step = chain::step(&changes, q.commit).ok()?;
+        let blob = repo.find_blob(step.blob).ok()?;
+        let doc = serde_json::from_slice(blob.content()).ok()?;
+        Some((step.path, doc))
+    };
+    let (path, doc) = place().unzip();
+    let stem = path.as_deref().map(|p| {
+        p.rsplit('/')
+            .next()
+            .and_then(|f| f.strip_suffix(".json"))
+            .unwrap_or("")
+            .to_string()
+    });
+    let reason = match q.sig {
+        None => format!("commit signature: {MISMATCH}"),
+        Some(i) => {
+            let principal = doc
+                .as_ref()
+                .and_then(|d| d.get("signatures")?.get(i))
+                .and_then(|v| match SigRef::of(v) {
+                    SigRef::Ssh { principal, .. } => Some(principal.to_string()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "?".into());
+            format!("signatures[{i}] (ssh, principal {principal}): {MISMATCH}")
+        }
+    };
+    VerifyError {
+        commit: Some(q.commit),
+        path,
+        record: stem,
+        reason,
+    }
+}
+
+/// A record signature as [`Signature`] reads it, borrowed from the document.
+enum SigRef<'a> {
+    Ssh { principal: &'a str, sig: &'a str },
+    GithubOidc { token: &'a str },
+    Unknown(&'a Value),
+}
+
+impl<'a> SigRef<'a> {
+    fn of(v: &'a Value) -> SigRef<'a> {
+        let field = |k: &str| v.get(k).and_then(Value::as_str);
+        match v.get("type").and_then(Value::as_str) {
+            Some("ssh") => match (field("principal"), field("sig")) {
+                (Some(principal), Some(sig)) => SigRef::Ssh { principal, sig },
+                _ => SigRef::Unknown(v),
+            },
+            Some("github-oidc") => match field("token") {
+                Some(token) => SigRef::GithubOidc { token },
+                None => SigRef::Unknown(v),
+            },
+            _ => SigRef::Unknown(v),
+        }
+    }
 }
 
 /// A signed commit must verify against the trusted keys (namespace `git`). An unsigned
@@ -272,16 +439,31 @@ fn check_commit_signature(
     id: Oid,
     doc: &Value,
     trusted: &AllowedSigners,
-) -> Result<(), String> {
+    batch: &mut Batch<Queued>,
+    rec: &dyn Fn(String) -> VerifyError,
+) -> Result<(), VerifyError> {
     match repo.extract_signature(&id, None) {
         Ok((sig, content)) => {
+            let what = |e: &str| rec(format!("commit signature: {e}"));
             let sig = sig
                 .as_str()
-                .map_err(|_| "the commit signature is not text")?;
-            trusted
-                .verify(sig, COMMIT_NAMESPACE, &content, None)
-                .map(|_| ())
-                .map_err(|e| format!("commit signature: {e}"))
+                .map_err(|_| rec("the commit signature is not text".into()))?;
+            let checked = trusted
+                .check(sig, COMMIT_NAMESPACE, None)
+                .map_err(|e| what(&e))?;
+            let queued = Queued {
+                commit: id,
+                sig: None,
+            };
+            if !batch
+                .push(&checked.sig, &content, queued)
+                .map_err(|q| describe(repo, q))?
+            {
+                checked
+                    .verify(COMMIT_NAMESPACE, &content)
+                    .map_err(|e| what(&e))?;
+            }
+            Ok(())
         }
         Err(_) => {
             let has_ssh = doc
@@ -292,10 +474,10 @@ fn check_commit_signature(
                         .any(|s| s.get("type").and_then(Value::as_str) == Some("ssh"))
                 });
             if has_ssh {
-                Err(
+                Err(rec(
                     "the commit is not signed (audit commits carry the record key's SSH signature)"
                         .into(),
-                )
+                ))
             } else {
                 Ok(())
             }

@@ -1,0 +1,187 @@
+//! A fast RFC 8785 (JCS) writer for the payloads `audit verify` re-hashes: objects with
+//! keys in UTF-16 order, strings with JCS's minimal escaping, integers up to 2⁵³.
+//! Anything else (fractions, exponents, larger integers) returns `None` and the
+//! caller canonicalises with `serde_json_canonicalizer`, the reference used to write
+//! records; a property test holds the two to the same bytes.
+
+use serde_json::Value;
+
+/// Integers beyond ±2⁵³ are not exact IEEE doubles: left to the reference.
+const MAX_EXACT: u64 = 1 << 53;
+
+/// The JCS bytes of `v`, or `None` when it holds a number this writer leaves alone.
+pub fn to_vec(v: &Value) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(1024);
+    write(v, &mut out)?;
+    Some(out)
+}
+
+fn write(v: &Value, out: &mut Vec<u8>) -> Option<()> {
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                if u > MAX_EXACT {
+                    return None;
+                }
+                out.extend_from_slice(u.to_string().as_bytes());
+            } else if let Some(i) = n.as_i64() {
+                if i.unsigned_abs() > MAX_EXACT {
+                    return None;
+                }
+                out.extend_from_slice(i.to_string().as_bytes());
+            } else {
+                return None;
+            }
+        }
+        Value::String(s) => string(s, out),
+        Value::Array(a) => {
+            out.push(b'[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write(x, out)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(m) => {
+            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+            entries.sort_unstable_by(|a, b| utf16_cmp(a.0, b.0));
+            out.push(b'{');
+            for (i, (k, x)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                string(k, out);
+                out.push(b':');
+                write(x, out)?;
+            }
+            out.push(b'}');
+        }
+    }
+    Some(())
+}
+
+/// UTF-16 code unit order (RFC 8785 §3.2.3). For text without characters at or
+/// above U+E000 (lead bytes 0xEE..) it equals byte order.
+fn utf16_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    if a.bytes().chain(b.bytes()).all(|c| c < 0xEE) {
+        a.as_bytes().cmp(b.as_bytes())
+    } else {
+        a.encode_utf16().cmp(b.encode_utf16())
+    }
+}
+
+/// A JSON string as JCS writes it: `"` and `\` escaped, control characters as the
+/// short escapes or `\u00xx`, everything else as its UTF-8 bytes.
+fn string(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in bytes.iter().enumerate() {
+        let esc: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x09 => b"\\t",
+            0x0A => b"\\n",
+            0x0C => b"\\f",
+            0x0D => b"\\r",
+            0x00..=0x1F => {
+                out.extend_from_slice(&bytes[start..i]);
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(c >> 4)]);
+                out.push(HEX[usize::from(c & 0xF)]);
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(esc);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn reference(v: &Value) -> Vec<u8> {
+        serde_json_canonicalizer::to_vec(v).unwrap()
+    }
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-1000i64..1000).prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            any::<String>().prop_map(Value::String),
+            "[\\x00-\\x1f\"\\\\a-z\u{7f}\u{2028}\u{e000}\u{ffff}\u{10000}\u{1f600}]{0,8}"
+                .prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    "[a-zA-Z_\u{e9}\u{e000}\u{ff5e}\u{1f600}\u{10000}]{0,5}",
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Whenever the fast writer answers, it answers byte for byte what the
+        /// reference canonicaliser does (so a digest it recomputes is the real one).
+        #[test]
+        fn matches_the_reference_canonicaliser(v in json()) {
+            if let Some(fast) = to_vec(&v) {
+                let want = reference(&v);
+                prop_assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&want));
+            }
+        }
+    }
+
+    #[test]
+    fn utf16_order_puts_supplementary_characters_before_private_use() {
+        // U+1F600 is the surrogate pair D83D DE00, which sorts before U+E000 in UTF-16
+        // although its UTF-8 bytes sort after.
+        let v = serde_json::json!({"\u{e000}": 1, "\u{1f600}": 2, "a": 3});
+        let fast = to_vec(&v).unwrap();
+        assert_eq!(fast, reference(&v));
+        assert_eq!(
+            String::from_utf8(fast).unwrap(),
+            "{\"a\":3,\"\u{1f600}\":2,\"\u{e000}\":1}"
+        );
+    }
+
+    #[test]
+    fn leaves_fractions_and_big_integers_to_the_reference() {
+        assert!(to_vec(&serde_json::json!({"a": 1.5})).is_none());
+        assert!(to_vec(&serde_json::json!([9007199254740993u64])).is_none());
+        assert_eq!(
+            to_vec(&serde_json::json!([
+                9007199254740992u64,
+                -9007199254740992i64
+            ]))
+            .unwrap(),
+            b"[9007199254740992,-9007199254740992]"
+        );
+    }
+}
