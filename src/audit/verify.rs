@@ -125,6 +125,11 @@ fn walk(
     let mut seen_ids: HashSet<String> = HashSet::new();
     let mut parent_tree: Option<Tree<'_>> = None;
     let mut found_expected = opts.expect_head.as_deref() == Some(GENESIS);
+    let odb = repo
+        .odb()
+        .map_err(|e| bare(format!("cannot open the object database ({})", e.message())))?;
+    // Reused for every commit: its signature and the bytes that signature covers.
+    let (mut commit_sig, mut signed_bytes) = (Vec::new(), Vec::new());
     for &id in ids {
         let at = |path: Option<&str>, rec: Option<&str>, reason: String| VerifyError {
             commit: Some(id),
@@ -132,14 +137,19 @@ fn walk(
             record: rec.map(str::to_string),
             reason,
         };
-        let commit = repo.find_commit(id).map_err(|e| {
+        let obj = odb.read(id).map_err(|e| {
             at(
                 None,
                 None,
                 format!("cannot read the commit ({})", e.message()),
             )
         })?;
-        let tree = commit.tree().map_err(|e| {
+        let head = chain::raw::header(obj.data())
+            .map_err(|why| at(None, None, format!("the commit {why}")))?;
+        let signed = chain::raw::split_signature(obj.data(), &mut commit_sig, &mut signed_bytes)
+            .map_err(|why| at(None, None, why.to_string()))?;
+        drop(obj);
+        let tree = repo.find_tree(head.tree).map_err(|e| {
             at(
                 None,
                 None,
@@ -237,7 +247,8 @@ fn walk(
             tree: &tree,
         };
         check_signatures(repo, &sigs, opts, batch, &rec)?;
-        check_commit_signature(repo, id, &doc, opts.trusted, batch, &rec)?;
+        let signature = signed.then_some((commit_sig.as_slice(), signed_bytes.as_slice()));
+        check_commit_signature(repo, id, signature, &doc, opts.trusted, batch, &rec)?;
         if opts.expect_head.as_deref() == Some(digest.as_str()) {
             found_expected = true;
         }
@@ -437,16 +448,16 @@ impl<'a> SigRef<'a> {
 fn check_commit_signature(
     repo: &Repository,
     id: Oid,
+    signed: Option<(&[u8], &[u8])>,
     doc: &Value,
     trusted: &AllowedSigners,
     batch: &mut Batch<Queued>,
     rec: &dyn Fn(String) -> VerifyError,
 ) -> Result<(), VerifyError> {
-    match repo.extract_signature(&id, None) {
-        Ok((sig, content)) => {
+    match signed {
+        Some((sig, content)) => {
             let what = |e: &str| rec(format!("commit signature: {e}"));
-            let sig = sig
-                .as_str()
+            let sig = std::str::from_utf8(sig)
                 .map_err(|_| rec("the commit signature is not text".into()))?;
             let checked = trusted
                 .check(sig, COMMIT_NAMESPACE, None)
@@ -456,16 +467,16 @@ fn check_commit_signature(
                 sig: None,
             };
             if !batch
-                .push(&checked.sig, &content, queued)
+                .push(&checked.sig, content, queued)
                 .map_err(|q| describe(repo, q))?
             {
                 checked
-                    .verify(COMMIT_NAMESPACE, &content)
+                    .verify(COMMIT_NAMESPACE, content)
                     .map_err(|e| what(&e))?;
             }
             Ok(())
         }
-        Err(_) => {
+        None => {
             let has_ssh = doc
                 .get("signatures")
                 .and_then(Value::as_array)
