@@ -208,7 +208,7 @@ fn walk(
                 record::VERSION
             )));
         }
-        if payload.id != stem {
+        if *payload.id != *stem {
             return Err(rec(format!(
                 "payload.id `{}` does not match its file name",
                 payload.id
@@ -232,8 +232,8 @@ fn walk(
         if !seen_ids.insert(payload.id.to_string()) || seen_digests.contains(&digest) {
             return Err(rec("duplicate: this record is already in the chain".into()));
         }
-        if payload.prev != prev {
-            let why = if seen_digests.contains(payload.prev.as_ref()) {
+        if *payload.prev != *prev {
+            let why = if seen_digests.contains(&*payload.prev) {
                 "records were reordered or the chain forks"
             } else {
                 "a record is missing, was inserted, or records were reordered"

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 
-use crate::audit::record::{Actor, Approval, ContextSource, Decision, Kind, RuleRef, Subject};
+use crate::audit::record::{ContextSource, Decision, Kind};
 
 /// A JSON value whose strings borrow from the input when they hold no escape.
 /// Object members keep file order; a repeated name counts once, its last value (as
@@ -105,14 +105,14 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Json::deserialize(d)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(64));
         while let Some(v) = seq.next_element()? {
             out.push(v);
         }
         Ok(Json::Arr(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
         while let Some(Key(k)) = map.next_key()? {
             out.push((k, map.next_value()?));
         }
@@ -145,47 +145,110 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
+/// A JSON string, borrowed when it holds no escape (serde's own `Cow<str>` and
+/// `String` always copy).
+#[derive(Debug)]
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Key::deserialize(d).map(|Key(k)| Text(k))
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// `record::Payload` field for field, strings borrowed: deserialising it accepts and
-/// refuses what deserialising a `Payload` does (a test holds them together).
+/// refuses what deserialising a `Payload` does (a test holds them together). Only
+/// the fields verification reads are public.
 #[derive(Debug, Deserialize)]
 pub struct PayloadView<'a> {
     pub v: u32,
     #[serde(borrow)]
-    pub id: Cow<'a, str>,
+    pub id: Text<'a>,
     #[serde(borrow)]
-    pub prev: Cow<'a, str>,
+    pub prev: Text<'a>,
     #[serde(borrow)]
-    pub time: Cow<'a, str>,
-    #[allow(dead_code)]
-    pub kind: Kind,
-    #[allow(dead_code)]
-    #[serde(default)]
-    pub decision: Option<Decision>,
-    #[allow(dead_code)]
-    #[serde(borrow)]
-    pub repository: Cow<'a, str>,
-    #[allow(dead_code)]
-    pub subject: Subject,
-    #[allow(dead_code)]
-    pub requester: Actor,
-    #[allow(dead_code)]
-    #[serde(default)]
-    pub approvals: Vec<Approval>,
-    #[allow(dead_code)]
-    #[serde(default)]
-    pub rule: Option<RuleRef>,
-    #[allow(dead_code)]
-    #[serde(default, borrow)]
-    pub expires_at: Option<Cow<'a, str>>,
-    #[allow(dead_code)]
-    #[serde(default)]
-    pub context: IgnoredAny,
-    #[allow(dead_code)]
-    #[serde(default)]
-    pub context_source: Option<ContextSource>,
-    #[allow(dead_code)]
-    #[serde(default, borrow)]
-    pub reason: Option<Cow<'a, str>>,
+    pub time: Text<'a>,
+    #[serde(rename = "kind")]
+    _kind: Kind,
+    #[serde(default, rename = "decision")]
+    _decision: Option<Decision>,
+    #[serde(borrow, rename = "repository")]
+    _repository: Text<'a>,
+    #[serde(borrow, rename = "subject")]
+    _subject: SubjectView<'a>,
+    #[serde(borrow, rename = "requester")]
+    _requester: ActorView<'a>,
+    #[serde(default, borrow, rename = "approvals")]
+    _approvals: Vec<ApprovalView<'a>>,
+    #[serde(default, borrow, rename = "rule")]
+    _rule: Option<RuleView<'a>>,
+    #[serde(default, borrow, rename = "expires_at")]
+    _expires_at: Option<Text<'a>>,
+    #[serde(default, rename = "context")]
+    _context: IgnoredAny,
+    #[serde(default, rename = "context_source")]
+    _context_source: Option<ContextSource>,
+    #[serde(default, borrow, rename = "reason")]
+    _reason: Option<Text<'a>>,
+}
+
+/// `record::Subject`, borrowed.
+#[derive(Debug, Deserialize)]
+struct SubjectView<'a> {
+    #[serde(borrow, rename = "sha")]
+    _sha: Text<'a>,
+    #[serde(default, borrow, rename = "ref")]
+    _git_ref: Option<Text<'a>>,
+    #[serde(default, borrow, rename = "environment")]
+    _environment: Option<Text<'a>>,
+}
+
+/// `record::Actor`, borrowed.
+#[derive(Debug, Deserialize)]
+struct ActorView<'a> {
+    #[serde(borrow, rename = "login")]
+    _login: Text<'a>,
+    #[serde(rename = "id")]
+    _id: u64,
+}
+
+/// `record::Approval`, borrowed.
+#[derive(Debug, Deserialize)]
+struct ApprovalView<'a> {
+    #[serde(borrow, rename = "login")]
+    _login: Text<'a>,
+    #[serde(rename = "id")]
+    _id: u64,
+    #[serde(borrow, rename = "via")]
+    _via: Text<'a>,
+    #[serde(borrow, rename = "url")]
+    _url: Text<'a>,
+    #[serde(borrow, rename = "at")]
+    _at: Text<'a>,
+}
+
+/// `record::RuleRef`, borrowed.
+#[derive(Debug, Deserialize)]
+struct RuleView<'a> {
+    #[serde(borrow, rename = "name")]
+    _name: Text<'a>,
+    #[serde(rename = "approvals")]
+    _approvals: u32,
+    #[serde(borrow, rename = "policy_digest")]
+    _policy_digest: Text<'a>,
 }
 
 /// The record file's `payload`, typed (other members are read through [`Json`]).
@@ -239,6 +302,41 @@ mod tests {
                 cases.push(c);
             }
         }
+        for (outer, inner) in [
+            ("subject", "sha"),
+            ("subject", "ref"),
+            ("subject", "environment"),
+            ("requester", "login"),
+            ("requester", "id"),
+            ("rule", "name"),
+            ("rule", "approvals"),
+            ("rule", "policy_digest"),
+        ] {
+            let mut without = good.clone();
+            without[outer].as_object_mut().unwrap().remove(inner);
+            cases.push(without);
+            for o in &odd {
+                let mut c = good.clone();
+                c[outer][inner] = o.clone();
+                cases.push(c);
+            }
+        }
+        for inner in ["login", "id", "via", "url", "at"] {
+            let mut without = good.clone();
+            without["approvals"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove(inner);
+            cases.push(without);
+            for o in &odd {
+                let mut c = good.clone();
+                c["approvals"][0][inner] = o.clone();
+                cases.push(c);
+            }
+        }
+        let mut escaped = good.clone();
+        escaped["subject"]["sha"] = "a\"bé".into();
+        cases.push(escaped);
         cases.push(serde_json::json!([1, "i", "p", "t"]));
         for c in cases {
             let typed = serde_json::from_value::<Payload>(c.clone()).is_ok();
