@@ -119,14 +119,17 @@ mod tests {
         (tmp, repo)
     }
 
-    fn split(raw: &[u8]) -> Result<Option<(String, Vec<u8>)>, &'static str> {
+    /// A signature and the bytes it covers.
+    type Split = Option<(String, Vec<u8>)>;
+
+    fn split(raw: &[u8]) -> Result<Split, &'static str> {
         let (mut sig, mut payload) = (Vec::new(), Vec::new());
         Ok(split_signature(raw, &mut sig, &mut payload)?
             .then(|| (String::from_utf8(sig).unwrap(), payload)))
     }
 
     /// What libgit2 says for commit `id`, next to what `split_signature` says.
-    fn both(repo: &Repository, id: Oid) -> (Option<(String, Vec<u8>)>, Option<(String, Vec<u8>)>) {
+    fn both(repo: &Repository, id: Oid) -> (Split, Split) {
         let theirs = repo
             .extract_signature(&id, None)
             .ok()
