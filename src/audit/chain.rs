@@ -7,6 +7,8 @@ use git2::{Oid, Repository, Tree};
 use super::AuditError;
 use super::store::git_err;
 
+pub mod raw;
+
 /// One file a commit changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
@@ -26,23 +28,35 @@ pub enum ChangeKind {
 /// The commits from `tip` back to the root along first parents, oldest first.
 /// A merge commit (a fork joined back) is refused.
 pub fn commits(repo: &Repository, tip: Oid) -> Result<Vec<Oid>, (Oid, String)> {
+    let odb = repo.odb().map_err(|e| {
+        (
+            tip,
+            format!("cannot open the object database ({})", e.message()),
+        )
+    })?;
     let mut out = Vec::new();
     let mut next = Some(tip);
     while let Some(id) = next {
-        let commit = repo
-            .find_commit(id)
+        // The raw bytes (SHA-1 checked) stay in libgit2's object cache, so the walk
+        // that follows reads each commit without decompressing it again.
+        let obj = odb
+            .read(id)
             .map_err(|e| (id, format!("cannot read commit ({})", e.message())))?;
-        if commit.parent_count() > 1 {
+        if obj.kind() != git2::ObjectType::Commit {
+            return Err((id, format!("is a {}, not a commit", obj.kind().str())));
+        }
+        let head = raw::header(obj.data()).map_err(|why| (id, why))?;
+        if head.parents.len() > 1 {
             return Err((
                 id,
                 format!(
                     "is a merge of {} parents: the audit chain must be linear (a fork was joined)",
-                    commit.parent_count()
+                    head.parents.len()
                 ),
             ));
         }
         out.push(id);
-        next = commit.parent_id(0).ok();
+        next = head.parents.first().copied();
     }
     out.reverse();
     Ok(out)

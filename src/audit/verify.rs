@@ -17,16 +17,18 @@ use git2::{Oid, Repository, Tree};
 use serde_json::Value;
 
 use super::chain;
-use super::record::{self, GENESIS, Payload, Signature};
+use super::record::{self, GENESIS, Signature};
 use super::sign::{COMMIT_NAMESPACE, RECORD_NAMESPACE};
 use super::trust::{AllowedSigners, MISMATCH, OidcVerifier};
 
 mod batch;
+mod doc;
 mod jcs;
 #[cfg(test)]
 mod tests;
 
 use batch::{BATCH_SIZE, Batch};
+use doc::{DocView, Json, PayloadView};
 
 /// What verification needs.
 pub struct VerifyOptions<'a> {
@@ -124,7 +126,13 @@ fn walk(
     let mut seen_digests: HashSet<String> = HashSet::new();
     let mut seen_ids: HashSet<String> = HashSet::new();
     let mut parent_tree: Option<Tree<'_>> = None;
+    let mut jcs_buf = Vec::with_capacity(2048);
     let mut found_expected = opts.expect_head.as_deref() == Some(GENESIS);
+    let odb = repo
+        .odb()
+        .map_err(|e| bare(format!("cannot open the object database ({})", e.message())))?;
+    // Reused for every commit: its signature and the bytes that signature covers.
+    let (mut commit_sig, mut signed_bytes) = (Vec::new(), Vec::new());
     for &id in ids {
         let at = |path: Option<&str>, rec: Option<&str>, reason: String| VerifyError {
             commit: Some(id),
@@ -132,14 +140,19 @@ fn walk(
             record: rec.map(str::to_string),
             reason,
         };
-        let commit = repo.find_commit(id).map_err(|e| {
+        let obj = odb.read(id).map_err(|e| {
             at(
                 None,
                 None,
                 format!("cannot read the commit ({})", e.message()),
             )
         })?;
-        let tree = commit.tree().map_err(|e| {
+        let head = chain::raw::header(obj.data())
+            .map_err(|why| at(None, None, format!("the commit {why}")))?;
+        let signed = chain::raw::split_signature(obj.data(), &mut commit_sig, &mut signed_bytes)
+            .map_err(|why| at(None, None, why.to_string()))?;
+        drop(obj);
+        let tree = repo.find_tree(head.tree).map_err(|e| {
             at(
                 None,
                 None,
@@ -165,27 +178,29 @@ fn walk(
         })?;
         let rec = |reason: String| at(Some(path), Some(stem), reason);
 
-        let doc: Value = serde_json::from_slice(blob.content())
-            .map_err(|e| rec(format!("not valid JSON ({e})")))?;
-        let payload_value = doc
+        let bytes = blob.content();
+        let doc: Json<'_> =
+            serde_json::from_slice(bytes).map_err(|e| rec(format!("not valid JSON ({e})")))?;
+        let payload_json = doc
             .get("payload")
             .ok_or_else(|| rec("has no payload".into()))?;
         let stated = doc
             .get("digest")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .ok_or_else(|| rec("has no digest".into()))?;
-        let jcs = match jcs::to_vec(payload_value) {
-            Some(bytes) => bytes,
-            None => record::jcs(payload_value).map_err(|e| rec(e.to_string()))?,
-        };
-        let digest = record::digest_of(&jcs);
+        if jcs::json_into(payload_json, &mut jcs_buf).is_none() {
+            jcs_buf = record::jcs(&payload_json.to_value()).map_err(|e| rec(e.to_string()))?;
+        }
+        let jcs = jcs_buf.as_slice();
+        let digest = record::digest_of(jcs);
         if digest != stated {
             return Err(rec(format!(
                 "digest mismatch: the record states {stated} but its payload hashes to {digest} (the record was altered)"
             )));
         }
-        let payload: Payload = <Payload as serde::Deserialize>::deserialize(payload_value)
-            .map_err(|e| rec(format!("payload: {e}")))?;
+        let payload = serde_json::from_slice::<DocView<'_>>(bytes)
+            .map_err(|e| rec(format!("payload: {e}")))?
+            .payload;
         if payload.v != record::VERSION {
             return Err(rec(format!(
                 "payload.v is {}, this jitaa reads {}",
@@ -193,7 +208,7 @@ fn walk(
                 record::VERSION
             )));
         }
-        if payload.id != stem {
+        if *payload.id != *stem {
             return Err(rec(format!(
                 "payload.id `{}` does not match its file name",
                 payload.id
@@ -214,11 +229,11 @@ fn walk(
                 payload.time
             )));
         }
-        if !seen_ids.insert(payload.id.clone()) || seen_digests.contains(&digest) {
+        if !seen_ids.insert(payload.id.to_string()) || seen_digests.contains(&digest) {
             return Err(rec("duplicate: this record is already in the chain".into()));
         }
-        if payload.prev != prev {
-            let why = if seen_digests.contains(&payload.prev) {
+        if *payload.prev != *prev {
+            let why = if seen_digests.contains(&*payload.prev) {
                 "records were reordered or the chain forks"
             } else {
                 "a record is missing, was inserted, or records were reordered"
@@ -231,13 +246,14 @@ fn walk(
         let sigs = Sigs {
             commit: id,
             doc: &doc,
-            jcs: &jcs,
+            jcs,
             digest: &digest,
             payload: &payload,
             tree: &tree,
         };
         check_signatures(repo, &sigs, opts, batch, &rec)?;
-        check_commit_signature(repo, id, &doc, opts.trusted, batch, &rec)?;
+        let signature = signed.then_some((commit_sig.as_slice(), signed_bytes.as_slice()));
+        check_commit_signature(repo, id, signature, &doc, opts.trusted, batch, &rec)?;
         if opts.expect_head.as_deref() == Some(digest.as_str()) {
             found_expected = true;
         }
@@ -271,10 +287,10 @@ fn bare(reason: String) -> VerifyError {
 /// One record's parts its signatures cover.
 struct Sigs<'a, 'r> {
     commit: Oid,
-    doc: &'a Value,
+    doc: &'a Json<'a>,
     jcs: &'a [u8],
     digest: &'a str,
-    payload: &'a Payload,
+    payload: &'a PayloadView<'a>,
     tree: &'a Tree<'r>,
 }
 
@@ -286,12 +302,12 @@ fn check_signatures(
     batch: &mut Batch<Queued>,
     rec: &dyn Fn(String) -> VerifyError,
 ) -> Result<(), VerifyError> {
-    let sigs: &[Value] = match r.doc.get("signatures") {
+    let sigs: &[Json<'_>] = match r.doc.get("signatures") {
         None => &[],
-        Some(Value::Array(a)) => a,
+        Some(Json::Arr(a)) => a,
         // Not a list: the error deserialising it gives.
         Some(v) => {
-            let why = <Vec<Signature> as serde::Deserialize>::deserialize(v)
+            let why = <Vec<Signature> as serde::Deserialize>::deserialize(v.to_value())
                 .err()
                 .map_or_else(|| "not a list".to_string(), |e| e.to_string());
             return Err(rec(format!("signatures: {why}")));
@@ -344,7 +360,7 @@ fn check_signatures(
                     .map_err(|e| rec(format!("signatures[{i}] (github-oidc): {e}")))?;
             }
             SigRef::Unknown(v) => {
-                let t = v.get("type").and_then(Value::as_str).unwrap_or("?");
+                let t = v.get("type").and_then(Json::as_str).unwrap_or("?");
                 return Err(rec(format!(
                     "signatures[{i}]: unknown or malformed signature of type `{t}`"
                 )));
@@ -392,10 +408,9 @@ fn describe(repo: &Repository, q: Queued) -> VerifyError {
             let principal = doc
                 .as_ref()
                 .and_then(|d| d.get("signatures")?.get(i))
-                .and_then(|v| match SigRef::of(v) {
-                    SigRef::Ssh { principal, .. } => Some(principal.to_string()),
-                    _ => None,
-                })
+                .filter(|v| v.get("type").and_then(Value::as_str) == Some("ssh"))
+                .and_then(|v| v.get("principal")?.as_str())
+                .map(str::to_string)
                 .unwrap_or_else(|| "?".into());
             format!("signatures[{i}] (ssh, principal {principal}): {MISMATCH}")
         }
@@ -412,13 +427,13 @@ fn describe(repo: &Repository, q: Queued) -> VerifyError {
 enum SigRef<'a> {
     Ssh { principal: &'a str, sig: &'a str },
     GithubOidc { token: &'a str },
-    Unknown(&'a Value),
+    Unknown(&'a Json<'a>),
 }
 
 impl<'a> SigRef<'a> {
-    fn of(v: &'a Value) -> SigRef<'a> {
-        let field = |k: &str| v.get(k).and_then(Value::as_str);
-        match v.get("type").and_then(Value::as_str) {
+    fn of(v: &'a Json<'a>) -> SigRef<'a> {
+        let field = |k: &str| v.get(k).and_then(Json::as_str);
+        match v.get("type").and_then(Json::as_str) {
             Some("ssh") => match (field("principal"), field("sig")) {
                 (Some(principal), Some(sig)) => SigRef::Ssh { principal, sig },
                 _ => SigRef::Unknown(v),
@@ -437,16 +452,16 @@ impl<'a> SigRef<'a> {
 fn check_commit_signature(
     repo: &Repository,
     id: Oid,
-    doc: &Value,
+    signed: Option<(&[u8], &[u8])>,
+    doc: &Json<'_>,
     trusted: &AllowedSigners,
     batch: &mut Batch<Queued>,
     rec: &dyn Fn(String) -> VerifyError,
 ) -> Result<(), VerifyError> {
-    match repo.extract_signature(&id, None) {
-        Ok((sig, content)) => {
+    match signed {
+        Some((sig, content)) => {
             let what = |e: &str| rec(format!("commit signature: {e}"));
-            let sig = sig
-                .as_str()
+            let sig = std::str::from_utf8(sig)
                 .map_err(|_| rec("the commit signature is not text".into()))?;
             let checked = trusted
                 .check(sig, COMMIT_NAMESPACE, None)
@@ -456,23 +471,22 @@ fn check_commit_signature(
                 sig: None,
             };
             if !batch
-                .push(&checked.sig, &content, queued)
+                .push(&checked.sig, content, queued)
                 .map_err(|q| describe(repo, q))?
             {
                 checked
-                    .verify(COMMIT_NAMESPACE, &content)
+                    .verify(COMMIT_NAMESPACE, content)
                     .map_err(|e| what(&e))?;
             }
             Ok(())
         }
-        Err(_) => {
-            let has_ssh = doc
-                .get("signatures")
-                .and_then(Value::as_array)
-                .is_some_and(|a| {
-                    a.iter()
-                        .any(|s| s.get("type").and_then(Value::as_str) == Some("ssh"))
-                });
+        None => {
+            let has_ssh = match doc.get("signatures") {
+                Some(Json::Arr(a)) => a
+                    .iter()
+                    .any(|s| s.get("type").and_then(Json::as_str) == Some("ssh")),
+                _ => false,
+            };
             if has_ssh {
                 Err(rec(
                     "the commit is not signed (audit commits carry the record key's SSH signature)"

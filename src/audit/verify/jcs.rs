@@ -4,18 +4,25 @@
 //! caller canonicalises with `serde_json_canonicalizer`, the reference used to write
 //! records; a property test holds the two to the same bytes.
 
+use serde_json::Number;
+#[cfg(test)]
 use serde_json::Value;
+
+use super::doc::Json;
 
 /// Integers beyond ±2⁵³ are not exact IEEE doubles: left to the reference.
 const MAX_EXACT: u64 = 1 << 53;
 
 /// The JCS bytes of `v`, or `None` when it holds a number this writer leaves alone.
+/// (The walk uses [`json_into`]; tests hold this one to the reference and that one to this.)
+#[cfg(test)]
 pub fn to_vec(v: &Value) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(1024);
     write(v, &mut out)?;
     Some(out)
 }
 
+#[cfg(test)]
 fn write(v: &Value, out: &mut Vec<u8>) -> Option<()> {
     match v {
         Value::Null => out.extend_from_slice(b"null"),
@@ -61,6 +68,71 @@ fn write(v: &Value, out: &mut Vec<u8>) -> Option<()> {
             }
             out.push(b'}');
         }
+    }
+    Some(())
+}
+
+/// The JCS bytes of `v` into `out` (cleared first), or `None` as [`to_vec`]. A name
+/// repeated in an object counts once, with its last value, as in `Value`.
+pub fn json_into(v: &Json<'_>, out: &mut Vec<u8>) -> Option<()> {
+    out.clear();
+    write_json(v, out)
+}
+
+fn write_json(v: &Json<'_>, out: &mut Vec<u8>) -> Option<()> {
+    match v {
+        Json::Null => out.extend_from_slice(b"null"),
+        Json::Bool(true) => out.extend_from_slice(b"true"),
+        Json::Bool(false) => out.extend_from_slice(b"false"),
+        Json::Num(n) => number(n, out)?,
+        Json::Str(s) => string(s, out),
+        Json::Arr(a) => {
+            out.push(b'[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json(x, out)?;
+            }
+            out.push(b']');
+        }
+        Json::Obj(m) => {
+            let mut entries: Vec<&(std::borrow::Cow<'_, str>, Json<'_>)> = m.iter().collect();
+            // Stable: among equal names the last stays last, and only it is written.
+            entries.sort_by(|a, b| utf16_cmp(&a.0, &b.0));
+            out.push(b'{');
+            let mut first = true;
+            for (i, (k, x)) in entries.iter().map(|e| (&e.0, &e.1)).enumerate() {
+                if entries.get(i + 1).is_some_and(|next| next.0 == *k) {
+                    continue;
+                }
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                string(k, out);
+                out.push(b':');
+                write_json(x, out)?;
+            }
+            out.push(b'}');
+        }
+    }
+    Some(())
+}
+
+fn number(n: &Number, out: &mut Vec<u8>) -> Option<()> {
+    if let Some(u) = n.as_u64() {
+        if u > MAX_EXACT {
+            return None;
+        }
+        out.extend_from_slice(u.to_string().as_bytes());
+    } else if let Some(i) = n.as_i64() {
+        if i.unsigned_abs() > MAX_EXACT {
+            return None;
+        }
+        out.extend_from_slice(i.to_string().as_bytes());
+    } else {
+        return None;
     }
     Some(())
 }
@@ -155,6 +227,14 @@ mod tests {
                 let want = reference(&v);
                 prop_assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&want));
             }
+            // The same value read as a borrowed `Json` gives the same bytes.
+            let text = serde_json::to_string(&v).unwrap();
+            let j: Json<'_> = serde_json::from_str(&text).unwrap();
+            let mut out = Vec::new();
+            prop_assert_eq!(json_into(&j, &mut out).is_some(), to_vec(&v).is_some());
+            if let Some(fast) = to_vec(&v) {
+                prop_assert_eq!(out, fast);
+            }
         }
     }
 
@@ -169,6 +249,17 @@ mod tests {
             String::from_utf8(fast).unwrap(),
             "{\"a\":3,\"\u{1f600}\":2,\"\u{e000}\":1}"
         );
+    }
+
+    #[test]
+    fn a_repeated_name_is_written_once_with_its_last_value() {
+        let text = r#"{"b": 1, "a": {"x": 1, "x": [2]}, "b": "last", "\u0061": 3}"#;
+        let j: Json<'_> = serde_json::from_str(text).unwrap();
+        let mut out = Vec::new();
+        json_into(&j, &mut out).unwrap();
+        let v: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(out, reference(&v));
+        assert_eq!(String::from_utf8(out).unwrap(), r#"{"a":3,"b":"last"}"#);
     }
 
     #[test]
