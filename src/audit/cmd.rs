@@ -35,16 +35,7 @@ pub fn run(
     let io = |e: std::io::Error| Failure::unreachable(format!("writing output: {e}"));
     match &args.command {
         AuditCmd::Log(a) => {
-            let since = a
-                .since
-                .as_deref()
-                .map(|s| parse_when(s, "--since"))
-                .transpose()?;
-            let until = a
-                .until
-                .as_deref()
-                .map(|s| parse_when(s, "--until"))
-                .transpose()?;
+            let (since, until) = window(a.since.as_deref(), a.until.as_deref())?;
             let decision = a
                 .decision
                 .as_deref()
@@ -91,16 +82,7 @@ pub fn run(
             .map_err(io)?;
         }
         AuditCmd::Export(a) => {
-            let since = a
-                .since
-                .as_deref()
-                .map(|s| parse_when(s, "--since"))
-                .transpose()?;
-            let until = a
-                .until
-                .as_deref()
-                .map(|s| parse_when(s, "--until"))
-                .transpose()?;
+            let (since, until) = window(a.since.as_deref(), a.until.as_deref())?;
             let items: Vec<Listed> = list(repo.git(), tip)?
                 .into_iter()
                 .filter(|l| l.record.payload.decision.is_some() && in_window(l, since, until))
@@ -151,6 +133,16 @@ pub fn run(
         }
     }
     Ok(Code::Ok)
+}
+
+/// `--since` and `--until`, parsed.
+type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+fn window(since: Option<&str>, until: Option<&str>) -> Result<Window, Failure> {
+    Ok((
+        since.map(|s| parse_when(s, "--since")).transpose()?,
+        until.map(|s| parse_when(s, "--until")).transpose()?,
+    ))
 }
 
 /// The commit to read: `--ref`, else the local branch, else `<remote>/<branch>`.
