@@ -173,6 +173,28 @@ fn a_grant_signed_by_an_untrusted_key_does_not_count() {
 }
 
 #[test]
+fn without_trusted_keys_on_main_a_self_signed_grant_does_not_count() {
+    let w = World::new();
+    // main loses its allowed_signers file (pushed around the hook, as an admin might).
+    hook_support::git(&w.work, &["rm", "-q", ".github/jitaa-allowed-signers"]);
+    hook_support::git(&w.work, &["commit", "-q", "-m", "drop trusted keys"]);
+    hook_support::git(&w.work, &["push", "-q", "--no-verify", "origin", "main"]);
+    hook_support::git(&w.work, &["fetch", "-q", "origin"]);
+    let base = w.remote_sha("main");
+    let sha = w.commit(&[("src/lib.rs", "pub fn two() -> u32 { 2 }\n")], "change");
+    // Anyone who can push can sign a grant with a key of their own.
+    let mallory = jitaa::keys::generate(&w.tmp.path().join("mallory"), "jitaa@acme").unwrap();
+    let w = World {
+        grant_key: mallory.private_path,
+        ..w
+    };
+    w.grant(&sha, "refs/heads/main", 600);
+    let t = assert_blocked(&w.push(&["origin", "main"]));
+    assert!(t.contains("no trusted keys"), "{t}");
+    assert_eq!(w.remote_sha("main"), base);
+}
+
+#[test]
 fn a_commit_that_edits_the_policy_to_drop_the_rule_is_still_blocked() {
     let w = World::new();
     let relaxed = POLICY.replace("  approvals: 1\n", "  approvals: 0\n");

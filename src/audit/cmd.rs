@@ -18,7 +18,8 @@ use crate::exit::{Code, Failure};
 use crate::repo::{FileAt, Repo};
 
 /// Runs one `jitaa audit` command. `settings` carries the policy's audit section;
-/// `oidc` verifies `github-oidc` signatures when the lead wires one in.
+/// `oidc` verifies `github-oidc` signatures (`wiring::ArchivedJwksVerifier`); without one
+/// such a signature is a verification failure, never a pass.
 pub fn run(
     global: &Global,
     args: &AuditArgs,

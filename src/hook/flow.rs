@@ -189,7 +189,7 @@ fn trusted_keys(repo: &Repo, scope: &Scope) -> Result<Option<AllowedSigners>, Fa
         ))),
         FileAt::Missing => {
             eprintln!(
-                "jitaa: warning: {path} is not on the default branch: grant signatures are checked for integrity only, not against trusted keys"
+                "jitaa: warning: {path} is not on the default branch: no grant can be trusted (only pull-request approvals can let this push through)"
             );
             Ok(None)
         }

@@ -12,7 +12,6 @@
 use chrono::{DateTime, Utc};
 use git2::{Oid, Repository};
 use serde_json::Value;
-use ssh_key::{PublicKey, SshSig};
 
 use crate::audit::chain;
 use crate::audit::record::{self, Decision, Kind, Payload, Signature};
@@ -151,8 +150,14 @@ pub fn check(doc: &Value, trusted: Option<&AllowedSigners>) -> Result<String, St
                         .verify(sig, RECORD_NAMESPACE, &jcs, Some(principal))
                         .map(|_| ())
                         .map_err(|e| format!("signatures[{i}] (ssh, {principal}): {e}"))?,
-                    None => self_consistent(sig, &jcs)
-                        .map_err(|e| format!("signatures[{i}] (ssh, {principal}): {e}"))?,
+                    // Without trusted keys a signature proves only that its own key
+                    // signed: anyone who can push could sign a grant. Fail closed.
+                    None => {
+                        return Err(
+                            "no trusted keys: the policy's audit.allowed_signers file is missing on the default branch, so no grant can be trusted"
+                                .into(),
+                        );
+                    }
                 }
                 verified += 1;
             }
@@ -167,21 +172,6 @@ pub fn check(doc: &Value, trusted: Option<&AllowedSigners>) -> Result<String, St
         return Err("it carries no ssh signature the hook can verify".into());
     }
     Ok(digest)
-}
-
-/// The SSHSIG verifies against the public key it carries (no trust decision).
-fn self_consistent(armored: &str, data: &[u8]) -> Result<(), String> {
-    let sig = SshSig::from_pem(armored.trim().as_bytes())
-        .map_err(|e| format!("malformed SSH signature ({e})"))?;
-    if sig.namespace() != RECORD_NAMESPACE {
-        return Err(format!(
-            "namespace is `{}`, expected `{RECORD_NAMESPACE}`",
-            sig.namespace()
-        ));
-    }
-    PublicKey::from(sig.public_key().clone())
-        .verify(RECORD_NAMESPACE, data, &sig)
-        .map_err(|_| "SSH signature does not match the signed bytes".to_string())
 }
 
 #[cfg(test)]
