@@ -1,29 +1,16 @@
 //! Walking the audit branch: first-parent commits oldest first, and what each commit
-//! changed (found by comparing only the subtrees whose ids differ, so the cost per
+//! changed (`tree`: only the subtrees whose ids differ are compared, so the cost per
 //! commit does not grow with history). Shared by `verify`, `log` and `export`.
 
-use git2::{Oid, Repository, Tree};
+use git2::{Oid, Repository};
 
 use super::AuditError;
 use super::store::git_err;
 
 pub mod raw;
+mod tree;
 
-/// One file a commit changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    pub path: String,
-    pub kind: ChangeKind,
-    /// The new blob (for deletions, the old one).
-    pub id: Oid,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
-    Added,
-    Modified,
-    Deleted,
-}
+pub use tree::{Change, ChangeKind, Trees};
 
 /// The commits from `tip` back to the root along first parents, oldest first.
 /// A merge commit (a fork joined back) is refused.
@@ -60,159 +47,6 @@ pub fn commits(repo: &Repository, tip: Oid) -> Result<Vec<Oid>, (Oid, String)> {
     }
     out.reverse();
     Ok(out)
-}
-
-/// The files that differ between `old` (None: empty) and `new`.
-pub fn diff(
-    repo: &Repository,
-    old: Option<&Tree<'_>>,
-    new: &Tree<'_>,
-) -> Result<Vec<Change>, AuditError> {
-    let mut out = Vec::new();
-    diff_into(repo, old, Some(new), "", &mut out)?;
-    Ok(out)
-}
-
-fn diff_into(
-    repo: &Repository,
-    old: Option<&Tree<'_>>,
-    new: Option<&Tree<'_>>,
-    prefix: &str,
-    out: &mut Vec<Change>,
-) -> Result<(), AuditError> {
-    if let (Some(old), Some(new)) = (old, new)
-        && let Some(pairs) = aligned(old, new)
-    {
-        for (before, entry) in pairs {
-            changed(repo, before, entry, prefix, out)?;
-        }
-        return Ok(());
-    }
-    let subtree = |id: Oid| repo.find_tree(id).map_err(|e| git_err("reading tree", e));
-    let is_tree = |e: &git2::TreeEntry<'_>| e.kind() == Some(git2::ObjectType::Tree);
-    if let Some(new) = new {
-        for entry in new.iter() {
-            let before = old.and_then(|o| o.get_name_bytes(entry.name_bytes()));
-            changed(repo, before, entry, prefix, out)?;
-        }
-    }
-    if let Some(old) = old {
-        for entry in old.iter() {
-            if new.is_some_and(|n| n.get_name_bytes(entry.name_bytes()).is_some()) {
-                continue;
-            }
-            let path = format!("{prefix}{}", String::from_utf8_lossy(entry.name_bytes()));
-            if is_tree(&entry) {
-                let t = subtree(entry.id())?;
-                diff_into(repo, Some(&t), None, &format!("{path}/"), out)?;
-            } else {
-                out.push(Change {
-                    path,
-                    kind: ChangeKind::Deleted,
-                    id: entry.id(),
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
-/// One entry of `new` against its namesake in the old tree (`before`).
-fn changed(
-    repo: &Repository,
-    before: Option<git2::TreeEntry<'_>>,
-    entry: git2::TreeEntry<'_>,
-    prefix: &str,
-    out: &mut Vec<Change>,
-) -> Result<(), AuditError> {
-    let subtree = |id: Oid| repo.find_tree(id).map_err(|e| git_err("reading tree", e));
-    let is_tree = |e: &git2::TreeEntry<'_>| e.kind() == Some(git2::ObjectType::Tree);
-    if let Some(b) = &before
-        && b.id() == entry.id()
-        && b.filemode() == entry.filemode()
-    {
-        return Ok(());
-    }
-    let path = format!("{prefix}{}", String::from_utf8_lossy(entry.name_bytes()));
-    let before_tree = match &before {
-        Some(b) if is_tree(b) => Some(subtree(b.id())?),
-        _ => None,
-    };
-    if is_tree(&entry) {
-        let t = subtree(entry.id())?;
-        diff_into(
-            repo,
-            before_tree.as_ref(),
-            Some(&t),
-            &format!("{path}/"),
-            out,
-        )?;
-        if let Some(b) = before.filter(|b| !is_tree(b)) {
-            out.push(Change {
-                path,
-                kind: ChangeKind::Deleted,
-                id: b.id(),
-            });
-        }
-    } else {
-        if let Some(bt) = &before_tree {
-            diff_into(repo, Some(bt), None, &format!("{path}/"), out)?;
-        }
-        let kind = match &before {
-            Some(b) if !is_tree(b) => ChangeKind::Modified,
-            _ => ChangeKind::Added,
-        };
-        out.push(Change {
-            path,
-            kind,
-            id: entry.id(),
-        });
-    }
-    Ok(())
-}
-
-/// The cheap case of an audit commit: `new` lists the entries of `old` in the same
-/// places, plus at most one inserted entry, some with new ids. Then the entries that
-/// differ, each with its namesake in `old` (None for the inserted one), are what the
-/// name-by-name comparison would find, without a lookup per entry. Only for trees
-/// whose names are unique and in one order (strictly increasing bytes, no subtree
-/// name a prefix of the next name); anything else takes the general path.
-fn aligned<'t>(
-    old: &'t Tree<'_>,
-    new: &'t Tree<'_>,
-) -> Option<Vec<(Option<git2::TreeEntry<'t>>, git2::TreeEntry<'t>)>> {
-    let (n, o) = (new.len(), old.len());
-    if n != o && n != o + 1 {
-        return None;
-    }
-    let mut out = Vec::new();
-    let mut inserted = false;
-    let mut prev: Option<git2::TreeEntry<'t>> = None;
-    let mut j = 0usize;
-    for i in 0..n {
-        let e = new.get(i)?;
-        if let Some(p) = &prev {
-            let (a, b) = (p.name_bytes(), e.name_bytes());
-            if a >= b || (p.kind() == Some(git2::ObjectType::Tree) && b.starts_with(a)) {
-                return None;
-            }
-        }
-        match old.get(j) {
-            Some(b) if b.name_bytes() == e.name_bytes() && b.filemode() == e.filemode() => {
-                if b.id() != e.id() {
-                    out.push((Some(b), new.get(i)?));
-                }
-                j += 1;
-            }
-            _ if n == o + 1 && !inserted => {
-                inserted = true;
-                out.push((None, new.get(i)?));
-            }
-            _ => return None,
-        }
-        prev = Some(e);
-    }
-    (j == o).then_some(out)
 }
 
 /// What one audit commit holds, after the structural rules passed.
@@ -303,14 +137,20 @@ pub struct Listed {
 pub fn list(repo: &Repository, tip: Oid) -> Result<Vec<Listed>, AuditError> {
     let ids = commits(repo, tip)
         .map_err(|(c, why)| AuditError::Integrity(format!("audit commit {c} {why}")))?;
+    let odb = repo
+        .odb()
+        .map_err(|e| git_err("opening the object database", e))?;
+    let mut trees = Trees::new(&odb);
     let mut out = Vec::with_capacity(ids.len());
-    let mut parent_tree: Option<Tree<'_>> = None;
+    let mut parent_tree: Option<Oid> = None;
     for id in ids {
         let commit = repo
             .find_commit(id)
             .map_err(|e| git_err("reading commit", e))?;
-        let tree = commit.tree().map_err(|e| git_err("reading tree", e))?;
-        let changes = diff(repo, parent_tree.as_ref(), &tree)?;
+        let tree = commit.tree_id();
+        let changes = trees
+            .diff(parent_tree, tree)
+            .map_err(|why| AuditError::Integrity(format!("audit commit {id} {why}")))?;
         let s = step(&changes, id)
             .map_err(|why| AuditError::Integrity(format!("audit commit {id} {why}")))?;
         let blob = repo

@@ -10,11 +10,13 @@
 //! before it were checked.
 
 use std::collections::HashSet;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use chrono::Datelike;
-use git2::{Oid, Repository, Tree};
+use git2::{Oid, Repository};
+use hex::FromHex;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::chain;
 use super::record::{self, GENESIS, Signature};
@@ -123,14 +125,16 @@ fn walk(
     batch: &mut Batch<Queued>,
 ) -> Result<Verified, VerifyError> {
     let mut prev = GENESIS.to_string();
-    let mut seen_digests: HashSet<String> = HashSet::new();
-    let mut seen_ids: HashSet<String> = HashSet::new();
-    let mut parent_tree: Option<Tree<'_>> = None;
-    let mut jcs_buf = Vec::with_capacity(2048);
+    let mut digest = String::with_capacity(prev.len());
+    let mut seen_digests: HashSet<[u8; 32]> = HashSet::with_capacity(ids.len());
+    let mut seen_ids: HashSet<[u8; 26]> = HashSet::with_capacity(ids.len());
+    let mut parent_tree: Option<Oid> = None;
+    let (mut jcs_buf, mut want) = (Vec::with_capacity(2048), String::new());
     let mut found_expected = opts.expect_head.as_deref() == Some(GENESIS);
     let odb = repo
         .odb()
         .map_err(|e| bare(format!("cannot open the object database ({})", e.message())))?;
+    let mut trees = chain::Trees::new(&odb);
     // Reused for every commit: its signature and the bytes that signature covers.
     let (mut commit_sig, mut signed_bytes) = (Vec::new(), Vec::new());
     for &id in ids {
@@ -152,15 +156,9 @@ fn walk(
         let signed = chain::raw::split_signature(obj.data(), &mut commit_sig, &mut signed_bytes)
             .map_err(|why| at(None, None, why.to_string()))?;
         drop(obj);
-        let tree = repo.find_tree(head.tree).map_err(|e| {
-            at(
-                None,
-                None,
-                format!("cannot read its tree ({})", e.message()),
-            )
-        })?;
-        let changes = chain::diff(repo, parent_tree.as_ref(), &tree)
-            .map_err(|e| at(None, None, e.to_string()))?;
+        let changes = trees
+            .diff(parent_tree, head.tree)
+            .map_err(|why| at(None, None, format!("the commit {why}")))?;
         let step =
             chain::step(&changes, id).map_err(|why| at(None, None, format!("the commit {why}")))?;
         let path = step.path.as_str();
@@ -169,16 +167,15 @@ fn walk(
             .next()
             .and_then(|f| f.strip_suffix(".json"))
             .unwrap_or("");
-        let blob = repo.find_blob(step.blob).map_err(|e| {
-            at(
-                Some(path),
-                Some(stem),
-                format!("cannot read ({})", e.message()),
-            )
-        })?;
         let rec = |reason: String| at(Some(path), Some(stem), reason);
+        let blob = odb
+            .read(step.blob)
+            .map_err(|e| rec(format!("cannot read ({})", e.message())))?;
+        if blob.kind() != git2::ObjectType::Blob {
+            return Err(rec(format!("is a {}, not a file", blob.kind().str())));
+        }
 
-        let bytes = blob.content();
+        let bytes = blob.data();
         let doc: Json<'_> =
             serde_json::from_slice(bytes).map_err(|e| rec(format!("not valid JSON ({e})")))?;
         let payload_json = doc
@@ -192,13 +189,16 @@ fn walk(
             jcs_buf = record::jcs(&payload_json.to_value()).map_err(|e| rec(e.to_string()))?;
         }
         let jcs = jcs_buf.as_slice();
-        let digest = record::digest_of(jcs);
+        let raw_digest: [u8; 32] = Sha256::digest(jcs).into();
+        digest.clear();
+        digest.push_str("sha256:");
+        digest.push_str(&hex::encode(raw_digest));
         if digest != stated {
             return Err(rec(format!(
                 "digest mismatch: the record states {stated} but its payload hashes to {digest} (the record was altered)"
             )));
         }
-        let payload = serde_json::from_slice::<DocView<'_>>(bytes)
+        let payload = doc::from_json::<DocView<'_>>(&doc)
             .map_err(|e| rec(format!("payload: {e}")))?
             .payload;
         if payload.v != record::VERSION {
@@ -216,24 +216,33 @@ fn walk(
         }
         // `record::record_path` without re-parsing a strftime pattern per record.
         let t = record::parse_time(&payload.time).map_err(|e| rec(format!("payload.time: {e}")))?;
-        let want = format!(
+        want.clear();
+        write!(
+            want,
             "records/{:04}/{:02}/{:02}/{}.json",
             t.year(),
             t.month(),
             t.day(),
             payload.id
-        );
+        )
+        .expect("writing to a String");
         if want != path {
             return Err(rec(format!(
                 "payload.time {} does not match its folder (expected {want})",
                 payload.time
             )));
         }
-        if !seen_ids.insert(payload.id.to_string()) || seen_digests.contains(&digest) {
+        let new_id = <[u8; 26]>::try_from(stem.as_bytes()).is_ok_and(|id| seen_ids.insert(id));
+        if !new_id || seen_digests.contains(&raw_digest) {
             return Err(rec("duplicate: this record is already in the chain".into()));
         }
         if *payload.prev != *prev {
-            let why = if seen_digests.contains(&*payload.prev) {
+            let earlier = payload
+                .prev
+                .strip_prefix("sha256:")
+                .and_then(|h| <[u8; 32]>::from_hex(h).ok())
+                .is_some_and(|d| seen_digests.contains(&d));
+            let why = if earlier {
                 "records were reordered or the chain forks"
             } else {
                 "a record is missing, was inserted, or records were reordered"
@@ -249,7 +258,7 @@ fn walk(
             jcs,
             digest: &digest,
             payload: &payload,
-            tree: &tree,
+            tree: head.tree,
         };
         check_signatures(repo, &sigs, opts, batch, &rec)?;
         let signature = signed.then_some((commit_sig.as_slice(), signed_bytes.as_slice()));
@@ -257,9 +266,9 @@ fn walk(
         if opts.expect_head.as_deref() == Some(digest.as_str()) {
             found_expected = true;
         }
-        seen_digests.insert(digest.clone());
-        prev = digest;
-        parent_tree = Some(tree);
+        seen_digests.insert(raw_digest);
+        std::mem::swap(&mut prev, &mut digest);
+        parent_tree = Some(head.tree);
     }
     if let Some(h) = &opts.expect_head
         && !found_expected
@@ -285,19 +294,20 @@ fn bare(reason: String) -> VerifyError {
 }
 
 /// One record's parts its signatures cover.
-struct Sigs<'a, 'r> {
+struct Sigs<'a> {
     commit: Oid,
     doc: &'a Json<'a>,
     jcs: &'a [u8],
     digest: &'a str,
     payload: &'a PayloadView<'a>,
-    tree: &'a Tree<'r>,
+    /// The commit's tree, where archived JWKS keys are looked up.
+    tree: Oid,
 }
 
 /// Checks (or queues) every record signature; `rec` places an error at the record.
 fn check_signatures(
     repo: &Repository,
-    r: &Sigs<'_, '_>,
+    r: &Sigs<'_>,
     opts: &VerifyOptions<'_>,
     batch: &mut Batch<Queued>,
     rec: &dyn Fn(String) -> VerifyError,
@@ -348,8 +358,9 @@ fn check_signatures(
                     if !super::store::is_safe_kid(kid) {
                         return None;
                     }
-                    let entry = r
-                        .tree
+                    let entry = repo
+                        .find_tree(r.tree)
+                        .ok()?
                         .get_path(std::path::Path::new(&format!("jwks/{kid}.json")))
                         .ok()?;
                     let blob = repo.find_blob(entry.id()).ok()?;
@@ -383,12 +394,12 @@ struct Queued {
 fn describe(repo: &Repository, q: Queued) -> VerifyError {
     let place = || -> Option<(String, Value)> {
         let c = repo.find_commit(q.commit).ok()?;
-        let tree = c.tree().ok()?;
         let parent = match c.parent(0) {
-            Ok(p) => Some(p.tree().ok()?),
+            Ok(p) => Some(p.tree_id()),
             Err(_) => None,
         };
-        let changes = chain::diff(repo, parent.as_ref(), &tree).ok()?;
+        let odb = repo.odb().ok()?;
+        let changes = chain::Trees::new(&odb).diff(parent, c.tree_id()).ok()?;
         let step = chain::step(&changes, q.commit).ok()?;
         let blob = repo.find_blob(step.blob).ok()?;
         let doc = serde_json::from_slice(blob.content()).ok()?;

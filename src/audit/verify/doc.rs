@@ -1,8 +1,9 @@
 //! A record file read for verification without a `serde_json::Value`: a JSON tree
 //! whose strings borrow from the file (`Json`), and the payload's typed fields
-//! checked by a borrowed mirror of `record::Payload` (`PayloadView`). Both accept
-//! what `Value` and `Payload` accept, except that a duplicated field name is refused
-//! where `Value` kept the last one (no record jitaa writes has one).
+//! checked on that tree (`typed::from_json`) by a borrowed mirror of `record::Payload`
+//! (`PayloadView`). Both accept what `Value` and `Payload` accept, except that a
+//! duplicated field name is refused where `Value` kept the last one (no record jitaa
+//! writes has one).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -12,6 +13,10 @@ use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 
 use crate::audit::record::{ContextSource, Decision, Kind};
+
+mod typed;
+
+pub use typed::from_json;
 
 /// A JSON value whose strings borrow from the input when they hold no escape.
 /// Object members keep file order; a repeated name counts once, its last value (as
@@ -291,6 +296,14 @@ mod tests {
             serde_json::json!([]),
             serde_json::json!({}),
             serde_json::json!({"login": "a", "id": 1}),
+            // Enums may be written as an object with one member.
+            serde_json::json!({"approved": null}),
+            serde_json::json!({"decision": null}),
+            serde_json::json!({"oidc": 1}),
+            serde_json::json!({"request": null, "push": null}),
+            serde_json::json!(["decision"]),
+            Value::from(u64::from(u32::MAX) + 1),
+            Value::from(u64::MAX),
         ];
         for f in &fields {
             let mut without = good.clone();
@@ -345,6 +358,38 @@ mod tests {
             assert_eq!(typed, view, "{c}");
             let p: Json<'_> = serde_json::from_str(&text).unwrap();
             assert_eq!(p.to_value(), serde_json::json!({"payload": c}));
+            let on_tree = from_json::<DocView<'_>>(&p);
+            assert_eq!(typed, on_tree.is_ok(), "{c}: {:?}", on_tree.err());
+        }
+    }
+
+    /// A repeated name is refused where the typed struct has the field, on the tree as
+    /// in the text; unknown members may repeat in both.
+    #[test]
+    fn repeated_names_are_judged_alike_on_the_tree() {
+        let good = serde_json::to_string(&payload()).unwrap();
+        let body = good.trim_start_matches('{');
+        for (text, ok) in [
+            (format!(r#"{{"payload": {good}}}"#), true),
+            (
+                format!(r#"{{"payload": {good}, "payload": {good}}}"#),
+                false,
+            ),
+            (format!(r#"{{"payload": {{"v": 1, {body}}}"#), false),
+            (format!(r#"{{"payload": {{"extra": 1, {body}}}"#), true),
+            (
+                format!(r#"{{"digest": "a", "digest": "b", "payload": {good}}}"#),
+                true,
+            ),
+            (
+                format!(r#"{{"payload": {{"subject": {{"sha": "a", "sha": "b"}}, {body}}}"#),
+                false,
+            ),
+        ] {
+            let from_text = serde_json::from_str::<DocView<'_>>(&text).is_ok();
+            let tree: Json<'_> = serde_json::from_str(&text).unwrap();
+            assert_eq!(from_text, ok, "{text}");
+            assert_eq!(from_json::<DocView<'_>>(&tree).is_ok(), ok, "{text}");
         }
     }
 

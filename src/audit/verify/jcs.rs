@@ -4,6 +4,8 @@
 //! caller canonicalises with `serde_json_canonicalizer`, the reference used to write
 //! records; a property test holds the two to the same bytes.
 
+use std::io::Write as _;
+
 use serde_json::Number;
 
 use super::doc::Json;
@@ -39,7 +41,11 @@ fn write_json(v: &Json<'_>, out: &mut Vec<u8>) -> Option<()> {
         Json::Obj(m) => {
             let mut entries: Vec<&(std::borrow::Cow<'_, str>, Json<'_>)> = m.iter().collect();
             // Stable: among equal names the last stays last, and only it is written.
-            entries.sort_by(|a, b| utf16_cmp(&a.0, &b.0));
+            if m.iter().all(|(k, _)| byte_order_is_utf16_order(k)) {
+                entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            } else {
+                entries.sort_by(|a, b| utf16_cmp(&a.0, &b.0));
+            }
             out.push(b'{');
             let mut first = true;
             for (i, (k, x)) in entries.iter().map(|e| (&e.0, &e.1)).enumerate() {
@@ -65,12 +71,12 @@ fn number(n: &Number, out: &mut Vec<u8>) -> Option<()> {
         if u > MAX_EXACT {
             return None;
         }
-        out.extend_from_slice(u.to_string().as_bytes());
+        write!(out, "{u}").ok()?;
     } else if let Some(i) = n.as_i64() {
         if i.unsigned_abs() > MAX_EXACT {
             return None;
         }
-        out.extend_from_slice(i.to_string().as_bytes());
+        write!(out, "{i}").ok()?;
     } else {
         return None;
     }
@@ -80,11 +86,16 @@ fn number(n: &Number, out: &mut Vec<u8>) -> Option<()> {
 /// UTF-16 code unit order (RFC 8785 §3.2.3). For text without characters at or
 /// above U+E000 (lead bytes 0xEE..) it equals byte order.
 fn utf16_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    if a.bytes().chain(b.bytes()).all(|c| c < 0xEE) {
+    if byte_order_is_utf16_order(a) && byte_order_is_utf16_order(b) {
         a.as_bytes().cmp(b.as_bytes())
     } else {
         a.encode_utf16().cmp(b.encode_utf16())
     }
+}
+
+/// No character at or above U+E000: such strings sort the same by bytes and by UTF-16.
+fn byte_order_is_utf16_order(s: &str) -> bool {
+    s.bytes().all(|c| c < 0xEE)
 }
 
 /// A JSON string as JCS writes it: `"` and `\` escaped, control characters as the
