@@ -85,12 +85,17 @@ fn replace_tip(c: &Chain, tree: Oid, sign_over: Option<&str>) -> Oid {
 
 /// `blob` at `path` under `base`, rebuilding the trees on the path.
 fn put(repo: &Repository, base: &git2::Tree<'_>, path: &str, blob: Oid) -> Oid {
+    put_entry(repo, base, path, blob, 0o100644)
+}
+
+/// The object `id` (with `mode`) at `path` under `base`, rebuilding the trees on the path.
+fn put_entry(repo: &Repository, base: &git2::Tree<'_>, path: &str, id: Oid, mode: i32) -> Oid {
     let mut b = repo.treebuilder(Some(base)).unwrap();
     match path.split_once('/') {
-        None => b.insert(path, blob, 0o100644).unwrap(),
+        None => b.insert(path, id, mode).unwrap(),
         Some((head, rest)) => {
             let sub = repo.find_tree(base.get_name(head).unwrap().id()).unwrap();
-            b.insert(head, put(repo, &sub, rest, blob), 0o040000)
+            b.insert(head, put_entry(repo, &sub, rest, id, mode), 0o040000)
                 .unwrap()
         }
     };
@@ -269,4 +274,39 @@ fn record_folders_match_record_path() {
             "{time}"
         );
     }
+}
+
+/// A folder that lists the newest record twice (the second name pointing at other
+/// bytes) shows git and jitaa different files; even with a valid commit signature over
+/// it, verification refuses the tree.
+#[test]
+fn a_folder_listing_a_record_twice_is_refused_even_when_signed() {
+    let c = chain();
+    build(&c, 3, None, None);
+    assert!(run(&c, None, 64).is_ok());
+    let store = Store::new(&c.repo, BRANCH).unwrap();
+    let tree = c
+        .repo
+        .find_commit(store.tip().unwrap().unwrap())
+        .unwrap()
+        .tree()
+        .unwrap();
+    let day = "records/2026/01/01";
+    let day_tree = c
+        .repo
+        .find_tree(tree.get_path(std::path::Path::new(day)).unwrap().id())
+        .unwrap();
+    let newest = day_tree.iter().last().unwrap().name().unwrap().to_string();
+    let odb = c.repo.odb().unwrap();
+    let mut raw = odb.read(day_tree.id()).unwrap().data().to_vec();
+    raw.extend_from_slice(format!("100644 {newest}\0").as_bytes());
+    raw.extend_from_slice(c.repo.blob(b"{}").unwrap().as_bytes());
+    let forged = odb.write(git2::ObjectType::Tree, &raw).unwrap();
+    replace_tip(&c, put_entry(&c.repo, &tree, day, forged, 0o040000), None);
+    let err = run(&c, None, 64).unwrap_err();
+    assert!(
+        err.reason.contains("malformed tree")
+            && err.reason.contains(&format!("`{newest}` is listed twice")),
+        "{err}"
+    );
 }

@@ -218,3 +218,35 @@ fn a_tree_git_fsck_would_refuse_is_refused() {
     assert!(diff(short).unwrap_err().contains("cut short"));
     assert!(diff(blob).unwrap_err().contains("but it is a blob"));
 }
+
+proptest! {
+    /// Any bytes stored as a tree give a diff or an error, never a panic.
+    #[test]
+    fn any_tree_bytes_give_a_diff_or_an_error(
+        entries in prop::collection::vec(
+            (
+                prop::sample::select(vec!["100644", "40000", "100755", "120000", "160000", "7", "", "9"]),
+                prop::sample::select(vec!["a", "a-b", "a.json", "b", "", "x/y", "é"]),
+                any::<bool>(),
+            ),
+            0..6,
+        ),
+        tail in prop::collection::vec(any::<u8>(), 0..30),
+        against_a_real_tree in any::<bool>(),
+    ) {
+        let (_t, repo) = repo();
+        let blob = repo.blob(b"x").unwrap();
+        let sub = raw_tree(&repo, &[("100644", "f", blob)]);
+        let mut raw = Vec::new();
+        for (mode, name, to_sub) in &entries {
+            raw.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            raw.extend_from_slice(if *to_sub { sub.as_bytes() } else { blob.as_bytes() });
+        }
+        raw.extend_from_slice(&tail);
+        let odb = repo.odb().unwrap();
+        let tree = odb.write(ObjectType::Tree, &raw).unwrap();
+        let old = against_a_real_tree.then_some(sub);
+        let _ = Trees::new(&odb).diff(old, tree);
+        let _ = Trees::new(&odb).diff(Some(tree), sub);
+    }
+}
