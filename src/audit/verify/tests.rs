@@ -296,7 +296,13 @@ fn a_folder_listing_a_record_twice_is_refused_even_when_signed() {
         .repo
         .find_tree(tree.get_path(std::path::Path::new(day)).unwrap().id())
         .unwrap();
-    let newest = day_tree.iter().last().unwrap().name().unwrap().to_string();
+    let newest = day_tree
+        .iter()
+        .next_back()
+        .unwrap()
+        .name()
+        .unwrap()
+        .to_string();
     let odb = c.repo.odb().unwrap();
     let mut raw = odb.read(day_tree.id()).unwrap().data().to_vec();
     raw.extend_from_slice(format!("100644 {newest}\0").as_bytes());
