@@ -71,7 +71,7 @@ impl<'o> Trees<'o> {
             return Ok(obj);
         }
         if let Some(obj) = find(&self.last) {
-            self.now.push((id, Rc::clone(&obj)));
+            self.keep(id, &obj);
             return Ok(obj);
         }
         let obj = self
@@ -85,8 +85,18 @@ impl<'o> Trees<'o> {
             ));
         }
         let obj = Rc::new(obj);
-        self.now.push((id, Rc::clone(&obj)));
+        self.keep(id, &obj);
         Ok(obj)
+    }
+
+    /// Keeps a tree for the next comparison. An append touches about six trees; a
+    /// comparison that reads many more (a crafted first commit) keeps only the first
+    /// few, so the lookups stay cheap.
+    fn keep(&mut self, id: Oid, obj: &Rc<OdbObject<'o>>) {
+        const KEEP: usize = 64;
+        if self.now.len() < KEEP {
+            self.now.push((id, Rc::clone(obj)));
+        }
     }
 
     /// Compares the trees `old` and `new` (either may be absent) under `path`.
