@@ -224,7 +224,19 @@ pub fn jcs<T: Serialize>(value: &T) -> Result<Vec<u8>, AuditError> {
 
 /// `sha256:` + lowercase hex SHA-256 of `bytes`.
 pub fn digest_of(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+    let mut out = String::with_capacity(71);
+    digest_into(bytes, &mut out);
+    out
+}
+
+/// [`digest_of`] into `out` (cleared first), returning the raw SHA-256 as well, so a
+/// caller hashing many records reuses one buffer.
+pub fn digest_into(bytes: &[u8], out: &mut String) -> [u8; 32] {
+    let raw: [u8; 32] = Sha256::digest(bytes).into();
+    out.clear();
+    out.push_str("sha256:");
+    out.push_str(&hex::encode(raw));
+    raw
 }
 
 /// True for `sha256:` followed by 64 lowercase hex digits.

@@ -330,6 +330,10 @@ EII0KAU0owTV00WQz+j9E6WRX83OwKAA==
         let direct = parse_plain(KEYGEN_SIG).expect("the usual shape takes the direct path");
         assert_eq!(direct, SshSig::from_pem(KEYGEN_SIG).unwrap());
         assert_eq!(direct.namespace(), "jitaa-audit");
+        // What it read is the signature ssh-keygen made: it verifies over the signed bytes.
+        let key = PublicKey::from(direct.public_key().clone());
+        key.verify("jitaa-audit", b"hello\n", &direct).unwrap();
+        assert!(key.verify("jitaa-audit", b"hello", &direct).is_err());
         // CRLF line ends are valid PEM: the general path reads them.
         let crlf = KEYGEN_SIG.replace('\n', "\r\n");
         assert!(parse_plain(&crlf).is_none());

@@ -16,7 +16,6 @@ use chrono::Datelike;
 use git2::{Oid, Repository};
 use hex::FromHex;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::chain;
 use super::record::{self, GENESIS, Signature};
@@ -189,10 +188,7 @@ fn walk(
             jcs_buf = record::jcs(&payload_json.to_value()).map_err(|e| rec(e.to_string()))?;
         }
         let jcs = jcs_buf.as_slice();
-        let raw_digest: [u8; 32] = Sha256::digest(jcs).into();
-        digest.clear();
-        digest.push_str("sha256:");
-        digest.push_str(&hex::encode(raw_digest));
+        let raw_digest = record::digest_into(jcs, &mut digest);
         if digest != stated {
             return Err(rec(format!(
                 "digest mismatch: the record states {stated} but its payload hashes to {digest} (the record was altered)"

@@ -369,6 +369,7 @@ mod tests {
     fn repeated_names_are_judged_alike_on_the_tree() {
         let good = serde_json::to_string(&payload()).unwrap();
         let body = good.trim_start_matches('{');
+        assert!(good.contains(r#""sha":"ab""#) && good.contains(r#""x":"#));
         for (text, ok) in [
             (format!(r#"{{"payload": {good}}}"#), true),
             (
@@ -381,9 +382,20 @@ mod tests {
                 format!(r#"{{"digest": "a", "digest": "b", "payload": {good}}}"#),
                 true,
             ),
+            // Repeated inside a nested struct, and inside the ignored `context`.
             (
-                format!(r#"{{"payload": {{"subject": {{"sha": "a", "sha": "b"}}, {body}}}"#),
+                format!(
+                    r#"{{"payload": {}}}"#,
+                    good.replacen(r#""sha":"ab""#, r#""sha":"ab","sha":"cd""#, 1)
+                ),
                 false,
+            ),
+            (
+                format!(
+                    r#"{{"payload": {}}}"#,
+                    good.replacen(r#""x":"#, r#""x":0,"x":"#, 1)
+                ),
+                true,
             ),
         ] {
             let from_text = serde_json::from_str::<DocView<'_>>(&text).is_ok();
