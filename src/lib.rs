@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod approval;
 pub mod audit;
+pub mod base;
 pub mod cli;
 pub mod codeowners;
 pub mod exit;

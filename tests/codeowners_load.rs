@@ -1,9 +1,10 @@
-//! Reading CODEOWNERS from a commit: GitHub's location order, the 3 MB limit, and
-//! never the work tree.
+//! Reading CODEOWNERS from a commit through the protected-base loader (`jitaa::base`):
+//! GitHub's location order, the 3 MB limit, and never the work tree.
 
 use std::path::Path;
 
 use git2::{Oid, Repository, Signature};
+use jitaa::base::{GitFiles, rules};
 use jitaa::codeowners::CodeOwners;
 use jitaa::repo::Repo;
 use tempfile::TempDir;
@@ -27,8 +28,14 @@ fn commit(git: &Repository, files: &[(&str, &[u8])]) -> Oid {
         .unwrap()
 }
 
+fn load(repo: &Repo, at: Oid) -> Option<CodeOwners> {
+    rules(&GitFiles::new(repo, at, "test"), None)
+        .unwrap()
+        .codeowners
+}
+
 fn owner_of(repo: &Repo, at: Oid, path: &str) -> Option<(String, Vec<String>)> {
-    let co = CodeOwners::load_at(repo, at).unwrap()?;
+    let co = load(repo, at)?;
     let owners = co
         .owners_of(path)
         .owners
@@ -73,7 +80,7 @@ fn files_of_3_mb_or_more_are_not_loaded_and_say_so() {
     big.resize(3 * 1024 * 1024, b'#');
     let at = commit(&git, &[("CODEOWNERS", &big)]);
     let repo = Repo::from_git(git);
-    let co = CodeOwners::load_at(&repo, at).unwrap().expect("present");
+    let co = load(&repo, at).expect("present");
     assert!(co.owners_of("a").owners.is_empty());
     assert!(
         co.problems()[0].message.contains("3 MB"),
@@ -86,7 +93,7 @@ fn files_of_3_mb_or_more_are_not_loaded_and_say_so() {
     big.truncate(3 * 1024 * 1024 - 1);
     let at = commit(&git, &[("CODEOWNERS", &big)]);
     let repo = Repo::from_git(git);
-    let co = CodeOwners::load_at(&repo, at).unwrap().expect("present");
+    let co = load(&repo, at).expect("present");
     assert_eq!(co.owners_of("a").owners.len(), 1);
 }
 

@@ -322,3 +322,43 @@ fn an_existing_hook_is_kept_chained_and_sees_the_same_stdin() {
     w.commit(&[("src/lib.rs", "pub fn three() -> u32 { 3 }\n")], "main");
     assert_blocked(&w.push(&["origin", "main"]));
 }
+
+#[test]
+fn an_approved_push_goes_through_without_a_signing_key_and_says_no_record_was_written() {
+    let w = World::new();
+    let sha = w.commit(&[("src/lib.rs", "pub fn two() -> u32 { 2 }\n")], "change");
+    let id = w.grant(&sha, "refs/heads/main", 600);
+    git(&w.work, &["config", "--unset", "user.signingkey"]);
+    let out = w.push(&["origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(w.remote_sha("main").as_deref(), Some(sha.as_str()));
+    assert!(
+        text(&out).contains(&format!("grant {id}")),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("wrote no push record"),
+        "{}",
+        text(&out)
+    );
+    let records = w.remote_records();
+    assert_eq!(records.len(), 1, "only the grant: {records:?}");
+    assert_eq!(records[0]["kind"], "decision");
+}
+
+#[test]
+fn a_grant_the_requester_signed_with_their_own_key_does_not_count() {
+    // bob's git key is in the trusted file (it signs his push records), but a grant for
+    // bob's own push that bob signed himself certifies nothing.
+    let w = World::new();
+    let sha = w.commit(&[("src/lib.rs", "pub fn two() -> u32 { 2 }\n")], "change");
+    let w = World {
+        grant_key: w.tmp.path().join("keys").join("bob_ed25519"),
+        ..w
+    };
+    w.grant(&sha, "refs/heads/main", 600);
+    let t = assert_blocked(&w.push(&["origin", "main"]));
+    assert!(t.contains("the requester"), "{t}");
+    assert_eq!(w.remote_sha("main").as_deref(), Some(w.main0.as_str()));
+}

@@ -20,6 +20,7 @@ pub mod command;
 mod decide;
 pub mod eligibility;
 pub mod explain;
+pub mod feasible;
 #[cfg(test)]
 mod props;
 #[cfg(test)]

@@ -2,8 +2,10 @@
 //! without jitaa. Owns the record format and its JCS digest (`record`), SSHSIG and OIDC
 //! signing seams (`sign`), trusted keys and signature checks (`trust`), the git2 store
 //! (`store`), walking the branch (`chain`), publishing with re-linking on races
-//! (`publish`), verification (`verify`) and the `jitaa audit` commands (`cmd`).
+//! (`publish`), verification (`verify`), whether a record approves something
+//! (`approvals`, the one rule every flow uses) and the `jitaa audit` commands (`cmd`).
 
+pub mod approvals;
 pub mod chain;
 pub mod cmd;
 pub mod publish;

@@ -277,29 +277,33 @@ fn insert(
     builder.write().map_err(|e| git_err("writing tree", e))
 }
 
-/// The record a commit added, from its `Jitaa-Record:` trailer: (path, record).
+/// The record a commit added, found from its tree as `audit verify` finds it (the one
+/// file it adds under `records/`), never from the commit message: (path, record).
 pub fn record_of(repo: &Repository, commit: &Commit<'_>) -> Result<(String, Record), AuditError> {
-    let msg = commit.message().unwrap_or_default();
-    let path = msg
-        .lines()
-        .find_map(|l| l.strip_prefix("Jitaa-Record: "))
-        .map(str::trim)
-        .ok_or_else(|| {
-            AuditError::Integrity(format!(
-                "audit commit {} has no Jitaa-Record trailer; run `jitaa audit verify`",
-                commit.id()
-            ))
-        })?;
-    let tree = commit.tree().map_err(|e| git_err("reading tree", e))?;
-    let entry = tree.get_path(std::path::Path::new(path)).map_err(|_| {
-        AuditError::Integrity(format!("audit commit {}: {path} is missing", commit.id()))
-    })?;
+    let odb = repo
+        .odb()
+        .map_err(|e| git_err("opening the object database", e))?;
+    let parent_tree = match commit.parent_count() {
+        0 => None,
+        _ => Some(
+            commit
+                .parent(0)
+                .map_err(|e| git_err("reading the parent commit", e))?
+                .tree_id(),
+        ),
+    };
+    let changes = super::chain::Trees::new(&odb)
+        .diff(parent_tree, commit.tree_id())
+        .map_err(|why| AuditError::Integrity(format!("audit commit {} {why}", commit.id())))?;
+    let step = super::chain::step(&changes, commit.id())
+        .map_err(|why| AuditError::Integrity(format!("audit commit {} {why}", commit.id())))?;
     let blob = repo
-        .find_blob(entry.id())
-        .map_err(|e| git_err(&format!("reading {path}"), e))?;
-    let record: Record = serde_json::from_slice(blob.content())
-        .map_err(|e| AuditError::Integrity(format!("audit commit {}: {path}: {e}", commit.id())))?;
-    Ok((path.to_string(), record))
+        .find_blob(step.blob)
+        .map_err(|e| git_err(&format!("reading {}", step.path), e))?;
+    let record: Record = serde_json::from_slice(blob.content()).map_err(|e| {
+        AuditError::Integrity(format!("audit commit {}: {}: {e}", commit.id(), step.path))
+    })?;
+    Ok((step.path, record))
 }
 
 /// The `jwks/<kid>.json` files for a JWKS document. Kids that are not plain file

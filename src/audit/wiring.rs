@@ -7,7 +7,7 @@ use super::{OidcVerifier, Settings};
 use crate::cli::{AuditArgs, Global};
 use crate::exit::{Code, Failure};
 use crate::oidc;
-use crate::policy::{AuditSettings, Policy};
+use crate::policy::AuditSettings;
 use crate::repo::Repo;
 
 impl From<&crate::approval::Approval> for super::Approval {
@@ -52,7 +52,8 @@ pub fn settings_from_default_branch(repo: &Repo) -> Result<Settings, Failure> {
     let Some(tip) = tip else {
         return Ok(Settings::from(&AuditSettings::default()));
     };
-    let loaded = Policy::load_at(repo, tip)?;
+    let files = crate::base::GitFiles::new(repo, tip, format!("the default branch `{branch}`"));
+    let loaded = crate::base::rules(&files, None)?.policy;
     Ok(Settings::from(&loaded.policy.audit))
 }
 

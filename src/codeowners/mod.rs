@@ -10,13 +10,9 @@ mod pattern;
 
 use std::fmt;
 
-use git2::Oid;
 use std::collections::HashMap;
 
 use pattern::{Pattern, Seg};
-
-use crate::exit::Failure;
-use crate::repo::{FileAt, Repo};
 
 /// Where GitHub looks for CODEOWNERS, in order; the first one found wins.
 pub const LOCATIONS: [&str; 3] = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"];
@@ -255,38 +251,6 @@ impl CodeOwners {
                 message,
             }],
         }
-    }
-
-    /// Reads the first of [`LOCATIONS`] present in `commit` (never the work tree).
-    /// `Ok(None)` when there is none; a file of 3 MB or more, or not UTF-8, is
-    /// returned unloaded (owning nothing) with the reason in `problems()`.
-    pub fn load_at(repo: &Repo, commit: Oid) -> Result<Option<CodeOwners>, Failure> {
-        for location in LOCATIONS {
-            match repo.read_file(commit, location, MAX_BYTES)? {
-                FileAt::Missing => continue,
-                FileAt::TooLarge { size } => {
-                    return Ok(Some(CodeOwners::not_loaded(
-                        location,
-                        format!(
-                            "{location}: {size} bytes; GitHub does not load CODEOWNERS files of 3 MB or more, so no path has code owners"
-                        ),
-                    )));
-                }
-                FileAt::Found(bytes) => {
-                    return Ok(Some(match String::from_utf8(bytes) {
-                        Ok(text) => CodeOwners::parse(location, &text),
-                        Err(e) => CodeOwners::not_loaded(
-                            location,
-                            format!(
-                                "{location}: not UTF-8 (invalid byte at offset {}); not loaded",
-                                e.utf8_error().valid_up_to()
-                            ),
-                        ),
-                    }));
-                }
-            }
-        }
-        Ok(None)
     }
 
     /// The file this was read from.

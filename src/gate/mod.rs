@@ -15,8 +15,8 @@
 //!
 //! Any infrastructure failure is exit 5 and never approves.
 
-mod base;
 pub mod context;
+mod paths;
 mod push;
 mod report;
 
@@ -24,7 +24,9 @@ use chrono::Utc;
 
 use crate::actions;
 use crate::approval::{Decision, Target};
+use crate::audit::approvals::{Purpose, Query, Records};
 use crate::audit::{self, Actor, Kind, RuleRef};
+use crate::base::{self, Action, ApiFiles, AtDefault, Base, GitFiles, Rules};
 use crate::cli::{GateArgs, Global};
 use crate::exit::{Code, Failure};
 use crate::github::{Client, GitHub, PullRequest};
@@ -32,7 +34,6 @@ use crate::policy::MatchInput;
 use crate::repo::Repo;
 use crate::request::{self, Ask, Ended, WaitOptions, gh_fail, record};
 
-use base::Base;
 use context::Run;
 use report::{Reporter, outputs, summary};
 
@@ -54,18 +55,22 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
     let run = context::run(&token, args.environment.as_deref())?;
     let client = Client::from_env(None).map_err(Failure::from)?;
 
-    // 2. Protected base, and what is committed there.
+    // 2. The default branch (what is protected, the trusted keys, the audit branch), the
+    //    records on the audit branch (read once), the protected base and its rules.
+    let default = AtDefault::load(&repo, "origin")?;
+    let settings = record::settings(&default.rules.policy.policy);
+    let records = Records::load(repo.git(), &settings)?;
     let pulls = client
         .pulls_for_commit(&run.repo, &run.sha)
         .await
         .map_err(gh_fail("finding the pull request of the commit"))?;
     let pr = find_pr(&client, &run, &pulls).await?;
-    let base = protected_base(&repo, &run, pr.as_ref()).await?;
+    let base = protected_base(&repo, &client, &run, pr.as_ref(), &default, &records).await?;
     let policy_path = args
         .policy
         .as_ref()
         .map(|p| p.to_string_lossy().trim_start_matches("./").to_string());
-    let at = base::files_at(&repo, &client, &run.repo, &base, policy_path.as_deref()).await?;
+    let at = rules_at(&repo, &client, &run, &base, policy_path.as_deref()).await?;
     let policy = &at.policy.policy;
     println!(
         "jitaa: policy {} and CODEOWNERS read at {} (the protected base)",
@@ -73,54 +78,62 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
         base.why
     );
     let record_context = context::for_record(&token, &run, policy)?;
-    let requester = match &pr {
-        Some(p) => Actor {
-            login: p.author.login.clone(),
-            id: p.author.id,
-        },
-        None => Actor {
-            login: run.actor.clone(),
-            id: run.actor_id,
-        },
-    };
-    let mut reporter = Reporter {
-        repo: &repo,
-        client: &client,
-        run: &run,
-        settings: record::settings(policy),
-        signers: record::gate_signers(policy)?,
-        context: record_context,
-        requester: requester.clone(),
-        rule: None,
-        check: None,
-    };
-
-    // 3. A push to a protected branch needs an approval already.
     let branch = run.git_ref.strip_prefix("refs/heads/");
+    let paths = paths::changed_paths(
+        &repo,
+        &client,
+        &run.repo,
+        pr.as_ref()
+            .filter(|p| p.base_sha.eq_ignore_ascii_case(&base.sha)),
+        &base,
+        &run.sha,
+    )
+    .await?;
+    let owners = request::owners_of(at.codeowners.as_ref(), &paths);
+
+    // 3. A push to a protected branch is approved as a push (merged PR, approved PR
+    //    head, trusted grant) or it is a violation.
+    let mut evidence = None;
     if run.event == "push"
         && let Some(branch) = branch
+        && default.branch().protects(branch)
     {
-        let default = repo.default_branch("origin");
-        if policy.is_protected(branch, default.as_deref()) {
-            let records = record::records(repo.git(), &reporter.settings)?;
-            let ok = push::approved(
-                &records,
-                &run.repo.to_string(),
-                &run.git_ref,
-                &run.sha,
-                at.trusted.as_ref(),
-                Utc::now(),
-            );
-            if !ok {
+        let push_rule = policy
+            .rule_for(&MatchInput {
+                environment: None,
+                branch: Some(branch),
+                paths: &paths,
+                event: Some("push"),
+                actor: Some(&run.actor),
+            })
+            .rule;
+        let committed_at = committed_at(&repo, &run.sha)?;
+        let q = push::PushQuery {
+            repo: &run.repo,
+            branch,
+            sha: &run.sha,
+            pulls: &pulls,
+            rule: &push_rule,
+            paths: &owners,
+            committed_at,
+            now: Utc::now(),
+        };
+        match push::check(&client, &q, &records, &default.trust).await? {
+            Some(e) => {
+                println!("jitaa: the push of {} to {branch}: {}", run.sha, e.how);
+                evidence = Some(e);
+            }
+            None => {
+                let reporter =
+                    reporter(&repo, &client, &run, &settings, policy, record_context, &pr)?;
                 return violation(&reporter, branch);
             }
-            println!("jitaa: the push of {} to {branch} was approved", run.sha);
         }
     }
+    // A merged PR is the deployment's thread (its author the requester).
+    let pr = pr.or_else(|| evidence.as_ref().and_then(|e| e.pr.clone()));
 
-    // 4. Changed paths and the rule.
-    let paths =
-        base::changed_paths(&repo, &client, &run.repo, pr.as_ref(), &base, &run.sha).await?;
+    // 4. The rule.
     let matched = policy.rule_for(&MatchInput {
         environment: run.environment.as_deref(),
         branch,
@@ -132,33 +145,43 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
     if let Some(t) = args.timeout {
         rule.timeout = t;
     }
+    let mut reporter = reporter(&repo, &client, &run, &settings, policy, record_context, &pr)?;
     reporter.rule = Some(RuleRef {
         name: rule.name.clone(),
         approvals: rule.approvals,
         policy_digest: at.policy.digest.clone(),
     });
+    if let Some(e) = evidence {
+        record_push(&reporter, e)?;
+    }
     println!(
-        "jitaa: rule `{}`: {} approval(s) from {}",
+        "jitaa: rule `{}`: {} from {}",
         rule.name,
-        rule.approvals,
+        approvals_text(rule.approvals),
         rule.approvers_text().join(", ")
     );
 
-    // 5. Reuse an unexpired approval of this (repository, sha, environment).
-    let records = record::records(repo.git(), &reporter.settings)?;
-    if let Some(r) = record::reusable(
-        &records,
-        &run.repo.to_string(),
-        &run.sha,
-        run.environment.as_deref(),
-        at.trusted.as_ref(),
+    // 5. Reuse an unexpired approval of this deployment, rule and requester.
+    let search = records.find(
+        &Query {
+            repository: &run.repo.to_string(),
+            sha: &run.sha,
+            purpose: Purpose::Reuse {
+                environment: run.environment.as_deref(),
+                git_ref: &run.git_ref,
+                rule: &rule.name,
+                policy_digest: &at.policy.digest,
+                requester: &reporter.requester.login,
+            },
+        },
+        &default.trust,
         Utc::now(),
-    ) {
-        return reuse(&mut reporter, r).await;
+    );
+    if let Some(found) = search.found {
+        return reuse(&mut reporter, found.record).await;
     }
 
-    // 6. Auto-approval.
-    let owners = request::owners_of(at.codeowners.as_ref(), &paths);
+    // 6. Auto-approval; a request nobody could approve fails now, not at its timeout.
     let target = match &run.environment {
         Some(e) => Target::Environment(e.clone()),
         None => Target::Ref(run.git_ref.clone()),
@@ -166,6 +189,18 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
     if rule.approvals == 0 {
         return auto(&mut reporter, rule.ttl).await;
     }
+    if let Err(why) = crate::approval::feasible::feasible(&rule, &reporter.requester.login, &owners)
+    {
+        let msg = format!(
+            "rule `{}` can never be approved: {why} (policy {} at {})",
+            rule.name,
+            at.policy.file.as_deref().unwrap_or("(built-in defaults)"),
+            base.why
+        );
+        actions::error(&format!("jitaa: {msg}"));
+        return Err(Failure::usage(msg));
+    }
+    let requester = reporter.requester.clone();
 
     // 7. Ask: one request comment, a request record, a check run in progress.
     let ask = Ask {
@@ -256,77 +291,191 @@ fn review_sha(run: &Run, pr: Option<&PullRequest>) -> Option<String> {
     (!head.eq_ignore_ascii_case(&run.sha)).then_some(head)
 }
 
-/// Where the rules come from (never the sha under approval).
-async fn protected_base(repo: &Repo, run: &Run, pr: Option<&PullRequest>) -> Result<Base, Failure> {
-    match run.event.as_str() {
-        "push" => {
-            if let Some(before) = context::push_before()? {
-                return base::push_base(repo, &before, &run.sha);
-            }
-        }
-        "workflow_dispatch" | "schedule" => {
-            if let Some(b) = last_deployment(repo, run)? {
-                return Ok(b);
-            }
+/// Where the rules come from (never the sha under approval), from the API's facts:
+/// the PR's base and the push's `before` as GitHub has them, not as the event file says.
+async fn protected_base(
+    repo: &Repo,
+    client: &Client,
+    run: &Run,
+    pr: Option<&PullRequest>,
+    default: &AtDefault,
+    records: &Records<'_>,
+) -> Result<Base, Failure> {
+    let branch = run.git_ref.strip_prefix("refs/heads/");
+    let is_pr_event = run.event.starts_with("pull_request")
+        || matches!(run.event.as_str(), "issue_comment" | "pull_request_review");
+    let action = match (run.event.as_str(), pr) {
+        (_, Some(p)) if is_pr_event => Action::PullRequest {
+            number: p.number,
+            base_branch: &p.base_ref,
+            base_sha: &p.base_sha,
+        },
+        ("push", _) => {
+            let branch = branch.unwrap_or(&run.git_ref);
+            let before = push_before(client, run).await?;
+            let action = Action::Push {
+                branch,
+                before: before.as_deref(),
+                sha: &run.sha,
+            };
+            return base::choose(&action, &default.branch(), repo);
         }
         _ => {
-            if let Some(p) = pr {
-                return Ok(base::pr_base(p));
+            let last = match &run.environment {
+                Some(env) => records
+                    .last_deployment(&run.repo.to_string(), env, &default.trust, &|s| {
+                        !s.eq_ignore_ascii_case(&run.sha)
+                            && base::Graph::is_ancestor(repo, s, &run.sha).unwrap_or(false)
+                    })
+                    .map(|r| r.payload.subject.sha.clone()),
+                None => None,
+            };
+            let tip = branch.and_then(|b| branch_tip(repo, b));
+            let action = Action::Deploy {
+                sha: &run.sha,
+                branch: branch.map(|b| (b, tip.as_deref())),
+                last_deployment: last.as_deref(),
+            };
+            return base::choose(&action, &default.branch(), repo);
+        }
+    };
+    base::choose(&action, &default.branch(), repo)
+}
+
+/// A push's `before`: GitHub's (the activity API) where it lists the push, else the
+/// event file's. Where they disagree GitHub wins: an earlier step can rewrite the file.
+async fn push_before(client: &Client, run: &Run) -> Result<Option<String>, Failure> {
+    let from_event = context::push_before()?;
+    match client
+        .push_activity(&run.repo, &run.git_ref, &run.sha)
+        .await
+    {
+        Ok(Some(a)) => {
+            let api = Some(a.before.clone()).filter(|b| b.bytes().any(|c| c != b'0'));
+            if let (Some(e), Some(g)) = (&from_event, &api)
+                && !e.eq_ignore_ascii_case(g)
+            {
+                let msg = format!(
+                    "the event file says the push's `before` is {e}, GitHub says {g}: using GitHub's"
+                );
+                actions::warning(&msg);
             }
+            Ok(api)
+        }
+        Ok(None) => Ok(from_event),
+        Err(e) if e.status() == Some(404) => {
+            tracing::info!("the activity API is not available ({e}); using the event's `before`");
+            Ok(from_event)
+        }
+        Err(e) => Err(gh_fail("reading the push from GitHub's activity API")(e)),
+    }
+}
+
+/// `origin/<branch>`'s tip, fetched when the checkout lacks it.
+fn branch_tip(repo: &Repo, branch: &str) -> Option<String> {
+    let name = format!("refs/remotes/origin/{branch}");
+    if repo.git().refname_to_id(&name).is_err() {
+        repo.fetch_branch("origin", branch, true);
+    }
+    repo.git().refname_to_id(&name).ok().map(|o| o.to_string())
+}
+
+/// Policy and CODEOWNERS at the base: through git when the commit is (or can be
+/// fetched) local, else through the contents API.
+async fn rules_at(
+    repo: &Repo,
+    client: &Client,
+    run: &Run,
+    base: &Base,
+    policy_path: Option<&str>,
+) -> Result<Rules, Failure> {
+    match GitFiles::at_base(repo, base) {
+        Ok(files) => base::rules(&files, policy_path),
+        Err(e) => {
+            tracing::info!(
+                "{}: reading the base through the GitHub contents API",
+                e.message
+            );
+            let files = ApiFiles::fetch(client, &run.repo, base, policy_path).await?;
+            base::rules(&files, policy_path)
         }
     }
-    let (name, tip) = base::default_branch_tip(repo)?;
-    Ok(Base {
-        sha: tip.clone(),
-        why: format!(
-            "the default branch `{name}` at {}",
-            &tip[..tip.len().min(12)]
-        ),
+}
+
+/// The committer time of the pushed commit.
+fn committed_at(repo: &Repo, sha: &str) -> Result<chrono::DateTime<Utc>, Failure> {
+    let id = repo.present(sha)?;
+    let c = repo
+        .git()
+        .find_commit(id)
+        .map_err(|e| Failure::unreachable(format!("reading {sha}: {}", e.message())))?;
+    chrono::DateTime::from_timestamp(c.committer().when().seconds(), 0)
+        .ok_or_else(|| Failure::unreachable(format!("commit {sha}: committer time out of range")))
+}
+
+/// `1 approval`, `2 approvals`.
+fn approvals_text(n: u32) -> String {
+    format!("{n} approval{}", if n == 1 { "" } else { "s" })
+}
+
+fn reporter<'a>(
+    repo: &'a Repo,
+    client: &'a Client,
+    run: &'a Run,
+    settings: &audit::Settings,
+    policy: &crate::policy::Policy,
+    context: context::RecordContext,
+    pr: &Option<PullRequest>,
+) -> Result<Reporter<'a>, Failure> {
+    let requester = match pr {
+        Some(p) => Actor {
+            login: p.author.login.clone(),
+            id: p.author.id,
+        },
+        None => Actor {
+            login: run.actor.clone(),
+            id: run.actor_id,
+        },
+    };
+    Ok(Reporter {
+        repo,
+        client,
+        run,
+        settings: settings.clone(),
+        signers: record::gate_signers(policy)?,
+        context,
+        requester,
+        rule: None,
+        check: None,
     })
 }
 
-/// The sha of the environment's last trusted approved deployment, read with the
-/// default branch's policy and keys.
-fn last_deployment(repo: &Repo, run: &Run) -> Result<Option<Base>, Failure> {
-    let Some(env) = &run.environment else {
-        return Ok(None);
-    };
-    let (_, tip) = base::default_branch_tip(repo)?;
-    let tip_oid = git2::Oid::from_str(&tip)
-        .map_err(|e| Failure::unreachable(format!("default branch tip {tip}: {e}")))?;
-    let policy = crate::policy::Policy::load_at(repo, tip_oid)?.policy;
-    let trusted = record::trusted_at(repo, tip_oid, &policy);
-    let records = record::records(repo.git(), &record::settings(&policy))?;
-    let found = records.iter().rev().find(|r| {
-        record::is_approval(r)
-            && r.payload
-                .repository
-                .eq_ignore_ascii_case(&run.repo.to_string())
-            && r.payload.subject.environment.as_deref() == Some(env.as_str())
-            && record::is_trusted(r, trusted.as_ref())
-    });
-    Ok(found.and_then(|r| {
-        let sha = r.payload.subject.sha.clone();
-        base::ensure_commit(repo, &sha).then(|| Base {
-            why: format!(
-                "the last approved deployment to `{env}` ({})",
-                &sha[..sha.len().min(12)]
-            ),
-            sha,
-        })
-    }))
+/// The `push` record of an approved push: how it was approved, with the evidence.
+fn record_push(reporter: &Reporter<'_>, e: push::Evidence) -> Result<(), Failure> {
+    let mut draft = reporter.draft(Kind::Push, Some(audit::Decision::Approved));
+    draft.subject.environment = None;
+    draft.approvals = e.approvals;
+    draft.reason = Some(e.how);
+    if let serde_json::Value::Object(m) = &mut draft.context {
+        m.insert("via".into(), e.via);
+    }
+    reporter.write(&draft, false)?;
+    Ok(())
 }
 
 fn violation(reporter: &Reporter<'_>, branch: &str) -> Result<Code, Failure> {
     let run = reporter.run;
     let reason = format!(
-        "{} was pushed to the protected branch {branch} without a valid approval on the audit branch",
+        "{} was pushed to the protected branch {branch} without an approval: GitHub did not merge it from a pull request, no approved pull request has it as its head, and no trusted grant on the audit branch covers it",
         run.sha
     );
     let mut draft = reporter.draft(Kind::Violation, None);
     draft.reason = Some(reason.clone());
     let rec = reporter.write(&draft, false)?;
-    actions::error(&format!("jitaa: {reason} (violation record {})", rec.id));
+    actions::error(&format!(
+        "jitaa: {reason} (violation record {}). To ask for approval after the fact: jitaa request --ref {branch} --sha {} --wait, then re-run this job",
+        rec.id, run.sha
+    ));
     outputs("violation", &[], Some(&rec), None)?;
     summary(
         "push violation",

@@ -1,132 +1,161 @@
-//! Pushes to protected branches, as the gate sees them on a `push` event: the pushed sha
-//! needs a valid approval on the audit branch — a `push` record (the hook let it
-//! through), an unexpired grant for that ref, or an unexpired approved decision — each
-//! trusted (digest recomputes, SSH signature by a trusted key). Otherwise: a `violation`.
+//! Pushes to protected branches, as the gate sees them on a `push` event (DESIGN.md
+//! "Pushes to a protected branch, as the gate sees them"). The push is approved when it
+//! is (a) GitHub merging a PR: a merged PR into the branch whose merge commit is the sha,
+//! with that PR's approving reviews as the evidence; (b) the head of a PR into the
+//! branch that the approval engine approves, as the hook judges it; or (c) covered by a
+//! trusted grant on the audit branch (`audit::approvals`). A pre-push hook's `push`
+//! record is evidence of a local check, never a certification. Anything else is a
+//! violation.
 
 use chrono::{DateTime, Utc};
 
-use crate::audit::{AllowedSigners, Kind, Record};
-use crate::request::record::{is_approval, is_trusted, unexpired};
+use crate::audit::approvals::{Purpose, Query, Records};
+use crate::audit::{self, Approval};
+use crate::base::Trust;
+use crate::codeowners::PathOwners;
+use crate::exit::Failure;
+use crate::github::{Client, GitHub, PullRequest, RepoName};
+use crate::hook::pr::{self, PrQuery, PrVerdict};
+use crate::policy::Rule;
+use crate::request::gh_fail;
 
-/// Whether a trusted record approves `sha` on `git_ref` of `repository`.
-pub fn approved(
-    records: &[Record],
-    repository: &str,
-    git_ref: &str,
-    sha: &str,
-    trusted: Option<&AllowedSigners>,
-    now: DateTime<Utc>,
-) -> bool {
-    records.iter().any(|r| {
-        let p = &r.payload;
-        let same = p.repository.eq_ignore_ascii_case(repository)
-            && p.subject.sha.eq_ignore_ascii_case(sha);
-        let ref_ok = p.subject.git_ref.as_deref().is_none_or(|x| x == git_ref);
-        let valid = match p.kind {
-            Kind::Push => ref_ok,
-            Kind::Decision => is_approval(r) && ref_ok && unexpired(r, now),
-            _ => false,
-        };
-        same && valid && is_trusted(r, trusted)
-    })
+/// How a push to a protected branch was approved.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    /// `GitHub merged pull request #3`, `pull request #3 approved`, `grant 01J…`.
+    pub how: String,
+    pub approvals: Vec<Approval>,
+    /// The merged or approved PR, when there is one (the deployment's thread).
+    pub pr: Option<PullRequest>,
+    /// `{"kind": "pull_request_merge", "number": 3, …}` for the record's context.
+    pub via: serde_json::Value,
 }
 
-#[cfg(test)]
-mod tests {
-    use chrono::Duration;
+/// What the push check needs.
+pub struct PushQuery<'a> {
+    pub repo: &'a RepoName,
+    pub branch: &'a str,
+    pub sha: &'a str,
+    /// PRs GitHub lists for the sha (`commits/{sha}/pulls`).
+    pub pulls: &'a [PullRequest],
+    /// The rule for the push itself (no environment), read at the protected base.
+    pub rule: &'a Rule,
+    pub paths: &'a [PathOwners],
+    /// The pushed commit's committer time (the PR route's bound; see `hook::pr`).
+    pub committed_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
 
-    use super::*;
-    use crate::audit::{Decision, Subject};
-    use crate::request::tests::{deploy, keys, signed};
-
-    const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
-    const MAIN: &str = "refs/heads/main";
-
-    fn grant(sha: &str, git_ref: &str) -> Subject {
-        Subject {
-            sha: sha.into(),
-            git_ref: Some(git_ref.into()),
-            environment: None,
+/// The evidence that approves the push, or `None` (a violation).
+pub async fn check(
+    client: &Client,
+    q: &PushQuery<'_>,
+    records: &Records<'_>,
+    trust: &Trust,
+) -> Result<Option<Evidence>, Failure> {
+    let into_branch = |p: &PullRequest| {
+        p.base_ref
+            .strip_prefix("refs/heads/")
+            .unwrap_or(&p.base_ref)
+            == q.branch
+    };
+    // (a) GitHub merged a PR: its merge commit is the pushed sha.
+    if let Some(merged) = q
+        .pulls
+        .iter()
+        .find(|p| p.merged_as(q.sha) && into_branch(p))
+    {
+        let reviews = client
+            .reviews(q.repo, merged.number)
+            .await
+            .map_err(gh_fail("reading the merged pull request's reviews"))?;
+        let approvals = reviews
+            .iter()
+            .filter(|r| {
+                r.state.eq_ignore_ascii_case("APPROVED")
+                    && r.commit_id
+                        .as_deref()
+                        .is_some_and(|c| c.eq_ignore_ascii_case(&merged.head_sha))
+            })
+            .map(|r| Approval {
+                login: r.author.login.clone(),
+                id: r.author.id,
+                via: "review".into(),
+                url: r.html_url.clone(),
+                at: r
+                    .submitted_at
+                    .map(audit::record::format_time)
+                    .unwrap_or_default(),
+            })
+            .collect();
+        return Ok(Some(Evidence {
+            how: format!("GitHub merged pull request #{}", merged.number),
+            approvals,
+            pr: Some(merged.clone()),
+            via: serde_json::json!({
+                "kind": "pull_request_merge",
+                "number": merged.number,
+                "url": merged.html_url,
+                "head": merged.head_sha,
+            }),
+        }));
+    }
+    // (c) A trusted grant (checked before (b): no API calls).
+    let git_ref = format!("refs/heads/{}", q.branch);
+    let search = records.find(
+        &Query {
+            repository: &q.repo.to_string(),
+            sha: q.sha,
+            purpose: Purpose::Grant { git_ref: &git_ref },
+        },
+        trust,
+        q.now,
+    );
+    if let Some(g) = search.found {
+        return Ok(Some(Evidence {
+            how: format!(
+                "grant {} (valid until {})",
+                g.record.payload.id,
+                audit::record::format_time(g.expires_at)
+            ),
+            approvals: g.record.payload.approvals.clone(),
+            pr: None,
+            via: serde_json::json!({"kind": "grant", "id": g.record.payload.id, "digest": g.digest}),
+        }));
+    }
+    for r in &search.rejected {
+        tracing::info!("{r}");
+    }
+    // (b) The head of a PR the approval engine approves.
+    if q.rule.approvals > 0 {
+        let verdict = pr::check(
+            client,
+            &PrQuery {
+                repo: q.repo,
+                sha: q.sha,
+                branch: q.branch,
+                rule: q.rule,
+                paths: q.paths,
+                committed_at: q.committed_at,
+                now: q.now,
+            },
+        )
+        .await
+        .map_err(gh_fail("checking the pull request of the pushed commit"))?;
+        if let PrVerdict::Approved { pr, outcome, .. } = verdict {
+            let approvals = match &outcome.decision {
+                crate::approval::Decision::Approved { approvals, .. } => {
+                    approvals.iter().map(Approval::from).collect()
+                }
+                _ => Vec::new(),
+            };
+            return Ok(Some(Evidence {
+                how: format!("pull request #{} approved", pr.number),
+                approvals,
+                via: serde_json::json!({"kind": "pull_request", "number": pr.number, "url": pr.html_url}),
+                pr: Some(pr),
+            }));
         }
     }
-
-    #[test]
-    fn a_push_record_or_an_unexpired_grant_approves_the_push() {
-        let k = keys();
-        let now = Utc::now();
-        let t = Some(&k.trusted);
-        let push = signed(
-            &k.signers,
-            Kind::Push,
-            None,
-            grant(SHA, MAIN),
-            Duration::zero(),
-        );
-        assert!(approved(&[push], "acme/api", MAIN, SHA, t, now));
-        let g = signed(
-            &k.signers,
-            Kind::Decision,
-            Some(Decision::Approved),
-            grant(SHA, MAIN),
-            Duration::minutes(5),
-        );
-        assert!(approved(
-            std::slice::from_ref(&g),
-            "acme/api",
-            MAIN,
-            SHA,
-            t,
-            now
-        ));
-        let d = signed(
-            &k.signers,
-            Kind::Decision,
-            Some(Decision::Approved),
-            deploy(SHA, "prod"),
-            Duration::minutes(5),
-        );
-        assert!(approved(&[d], "acme/api", MAIN, SHA, t, now));
-        // Expired, for another ref or sha, denied, or untrusted: not approved.
-        assert!(!approved(
-            std::slice::from_ref(&g),
-            "acme/api",
-            MAIN,
-            SHA,
-            t,
-            now + Duration::minutes(6)
-        ));
-        assert!(!approved(
-            std::slice::from_ref(&g),
-            "acme/api",
-            "refs/heads/release",
-            SHA,
-            t,
-            now
-        ));
-        assert!(!approved(
-            std::slice::from_ref(&g),
-            "acme/api",
-            MAIN,
-            &"f".repeat(40),
-            t,
-            now
-        ));
-        assert!(!approved(&[g], "acme/api", MAIN, SHA, None, now));
-        let denied = signed(
-            &k.signers,
-            Kind::Decision,
-            Some(Decision::Denied),
-            grant(SHA, MAIN),
-            Duration::minutes(5),
-        );
-        assert!(!approved(&[denied], "acme/api", MAIN, SHA, t, now));
-        let violation = signed(
-            &k.signers,
-            Kind::Violation,
-            None,
-            grant(SHA, MAIN),
-            Duration::minutes(5),
-        );
-        assert!(!approved(&[violation], "acme/api", MAIN, SHA, t, now));
-    }
+    Ok(None)
 }

@@ -110,4 +110,12 @@ pub trait GitHub: Send + Sync {
         path: &str,
         git_ref: &str,
     ) -> impl Future<Output = Result<Option<Vec<u8>>, GitHubError>> + Send;
+    /// The newest push GitHub received to `git_ref` that left it at `after`
+    /// (`GET /repos/{o}/{r}/activity`); `None` when GitHub lists none.
+    fn push_activity(
+        &self,
+        repo: &RepoName,
+        git_ref: &str,
+        after: &str,
+    ) -> impl Future<Output = Result<Option<Activity>, GitHubError>> + Send;
 }

@@ -364,6 +364,24 @@ impl GitHub for Client {
             Err(e) => Err(e),
         }
     }
+
+    async fn push_activity(
+        &self,
+        repo: &RepoName,
+        git_ref: &str,
+        after: &str,
+    ) -> Result<Option<Activity>, GitHubError> {
+        // Newest first: the first page holds the push of a run that just started.
+        let p = format!(
+            "{}/activity?ref={}&per_page=100",
+            repo_path(repo),
+            encode(git_ref, true)
+        );
+        let page: Vec<Activity> = self.get_json(&p).await?;
+        Ok(page
+            .into_iter()
+            .find(|a| a.git_ref == git_ref && a.after.eq_ignore_ascii_case(after)))
+    }
 }
 
 #[cfg(test)]

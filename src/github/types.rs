@@ -144,6 +144,32 @@ pub struct PullRequest {
     pub base_sha: String,
     pub base_ref: String,
     pub html_url: String,
+    /// When GitHub merged it (`merged_at`); `None` while open or closed unmerged.
+    pub merged_at: Option<DateTime<Utc>>,
+    /// The merge commit GitHub made (meaningful only once `merged_at` is set).
+    pub merge_commit_sha: Option<String>,
+}
+
+impl PullRequest {
+    /// Merged by GitHub, with `sha` as its merge commit.
+    pub fn merged_as(&self, sha: &str) -> bool {
+        self.merged_at.is_some()
+            && self
+                .merge_commit_sha
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case(sha))
+    }
+}
+
+/// One push GitHub received (`GET /repos/{o}/{r}/activity`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Activity {
+    pub before: String,
+    pub after: String,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    #[serde(default)]
+    pub activity_type: String,
 }
 
 #[derive(Deserialize)]
@@ -165,6 +191,10 @@ struct WirePr {
     base: WireBranch,
     #[serde(default)]
     html_url: String,
+    #[serde(default)]
+    merged_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    merge_commit_sha: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for PullRequest {
@@ -180,6 +210,8 @@ impl<'de> Deserialize<'de> for PullRequest {
             base_sha: w.base.sha,
             base_ref: w.base.git_ref,
             html_url: w.html_url,
+            merged_at: w.merged_at,
+            merge_commit_sha: w.merge_commit_sha,
         })
     }
 }

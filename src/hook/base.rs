@@ -1,14 +1,11 @@
-//! The protected base of a gated update, read with git: fetching a missing remote tip
-//! (`git fetch REMOTE BRANCH`, through the user's git so credentials just work), the
-//! policy and CODEOWNERS at that tip, and the paths the push changes. Never reads the
-//! commits being pushed for rules.
+//! Git reads for a gated update: fetching a missing remote tip (`git fetch REMOTE
+//! BRANCH`, through the user's git so credentials just work) and the paths the push
+//! changes. Which commit's rules apply is `crate::base`'s decision.
 
 use git2::{Oid, Repository};
 
 use crate::codeowners::{CodeOwners, PathOwners};
 use crate::hook::error::HookError;
-use crate::hook::scope;
-use crate::policy::{LoadedPolicy, Policy};
 use crate::repo::Repo;
 
 /// Fetches `refs/heads/BRANCH` from `remote`; `Ok(None)` when the remote has no such
@@ -57,17 +54,6 @@ pub fn ensure_commit(repo: &Repo, remote: &str, branch: &str, sha: &str) -> Resu
     Err(HookError::Git(format!(
         "{remote}'s {branch} is at {sha}, which is not here even after `git fetch {remote} {branch}`"
     )))
-}
-
-/// Policy and CODEOWNERS as of `base` (built-in defaults and none without a base).
-pub fn rules_at(
-    repo: &Repo,
-    base: Option<Oid>,
-) -> Result<(LoadedPolicy, Option<CodeOwners>), crate::exit::Failure> {
-    match base {
-        Some(b) => Ok((Policy::load_at(repo, b)?, CodeOwners::load_at(repo, b)?)),
-        None => Ok((scope::builtin(), None)),
-    }
 }
 
 /// Paths changed from `base` to `head` (every file of `head` without a base).

@@ -7,19 +7,20 @@ use chrono::{DateTime, Utc};
 use git2::Oid;
 use serde_json::json;
 
-use crate::audit::{self, AllowedSigners, Publisher, RuleRef};
+use crate::audit::approvals::{Purpose, Query, Records};
+use crate::audit::{self, RuleRef};
+use crate::base::{self as protected, Action, AtDefault, GitFiles, Trust};
 use crate::exit::Failure;
 use crate::github::{Client, GitHubError, RepoName};
 use crate::hook::base;
 use crate::hook::error::HookError;
-use crate::hook::grant::{self, Search, Want};
 use crate::hook::message::{self, Blocked};
 use crate::hook::pr::{self, PrQuery, PrVerdict};
 use crate::hook::protocol::RefUpdate;
 use crate::hook::record;
 use crate::hook::scope::{self, Scope};
 use crate::policy::{LoadedPolicy, MatchInput};
-use crate::repo::{FileAt, Repo};
+use crate::repo::Repo;
 
 /// One push as git describes it to the hook.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +37,7 @@ pub struct AllowedRef {
     pub branch: String,
     /// `grant 01J...`, `PR #3`, `rule docs-only (approvals: 0)`.
     pub how: String,
+    /// `None` when the pusher has no SSH signing key: the push goes through unrecorded.
     pub record: Option<audit::Appended>,
     pub published: Option<audit::Outcome>,
 }
@@ -99,8 +101,8 @@ struct Ctx<'a> {
     push: Push<'a>,
     scope: &'a Scope,
     repository: String,
-    audit_tip: Option<Oid>,
-    trusted: Option<AllowedSigners>,
+    records: Records<'a>,
+    trust: Trust,
     now: DateTime<Utc>,
 }
 
@@ -126,7 +128,10 @@ pub fn run(repo: &Repo, push: Push<'_>) -> Result<Summary, Failure> {
         })?;
         let tip = base::fetch_branch(repo, push.remote, &d)?;
         scope.default_tip = tip;
-        scope.policy = base::rules_at(repo, tip)?.0;
+        if let Some(tip) = tip {
+            let files = GitFiles::new(repo, tip, format!("{}/{d}", push.remote));
+            scope.policy = protected::rules(&files, None)?.policy;
+        }
         scope.known = true;
         scope.gated = scope::protected(&scope.policy.policy, Some(&d), push.updates);
         if scope.gated.is_empty() {
@@ -139,15 +144,25 @@ pub fn run(repo: &Repo, push: Push<'_>) -> Result<Summary, Failure> {
         remote: push.remote.to_string(),
         allowed_signers: Some(scope.policy.policy.audit.allowed_signers.clone()),
     };
-    let audit_tip = Publisher::new(repo.git(), &settings)?.fetch()?;
-    let trusted = trusted_keys(repo, &scope)?;
+    let audit_tip = audit::Publisher::new(repo.git(), &settings)?.fetch()?;
+    let records = Records::at(repo.git(), audit_tip)?;
+    let trust = match (&scope.default_branch, scope.default_tip) {
+        (Some(name), Some(tip)) => AtDefault::at(repo, name.clone(), tip)?.trust,
+        _ => Trust::default(),
+    };
+    if trust.certifiers.is_none() {
+        eprintln!(
+            "jitaa: warning: {} is not on the default branch: no grant can be trusted (only pull-request approvals can let this push through)",
+            scope.policy.policy.audit.allowed_signers
+        );
+    }
     let ctx = Ctx {
         repo,
         push,
         scope: &scope,
         repository,
-        audit_tip,
-        trusted,
+        records,
+        trust,
         now: Utc::now(),
     };
     let mut gh = None;
@@ -162,38 +177,21 @@ pub fn run(repo: &Repo, push: Push<'_>) -> Result<Summary, Failure> {
     if !blocked.is_empty() {
         return Err(HookError::Blocked(blocked.join("\n\n")).into());
     }
-    let signers = record::signers(repo.git())?;
+    let Some(signers) = record::signers(repo.git())? else {
+        // The approval is already on GitHub or the audit branch; the hook's own record
+        // is evidence of the local check, not a certification, so it is not required.
+        eprintln!(
+            "jitaa: note: no SSH signing key (git config gpg.format ssh + user.signingkey, or JITAA_SIGNING_KEY): the hook wrote no push record"
+        );
+        return Ok(Summary::Allowed(
+            passes.into_iter().map(|p| p.allowed).collect(),
+        ));
+    };
     let mut out = Vec::new();
     for p in passes {
         out.push(write_record(&ctx, &settings, &signers, p)?);
     }
     Ok(Summary::Allowed(out))
-}
-
-/// The policy's `audit.allowed_signers`, read from the default branch's tip; `None`
-/// (with a warning) when the file is not there.
-fn trusted_keys(repo: &Repo, scope: &Scope) -> Result<Option<AllowedSigners>, Failure> {
-    let path = &scope.policy.policy.audit.allowed_signers;
-    let Some(tip) = scope.default_tip else {
-        return Ok(None);
-    };
-    match repo.read_file(tip, path, 1 << 20)? {
-        FileAt::Found(bytes) => {
-            let text = String::from_utf8_lossy(&bytes);
-            AllowedSigners::parse(&text, path)
-                .map(Some)
-                .map_err(|e| Failure::usage(format!("audit.allowed_signers: {e}")))
-        }
-        FileAt::TooLarge { size } => Err(Failure::usage(format!(
-            "audit.allowed_signers: {path} is {size} bytes (over 1 MiB)"
-        ))),
-        FileAt::Missing => {
-            eprintln!(
-                "jitaa: warning: {path} is not on the default branch: no grant can be trusted (only pull-request approvals can let this push through)"
-            );
-            Ok(None)
-        }
-    }
 }
 
 fn source(policy: &LoadedPolicy, remote: &str, branch: &str, base: Option<Oid>) -> String {
@@ -213,22 +211,51 @@ fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check,
     let remote = ctx.push.remote;
     let git_ref = u.remote_ref.as_str();
     let delete = u.is_delete();
-    let base = if u.is_new() {
-        ctx.scope.default_tip
+    let remote_tip = if u.is_new() {
+        None
     } else {
-        Some(base::ensure_commit(
-            ctx.repo,
-            remote,
-            branch,
-            &u.remote_sha,
-        )?)
+        Some(base::ensure_commit(ctx.repo, remote, branch, &u.remote_sha)?.to_string())
+    };
+    let default_tip = ctx.scope.default_tip.map(|t| t.to_string());
+    let base = match (&ctx.scope.default_branch, &default_tip) {
+        (Some(name), Some(tip)) => {
+            let d = protected::DefaultBranch {
+                name,
+                tip,
+                policy: &ctx.scope.policy.policy,
+            };
+            let b = protected::choose(
+                &Action::RemoteTip {
+                    branch,
+                    tip: remote_tip.as_deref(),
+                },
+                &d,
+                ctx.repo,
+            )?;
+            Some(ctx.repo.present(&b.sha)?)
+        }
+        // The remote has no default branch yet (its first push): the pushed branch's
+        // own tip if it has one, else the built-in defaults.
+        _ => remote_tip
+            .as_deref()
+            .map(|t| ctx.repo.present(t))
+            .transpose()?,
     };
     let base_branch = if u.is_new() {
         ctx.scope.default_branch.as_deref().unwrap_or(branch)
     } else {
         branch
     };
-    let (policy, codeowners) = base::rules_at(ctx.repo, base)?;
+    let (policy, codeowners) = match base {
+        Some(b) => {
+            let r = protected::rules(
+                &GitFiles::new(ctx.repo, b, format!("{remote}/{base_branch}")),
+                None,
+            )?;
+            (r.policy, r.codeowners)
+        }
+        None => (scope::builtin(), None),
+    };
     let (paths, owners) = if delete {
         (Vec::new(), Vec::new())
     } else {
@@ -276,33 +303,29 @@ fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check,
             json!({"kind": "rule"}),
         ))));
     }
-    let grants = match ctx.audit_tip {
-        Some(tip) => grant::find(
-            ctx.repo.git(),
-            tip,
-            &Want {
-                repository: &ctx.repository,
-                sha: &u.local_sha,
-                git_ref,
-            },
-            ctx.trusted.as_ref(),
-            ctx.now,
-        )?,
-        None => Search::default(),
-    };
+    let grants = ctx.records.find(
+        &Query {
+            repository: &ctx.repository,
+            sha: &u.local_sha,
+            purpose: Purpose::Grant { git_ref },
+        },
+        &ctx.trust,
+        ctx.now,
+    );
     if let Some(g) = &grants.found {
+        let payload = &g.record.payload;
         let mut p = pass(
             format!(
                 "grant {} (valid until {})",
-                g.payload.id,
+                payload.id,
                 audit::record::format_time(g.expires_at)
             ),
             audit::Decision::Approved,
-            json!({"kind": "grant", "id": g.payload.id, "digest": g.digest}),
+            json!({"kind": "grant", "id": payload.id, "digest": g.digest}),
         );
-        p.approvals = g.payload.approvals.clone();
+        p.approvals = payload.approvals.clone();
         p.expires_at = Some(g.expires_at);
-        p.requester = Some(g.payload.requester.clone());
+        p.requester = Some(payload.requester.clone());
         return Ok(Check::Pass(Box::new(p)));
     }
     let verdict = if delete {

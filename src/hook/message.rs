@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use crate::approval::explain::Status;
+use crate::audit::approvals::Search;
 use crate::codeowners::PathOwners;
-use crate::hook::grant::Search;
 use crate::hook::pr::PrVerdict;
 use crate::policy::{Approvers, Coverage, Rule};
 
@@ -23,7 +23,7 @@ pub struct Blocked<'a> {
     pub source: String,
     pub paths: &'a [PathOwners],
     pub audit_branch: &'a str,
-    pub grants: &'a Search,
+    pub grants: &'a Search<'a>,
     /// `None` when GitHub was not asked (deletions).
     pub pr: Option<&'a PrVerdict>,
 }

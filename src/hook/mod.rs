@@ -2,14 +2,13 @@
 //! to a protected branch leaves it (`jitaa hook pre-push`). Also `jitaa hook install`.
 //!
 //! Map: `protocol` (git's stdin) → `scope` (which updates are gated, no network) →
-//! `base` (rules and changed paths from the remote tip) → `grant` (audit branch) /
-//! `pr` (approval engine over the PR) → `message` (blocked) or `record` (push record).
-//! `flow` ties them together.
+//! `crate::base` (the rules at the remote tip) and `base` (changed paths) →
+//! `crate::audit::approvals` (a grant on the audit branch) / `pr` (approval engine over
+//! the PR) → `message` (blocked) or `record` (push record). `flow` ties them together.
 
 pub mod base;
 pub mod error;
 pub mod flow;
-pub mod grant;
 pub mod install;
 pub mod message;
 pub mod pr;

@@ -13,22 +13,19 @@ use crate::exit::Failure;
 use crate::hook::protocol::RefUpdate;
 use crate::keys::SigningKey;
 
-/// The signer for hook records (see the module doc).
-pub fn signers(repo: &git2::Repository) -> Result<Signers, Failure> {
+/// The signer for hook records (see the module doc); `None` without a key: the push
+/// then goes through unrecorded (DESIGN.md, audit section).
+pub fn signers(repo: &git2::Repository) -> Result<Option<Signers>, Failure> {
     let config = repo
         .config()
         .map_err(|e| Failure::usage(format!("reading git config: {}", e.message())))?;
     if let Some(s) = SshSigner::from_git_config(&config)? {
-        return Ok(Signers::ssh(s));
+        return Ok(Some(Signers::ssh(s)));
     }
     if let Some(k) = SigningKey::from_env()? {
-        return Ok(Signers::ssh(SshSigner::Key(k)));
+        return Ok(Some(Signers::ssh(SshSigner::Key(k))));
     }
-    Err(Failure::usage(
-        "the push is approved, but jitaa records every allowed push as a signed record and found no key to sign it with.\n\
-Configure git to sign with an SSH key:\n  git config gpg.format ssh\n  git config user.signingkey ~/.ssh/id_ed25519.pub\n\
-or set JITAA_SIGNING_KEY to an OpenSSH Ed25519 private key (text or path), then push again.",
-    ))
+    Ok(None)
 }
 
 /// The pusher's git identity and the push, as the record's `context`.

@@ -45,7 +45,8 @@ pub fn scope(repo: &Repo, remote: &str, updates: &[RefUpdate]) -> Result<Scope, 
     });
     match default_tip {
         Some(tip) => {
-            let policy = Policy::load_at(repo, tip)?;
+            let files = crate::base::GitFiles::new(repo, tip, format!("{remote}'s default branch"));
+            let policy = crate::base::rules(&files, None)?.policy;
             let gated = protected(&policy.policy, default_branch.as_deref(), updates);
             Ok(Scope {
                 default_branch,

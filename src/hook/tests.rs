@@ -1,7 +1,6 @@
 //! Unit tests of the hook's pure parts: choosing stdin or PRE_COMMIT_* input, which
 //! updates are gated, grant integrity checks, and the blocked message.
 
-use super::grant;
 use super::message::{self, Blocked};
 use super::protocol::RefUpdate;
 use super::scope;
@@ -108,33 +107,40 @@ fn grant_checks_recompute_the_digest_and_verify_signatures() {
     let dir = tempfile::tempdir().unwrap();
     let (k, line) = key(&dir.path().join("a"), "jitaa@acme");
     let (_, other_line) = key(&dir.path().join("b"), "jitaa@acme");
-    let trusted = AllowedSigners::parse(&line, "trusted").unwrap();
-    let untrusted = AllowedSigners::parse(&other_line, "other").unwrap();
+    let trust = |keys: Option<AllowedSigners>| crate::base::Trust {
+        certifiers: keys,
+        certifiers_file: ".github/jitaa-allowed-signers".into(),
+    };
+    let trusted = trust(Some(AllowedSigners::parse(&line, "trusted").unwrap()));
+    let untrusted = trust(Some(AllowedSigners::parse(&other_line, "other").unwrap()));
+    let check = |doc: &serde_json::Value, t: &crate::base::Trust| {
+        crate::audit::approvals::certify(doc, t, "bob")
+    };
     let doc = signed_grant(&k);
-    assert!(grant::check(&doc, Some(&trusted)).is_ok());
-    let e = grant::check(&doc, None).unwrap_err();
+    assert!(check(&doc, &trusted).is_ok());
+    let e = check(&doc, &trust(None)).unwrap_err();
     assert!(
         e.contains("no trusted keys"),
         "without trusted keys no grant counts: {e}"
     );
-    let e = grant::check(&doc, Some(&untrusted)).unwrap_err();
+    let e = check(&doc, &untrusted).unwrap_err();
     assert!(e.contains("not in the trusted"), "{e}");
 
     let mut altered = doc.clone();
     altered["payload"]["subject"]["sha"] = "2".repeat(40).into();
-    let e = grant::check(&altered, Some(&trusted)).unwrap_err();
+    let e = check(&altered, &trusted).unwrap_err();
     assert!(e.contains("digest mismatch"), "{e}");
     let jcs = crate::audit::record::jcs(&altered["payload"]).unwrap();
     altered["digest"] = crate::audit::record::digest_of(&jcs).into();
-    let e = grant::check(&altered, Some(&trusted)).unwrap_err();
+    let e = check(&altered, &trusted).unwrap_err();
     assert!(e.contains("does not match"), "{e}");
 
     let mut stripped = doc.clone();
     stripped["signatures"] = serde_json::json!([]);
-    assert!(grant::check(&stripped, Some(&trusted)).is_err());
+    assert!(check(&stripped, &trusted).is_err());
     let mut odd = doc;
     odd["signatures"] = serde_json::json!([{"type": "pgp", "sig": "x"}]);
-    assert!(grant::check(&odd, Some(&trusted)).is_err());
+    assert!(check(&odd, &trusted).is_err());
 }
 
 #[test]
@@ -158,7 +164,7 @@ fn the_blocked_message_names_owners_paths_and_the_command() {
             line: None,
         },
     ];
-    let search = grant::Search {
+    let search = crate::audit::approvals::Search {
         found: None,
         rejected: vec!["grant X expired at 2026-11-25T12:00:00Z".into()],
     };

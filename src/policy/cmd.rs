@@ -26,7 +26,8 @@ pub fn check(global: &Global, args: &PolicyCheckArgs) -> Result<Code, Failure> {
         None => {
             let repo = Repo::discover(global.repo.as_deref())?;
             let head = repo.commit_id("HEAD")?;
-            let loaded = Policy::load_at(&repo, head)?;
+            let files = crate::base::GitFiles::new(&repo, head, "HEAD");
+            let loaded = crate::base::rules(&files, None)?.policy;
             let label = loaded
                 .file
                 .clone()
@@ -79,8 +80,13 @@ struct Explained {
 pub fn explain(global: &Global, args: &PolicyExplainArgs) -> Result<Code, Failure> {
     let repo = Repo::discover(global.repo.as_deref())?;
     let commit = repo.commit_id(&args.git_ref)?;
-    let loaded = Policy::load_at(&repo, commit)?;
-    let codeowners = CodeOwners::load_at(&repo, commit)?;
+    // `--ref` as given (DESIGN.md: explain reads the ref, through git), read by the
+    // same loader the flows use at their protected base.
+    let files = crate::base::GitFiles::new(&repo, commit, args.git_ref.clone());
+    let crate::base::Rules {
+        policy: loaded,
+        codeowners,
+    } = crate::base::rules(&files, None)?;
     let (changed, paths_from) = if args.paths.is_empty() {
         changed_paths(&repo, commit)?
     } else {

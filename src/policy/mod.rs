@@ -12,13 +12,11 @@ mod validate;
 use std::fmt;
 use std::time::Duration;
 
-use git2::Oid;
 use globset::GlobSet;
 use sha2::{Digest, Sha256};
 
 use crate::codeowners::Owner;
 use crate::exit::Failure;
-use crate::repo::{FileAt, Repo};
 
 pub use validate::{MAX_APPROVALS, MAX_DURATION};
 
@@ -329,34 +327,6 @@ impl Policy {
         };
         let policy = validate::build(&mut c, raw.value, raw.referenced);
         c.finish(policy)
-    }
-
-    /// Reads the policy from `commit` (never the work tree): `.github/jitaa.yml`, else
-    /// `.jitaa.yml`, else the built-in defaults. An invalid policy is exit 2.
-    pub fn load_at(repo: &Repo, commit: Oid) -> Result<LoadedPolicy, Failure> {
-        for file in LOCATIONS {
-            match repo.read_file(commit, file, MAX_BYTES)? {
-                FileAt::Missing => continue,
-                FileAt::TooLarge { size } => {
-                    return Err(Failure::usage(format!(
-                        "invalid policy:\n{file}: {size} bytes; a policy file may be at most {MAX_BYTES} bytes (1 MiB)"
-                    )));
-                }
-                FileAt::Found(bytes) => {
-                    let policy = Policy::parse(file, &bytes)?;
-                    return Ok(LoadedPolicy {
-                        policy,
-                        file: Some(file.to_string()),
-                        digest: digest(&bytes),
-                    });
-                }
-            }
-        }
-        Ok(LoadedPolicy {
-            policy: Policy::builtin(),
-            file: None,
-            digest: digest(b""),
-        })
     }
 
     /// The explicit rules, in file order (not the implicit `default`).

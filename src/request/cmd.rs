@@ -12,11 +12,11 @@ use serde_json::json;
 
 use crate::approval::{Decision, Target};
 use crate::audit::{self, Actor, ContextSource, Draft, Kind, RuleRef, Subject};
+use crate::base::{self, Action, AtDefault, GitFiles, Rules};
 use crate::cli::{Global, RequestArgs};
-use crate::codeowners::CodeOwners;
 use crate::exit::{Code, Failure};
 use crate::github::{Client, RepoName};
-use crate::policy::{MatchInput, Policy};
+use crate::policy::MatchInput;
 use crate::repo::Repo;
 
 use super::{Ask, Ended, WaitOptions, gh_fail, record};
@@ -61,8 +61,22 @@ async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
         .as_deref()
         .filter(|s| matches!(s.len(), 40 | 64) && s.bytes().all(|b| b == b'0'))
         .map(str::to_string);
-    let loaded = Policy::load_at(&repo, tip)?;
-    let codeowners = CodeOwners::load_at(&repo, tip)?;
+    // The rules at the remote branch's tip (the protected base), as the hook reads them.
+    let default = AtDefault::load(&repo, "origin")?;
+    let tip_sha = tip.to_string();
+    let base = base::choose(
+        &Action::RemoteTip {
+            branch: &branch,
+            tip: Some(&tip_sha),
+        },
+        &default.branch(),
+        &repo,
+    )?;
+    let files = GitFiles::at_base(&repo, &base)?;
+    let Rules {
+        policy: loaded,
+        codeowners,
+    } = base::rules(&files, None)?;
     let (sha, paths) = match &deletion {
         // Deleting the branch removes every file on it: their owners decide.
         Some(zero) => (zero.clone(), repo.all_paths(tip)?),
@@ -99,6 +113,15 @@ async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
         );
         return Ok(Code::Ok);
     }
+    let owners = super::owners_of(codeowners.as_ref(), &paths);
+    if let Err(why) = crate::approval::feasible::feasible(&rule, &me.login, &owners) {
+        return Err(Failure::usage(format!(
+            "rule `{}` can never be approved: {why} (policy {} at {})",
+            rule.name,
+            loaded.file.as_deref().unwrap_or("(built-in defaults)"),
+            base.why
+        )));
+    }
     // Fail before asking anyone when the grant could not be signed.
     let signers = if args.wait {
         Some(record::developer_signers(&repo)?)
@@ -117,7 +140,7 @@ async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
         requester: requester.clone(),
         actor: me.login.clone(),
         rule: rule.clone(),
-        paths: super::owners_of(codeowners.as_ref(), &paths),
+        paths: owners,
         run_url: None,
         review_sha: None,
     };

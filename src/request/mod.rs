@@ -186,6 +186,3 @@ pub fn owners_of(
         })
         .collect()
 }
-
-#[cfg(test)]
-pub(crate) mod tests;

@@ -1,19 +1,15 @@
 //! The audit side of a request: signers as the policy's `audit.signing` says (a
-//! configured signer that cannot sign is an error, never a silent skip), appending and
-//! publishing records, and finding earlier trusted approvals on the audit branch (for
-//! re-run reuse and the push check). A record counts only when its digest recomputes
-//! and an SSH signature verifies against the trusted keys read from the protected base.
+//! configured signer that cannot sign is an error, never a silent skip), and appending
+//! and publishing records. Whether an earlier record approves anything is decided in
+//! `audit::approvals`, nowhere else.
 
-use chrono::{DateTime, Utc};
-use git2::{Oid, Repository};
+use git2::Repository;
 
-use crate::audit::{
-    self, AllowedSigners, Appended, Draft, OidcSigner, Record, Settings, Signers, SshSigner,
-};
+use crate::audit::{self, Appended, Draft, OidcSigner, Settings, Signers, SshSigner};
 use crate::exit::Failure;
 use crate::keys::SigningKey;
 use crate::policy::{Policy, SigningMethod};
-use crate::repo::{FileAt, Repo};
+use crate::repo::Repo;
 
 /// The audit settings of a policy.
 pub fn settings(policy: &Policy) -> Settings {
@@ -125,113 +121,6 @@ pub fn write(
         _ => Ok(()),
     };
     Ok(Written { appended, pushed })
-}
-
-/// The trusted keys: the policy's `audit.allowed_signers` read at `commit` (the protected
-/// base). `None` when the file is missing or unreadable: then no record is trusted.
-pub fn trusted_at(repo: &Repo, commit: Oid, policy: &Policy) -> Option<AllowedSigners> {
-    let path = &policy.audit.allowed_signers;
-    match repo.read_file(commit, path, 1024 * 1024) {
-        Ok(FileAt::Found(bytes)) => {
-            let text = String::from_utf8(bytes).ok()?;
-            match AllowedSigners::parse(&text, path) {
-                Ok(a) => Some(a),
-                Err(e) => {
-                    tracing::warn!("{path}: {e}; earlier approvals are not trusted");
-                    None
-                }
-            }
-        }
-        _ => None,
-    }
-}
-
-/// The records of the audit branch, newest last: the remote's (fetched now), else the
-/// local branch. An absent branch has no records.
-pub fn records(repo: &Repository, settings: &Settings) -> Result<Vec<Record>, Failure> {
-    let publisher = audit::Publisher::new(repo, settings).map_err(Failure::from)?;
-    let remote_tip = match publisher.fetch() {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::warn!("audit: {e}; reading the local branch");
-            None
-        }
-    };
-    let tip = match remote_tip {
-        Some(t) => Some(t),
-        None => publisher.store().tip().map_err(Failure::from)?,
-    };
-    let Some(tip) = tip else {
-        return Ok(Vec::new());
-    };
-    Ok(audit::chain::list(repo, tip)
-        .map_err(Failure::from)?
-        .into_iter()
-        .map(|l| l.record)
-        .collect())
-}
-
-/// The digest recomputes and an SSH signature verifies against `trusted`.
-pub fn is_trusted(record: &Record, trusted: Option<&AllowedSigners>) -> bool {
-    let Some(trusted) = trusted else {
-        return false;
-    };
-    let Ok(jcs) = record.payload.jcs() else {
-        return false;
-    };
-    if audit::record::digest_of(&jcs) != record.digest {
-        return false;
-    }
-    record.signatures.iter().any(|s| match s {
-        audit::record::Signature::Ssh { principal, sig } => trusted
-            .verify(
-                sig,
-                audit::sign::RECORD_NAMESPACE,
-                &jcs,
-                Some(principal.as_str()),
-            )
-            .is_ok(),
-        _ => false,
-    })
-}
-
-/// Not expired at `now`: `expires_at` is in the future.
-pub fn unexpired(record: &Record, now: DateTime<Utc>) -> bool {
-    record
-        .payload
-        .expires_at
-        .as_deref()
-        .and_then(|t| audit::record::parse_time(t).ok())
-        .is_some_and(|t| t > now)
-}
-
-/// An approved (or auto-approved) decision record.
-pub fn is_approval(record: &Record) -> bool {
-    record.payload.kind == audit::Kind::Decision
-        && matches!(
-            record.payload.decision,
-            Some(audit::Decision::Approved | audit::Decision::Auto)
-        )
-}
-
-/// The newest trusted, unexpired approval of (repository, sha, environment).
-pub fn reusable<'a>(
-    records: &'a [Record],
-    repository: &str,
-    sha: &str,
-    environment: Option<&str>,
-    trusted: Option<&AllowedSigners>,
-    now: DateTime<Utc>,
-) -> Option<&'a Record> {
-    records.iter().rev().find(|r| {
-        let p = &r.payload;
-        is_approval(r)
-            && p.repository.eq_ignore_ascii_case(repository)
-            && p.subject.sha.eq_ignore_ascii_case(sha)
-            && p.subject.environment.as_deref() == environment
-            && unexpired(r, now)
-            && is_trusted(r, trusted)
-    })
 }
 
 /// The record's approvals.

@@ -20,6 +20,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/user", get(me))
         .route("/repos/{o}/{r}", get(repo_info))
         .route("/repos/{o}/{r}/commits/{sha}/pulls", get(pulls_for_commit))
+        .route("/repos/{o}/{r}/activity", get(activity))
         .route("/repos/{o}/{r}/pulls/{n}", get(pull))
         .route("/repos/{o}/{r}/pulls/{n}/files", get(pull_files))
         .route("/repos/{o}/{r}/pulls/{n}/reviews", get(pull_reviews))
@@ -152,7 +153,9 @@ async fn pulls_for_commit(
         .issues
         .values()
         .filter_map(|i| i.pr.as_ref().map(|p| (i, p)))
-        .filter(|(_, p)| p.head_sha == sha)
+        // GitHub lists the merged PR that introduced the commit (its head or its merge
+        // commit), else the open PRs whose head it is.
+        .filter(|(_, p)| p.head_sha == sha || p.merged.as_ref().is_some_and(|(m, _)| *m == sha))
         .map(|(i, p)| st.pr_json(&name, i, p))
         .collect();
     paged(
@@ -161,6 +164,44 @@ async fn pulls_for_commit(
         &q,
         items,
     )
+}
+
+/// `GET /repos/{o}/{r}/activity`: pushes GitHub received, newest first, filtered by
+/// `ref` (full or short) and `activity_type` as GitHub does.
+async fn activity(
+    AxState(s): AxState<Shared>,
+    Path((o, r)): Path<(String, String)>,
+    q: Q,
+) -> Response {
+    let st = s.lock();
+    let name = full(&o, &r);
+    let Some(repo) = st.repos.get(&name) else {
+        return not_found();
+    };
+    let want_ref = q.get("ref").map(|r| {
+        if r.starts_with("refs/") {
+            r.clone()
+        } else {
+            format!("refs/heads/{r}")
+        }
+    });
+    let want_type = q.get("activity_type");
+    let items: Vec<Value> = repo
+        .activity
+        .iter()
+        .rev()
+        .filter(|a| want_ref.as_ref().is_none_or(|r| *r == a.git_ref))
+        .filter(|a| want_type.is_none_or(|t| *t == a.kind))
+        .map(|a| {
+            json!({
+                "id": a.id, "node_id": format!("RA_{}", a.id),
+                "before": a.before, "after": a.after, "ref": a.git_ref,
+                "timestamp": a.at, "activity_type": a.kind,
+                "actor": st.user_json(&a.actor),
+            })
+        })
+        .collect();
+    paged(&st.base_url, &format!("/repos/{name}/activity"), &q, items)
 }
 
 fn with_pr<T>(

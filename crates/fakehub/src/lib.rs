@@ -233,6 +233,62 @@ impl FakeHub {
         }
     }
 
+    /// Merges a PR as GitHub's merge button does: `merge_sha` is the merge commit the
+    /// test made on the base branch; the PR is closed and marked merged, and the push to
+    /// the base branch is listed in the activity API (`pr_merge`) with `before` → `merge_sha`.
+    pub fn merge_pr(&self, repo: &str, number: u64, before: &str, merge_sha: &str, by: &str) {
+        let mut st = self.shared.lock();
+        let at = state::now();
+        let id = st.id();
+        let Some(r) = st.repos.get_mut(repo) else {
+            return;
+        };
+        let Some(i) = r.issues.get_mut(&number) else {
+            return;
+        };
+        i.state = "closed".into();
+        let Some(p) = i.pr.as_mut() else {
+            return;
+        };
+        p.merged = Some((merge_sha.into(), at.clone()));
+        let base_ref = p.base_ref.clone();
+        r.activity.push(state::Activity {
+            id,
+            git_ref: format!("refs/heads/{base_ref}"),
+            before: before.into(),
+            after: merge_sha.into(),
+            actor: by.into(),
+            kind: "pr_merge".into(),
+            at,
+        });
+    }
+
+    /// Lists a push in the activity API (`GET /repos/{o}/{r}/activity`), as GitHub does
+    /// for every push it receives: `kind` is `push`, `force_push`, `branch_creation`, ….
+    pub fn add_push_activity(
+        &self,
+        repo: &str,
+        git_ref: &str,
+        before: &str,
+        after: &str,
+        actor: &str,
+        kind: &str,
+    ) {
+        let mut st = self.shared.lock();
+        let id = st.id();
+        if let Some(r) = st.repos.get_mut(repo) {
+            r.activity.push(state::Activity {
+                id,
+                git_ref: git_ref.into(),
+                before: before.into(),
+                after: after.into(),
+                actor: actor.into(),
+                kind: kind.into(),
+                at: state::now(),
+            });
+        }
+    }
+
     /// Opens an issue as `login`; returns its number (0 if the repository is unknown).
     pub fn open_issue(&self, login: &str, repo: &str, title: &str, body: &str) -> u64 {
         self.shared

@@ -142,6 +142,20 @@ pub struct Pr {
     pub base_ref: String,
     pub files: Vec<String>,
     pub reviews: Vec<Review>,
+    /// Set when merged: (merge commit sha, merged_at).
+    pub merged: Option<(String, String)>,
+}
+
+/// One entry of `GET /repos/{o}/{r}/activity`: a push GitHub saw (`before` → `after`).
+#[derive(Debug, Clone)]
+pub struct Activity {
+    pub id: u64,
+    pub git_ref: String,
+    pub before: String,
+    pub after: String,
+    pub actor: String,
+    pub kind: String,
+    pub at: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -157,6 +171,8 @@ pub struct Repo {
     pub statuses: Vec<CommitStatus>,
     /// (ref, path) -> bytes
     pub contents: HashMap<(String, String), Vec<u8>>,
+    /// Pushes, newest last (what the activity API lists newest first).
+    pub activity: Vec<Activity>,
 }
 
 /// One request as the stand-in saw it.
@@ -369,7 +385,11 @@ impl State {
             "number": i.number, "state": i.state, "locked": false, "title": i.title,
             "user": self.user_json(&i.user), "body": i.body,
             "created_at": i.created_at, "updated_at": i.updated_at,
-            "closed_at": null, "merged_at": null, "draft": false,
+            "closed_at": p.merged.as_ref().map(|m| m.1.clone()),
+            "merged_at": p.merged.as_ref().map(|m| m.1.clone()),
+            "merged": p.merged.is_some(),
+            "merge_commit_sha": p.merged.as_ref().map(|m| m.0.clone()),
+            "draft": false,
             "head": branch(&p.head_ref, &p.head_sha),
             "base": branch(&p.base_ref, &p.base_sha),
             "author_association": self.association(repo, &i.user),

@@ -42,6 +42,7 @@ impl state::State {
             base_ref: spec.base_ref,
             files: spec.files,
             reviews: Vec::new(),
+            merged: None,
         };
         let title = if spec.title.is_empty() {
             "A change".to_string()

@@ -1,0 +1,349 @@
+//! Whether a record on the audit branch approves something: the one rule that the gate's
+//! push check, re-run reuse, the hook's grants and the last-deployment base all use.
+//!
+//! A record counts when it is an approving `decision` for this repository and subject
+//! (sha plus environment, or `refs/heads/BRANCH`), has not expired, its digest
+//! recomputes from the bytes on the branch, and it is **certified by someone other than
+//! the requester**: an `ssh` signature that verifies against a key of the default
+//! branch's `audit.allowed_signers` (the certifiers), whose principal is not the
+//! requester. Keys found on the audit branch itself never count, nor do developers'
+//! pusher keys (`audit.pusher_signers`): they sign `push` records, which are evidence of
+//! the local check, not certifications. `github-oidc` signatures are not certifications
+//! here: a token proves which workflow run wrote a record, and which workflows may
+//! certify is `audit.trusted_workflows`, which this version does not read; such records
+//! do not count (fail closed).
+//!
+//! Records are read once per run ([`Records::load`]); each candidate's file is re-read
+//! from its commit so the digest is recomputed over exactly what the branch holds.
+
+use chrono::{DateTime, Utc};
+use git2::{Oid, Repository};
+use serde_json::Value;
+
+use super::chain::{self, Listed};
+use super::record::{self, Decision, Kind, Record, Signature};
+use super::sign::RECORD_NAMESPACE;
+use super::{Publisher, Settings};
+use crate::base::Trust;
+use crate::exit::Failure;
+
+/// What a record must approve.
+#[derive(Debug, Clone, Copy)]
+pub enum Purpose<'a> {
+    /// A re-run of the same deployment: same environment (or ref), rule name, policy
+    /// digest and requester as when it was approved.
+    Reuse {
+        environment: Option<&'a str>,
+        git_ref: &'a str,
+        rule: &'a str,
+        policy_digest: &'a str,
+        requester: &'a str,
+    },
+    /// A push of the sha to `git_ref` (`refs/heads/BRANCH`): a grant.
+    Grant { git_ref: &'a str },
+}
+
+/// The record sought.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    /// `owner/name`, compared case-insensitively as GitHub does.
+    pub repository: &'a str,
+    /// The sha (all zeros for a branch deletion's grant).
+    pub sha: &'a str,
+    pub purpose: Purpose<'a>,
+}
+
+/// A record that counts.
+#[derive(Debug, Clone)]
+pub struct Found<'r> {
+    pub record: &'r Record,
+    pub digest: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The record that counts (the one valid longest) and why each other candidate for the
+/// same subject did not.
+#[derive(Debug, Clone, Default)]
+pub struct Search<'r> {
+    pub found: Option<Found<'r>>,
+    pub rejected: Vec<String>,
+}
+
+/// The audit branch's records, read once.
+pub struct Records<'r> {
+    repo: Option<&'r Repository>,
+    listed: Vec<Listed>,
+}
+
+impl<'r> Records<'r> {
+    /// The records of the audit branch, oldest first: the remote's (fetched now), else
+    /// the local branch. An absent branch has none.
+    pub fn load(repo: &'r Repository, settings: &Settings) -> Result<Records<'r>, Failure> {
+        let publisher = Publisher::new(repo, settings).map_err(Failure::from)?;
+        let remote_tip = match publisher.fetch() {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!("audit: {e}; reading the local branch");
+                None
+            }
+        };
+        let tip = match remote_tip {
+            Some(t) => Some(t),
+            None => publisher.store().tip().map_err(Failure::from)?,
+        };
+        Records::at(repo, tip)
+    }
+
+    /// The records of the chain ending at `tip` (none without a tip).
+    pub fn at(repo: &'r Repository, tip: Option<Oid>) -> Result<Records<'r>, Failure> {
+        let listed = match tip {
+            Some(t) => chain::list(repo, t).map_err(Failure::from)?,
+            None => Vec::new(),
+        };
+        Ok(Records {
+            repo: Some(repo),
+            listed,
+        })
+    }
+
+    /// Records held in memory (unit tests): certified from their serialised form.
+    #[cfg(test)]
+    pub fn in_memory(records: Vec<Record>) -> Records<'static> {
+        Records {
+            repo: None,
+            listed: records
+                .into_iter()
+                .map(|record| Listed {
+                    commit: Oid::ZERO_SHA1,
+                    path: String::new(),
+                    record,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Record> {
+        self.listed.iter().map(|l| &l.record)
+    }
+
+    /// The approving record for `q` that stays valid longest, if any counts.
+    pub fn find(&self, q: &Query<'_>, trust: &Trust, now: DateTime<Utc>) -> Search<'_> {
+        let mut out = Search::default();
+        let noun = match q.purpose {
+            Purpose::Grant { .. } => "grant",
+            Purpose::Reuse { .. } => "approval record",
+        };
+        for l in self.listed.iter().rev() {
+            let r = &l.record;
+            if !approves(r, q) {
+                continue;
+            }
+            let id = &r.payload.id;
+            let expires_at = match r.payload.expires_at.as_deref().map(record::parse_time) {
+                Some(Ok(t)) => t,
+                Some(Err(e)) => {
+                    out.rejected.push(format!("{noun} {id}: expires_at: {e}"));
+                    continue;
+                }
+                None => {
+                    out.rejected.push(format!("{noun} {id} has no expires_at"));
+                    continue;
+                }
+            };
+            if expires_at <= now {
+                out.rejected.push(format!(
+                    "{noun} {id} expired at {}",
+                    record::format_time(expires_at)
+                ));
+                continue;
+            }
+            match self.certified(l, trust) {
+                Ok(digest) => {
+                    if out.found.as_ref().is_none_or(|f| f.expires_at < expires_at) {
+                        out.found = Some(Found {
+                            record: r,
+                            digest,
+                            expires_at,
+                        });
+                    }
+                }
+                Err(e) => out
+                    .rejected
+                    .push(format!("{noun} {id} does not count: {e}")),
+            }
+        }
+        out
+    }
+
+    /// The newest certified approved deployment of `environment` whose sha `accept`s
+    /// (the caller's ancestry check), expired or not: the base of a later deployment.
+    pub fn last_deployment(
+        &self,
+        repository: &str,
+        environment: &str,
+        trust: &Trust,
+        accept: &dyn Fn(&str) -> bool,
+    ) -> Option<&Record> {
+        self.listed
+            .iter()
+            .rev()
+            .filter(|l| {
+                let p = &l.record.payload;
+                is_approving_decision(&l.record)
+                    && p.repository.eq_ignore_ascii_case(repository)
+                    && p.subject
+                        .environment
+                        .as_deref()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(environment))
+            })
+            .find(|l| accept(&l.record.payload.subject.sha) && self.certified(l, trust).is_ok())
+            .map(|l| &l.record)
+    }
+
+    /// The digest, when the record's file recomputes and a certifier signed it.
+    fn certified(&self, l: &Listed, trust: &Trust) -> Result<String, String> {
+        let doc = match self.repo {
+            Some(repo) => raw_record(repo, l.commit, &l.path)?,
+            None => serde_json::to_value(&l.record).map_err(|e| e.to_string())?,
+        };
+        certify(&doc, trust, &l.record.payload.requester.login)
+    }
+}
+
+/// An `approved` (or `auto`) decision.
+fn is_approving_decision(r: &Record) -> bool {
+    r.payload.kind == Kind::Decision
+        && matches!(
+            r.payload.decision,
+            Some(Decision::Approved | Decision::Auto)
+        )
+}
+
+/// Whether the record's fields approve `q` (its certification is checked apart).
+fn approves(r: &Record, q: &Query<'_>) -> bool {
+    let p = &r.payload;
+    if !p.repository.eq_ignore_ascii_case(q.repository)
+        || !p.subject.sha.eq_ignore_ascii_case(q.sha)
+    {
+        return false;
+    }
+    match q.purpose {
+        Purpose::Reuse {
+            environment,
+            git_ref,
+            rule,
+            policy_digest,
+            requester,
+        } => {
+            let subject_ok = match environment {
+                Some(env) => p
+                    .subject
+                    .environment
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(env)),
+                None => {
+                    p.subject.environment.is_none()
+                        && same_ref(p.subject.git_ref.as_deref(), git_ref)
+                }
+            };
+            is_approving_decision(r)
+                && subject_ok
+                && p.rule
+                    .as_ref()
+                    .is_some_and(|x| x.name == rule && x.policy_digest == policy_digest)
+                && p.requester.login.eq_ignore_ascii_case(requester)
+        }
+        Purpose::Grant { git_ref } => {
+            p.kind == Kind::Decision
+                && p.decision == Some(Decision::Approved)
+                && p.subject.environment.is_none()
+                && same_ref(p.subject.git_ref.as_deref(), git_ref)
+        }
+    }
+}
+
+/// `refs/heads/main`, also when a record names the branch as just `main`.
+pub fn same_ref(granted: Option<&str>, want: &str) -> bool {
+    granted.is_some_and(|g| g == want || want.strip_prefix("refs/heads/") == Some(g))
+}
+
+/// The record file as JSON, straight from the commit's tree.
+fn raw_record(repo: &Repository, commit: Oid, path: &str) -> Result<Value, String> {
+    let blob = repo
+        .find_commit(commit)
+        .and_then(|c| c.tree())
+        .and_then(|t| t.get_path(std::path::Path::new(path)))
+        .and_then(|e| repo.find_blob(e.id()))
+        .map_err(|e| format!("{path}: {}", e.message()))?;
+    serde_json::from_slice(blob.content()).map_err(|e| format!("{path}: not JSON ({e})"))
+}
+
+/// Recomputes the digest of a record document and finds a certifying signature: an
+/// `ssh` signature by a certifier key whose principal is not `requester`. Returns the
+/// digest. Other signatures neither certify nor spoil a record; one that claims to be
+/// by a certifier but does not verify makes it not count (it was tampered with).
+pub fn certify(doc: &Value, trust: &Trust, requester: &str) -> Result<String, String> {
+    let payload = doc.get("payload").ok_or("it has no payload")?;
+    let stated = doc
+        .get("digest")
+        .and_then(Value::as_str)
+        .ok_or("it has no digest")?;
+    let jcs = record::jcs(payload).map_err(|e| e.to_string())?;
+    let digest = record::digest_of(&jcs);
+    if digest != stated {
+        return Err(format!(
+            "digest mismatch: it states {stated} but its payload hashes to {digest} (the record was altered)"
+        ));
+    }
+    let Some(keys) = trust.certifiers.as_ref() else {
+        return Err(format!(
+            "no trusted keys: {} is not on the default branch, so no record can certify an approval",
+            trust.certifiers_file
+        ));
+    };
+    let sigs: Vec<Signature> = match doc.get("signatures") {
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("signatures: {e}"))?,
+        None => Vec::new(),
+    };
+    let mut why = Vec::new();
+    for (i, sig) in sigs.iter().enumerate() {
+        match sig {
+            Signature::Ssh { principal, sig } => {
+                match keys.verify(sig, RECORD_NAMESPACE, &jcs, Some(principal)) {
+                    Err(e) => why.push(format!("signatures[{i}] (ssh, {principal}): {e}")),
+                    Ok(_) if is_requester(principal, requester) => why.push(format!(
+                        "signatures[{i}] is by {principal}, the requester: nobody certifies their own approval"
+                    )),
+                    Ok(_) => return Ok(digest),
+                }
+            }
+            Signature::GithubOidc { .. } => why.push(format!(
+                "signatures[{i}] (github-oidc) does not certify approvals (no trusted workflows)"
+            )),
+            Signature::Unknown(v) => {
+                let t = v.get("type").and_then(Value::as_str).unwrap_or("?");
+                why.push(format!("signatures[{i}]: unknown signature type `{t}`"));
+            }
+        }
+    }
+    if why.is_empty() {
+        why.push("it carries no signature".into());
+    }
+    Err(format!(
+        "not certified by a key of {}: {}",
+        trust.certifiers_file,
+        why.join("; ")
+    ))
+}
+
+/// A principal that names the requester (`alice`, `alice@host`).
+fn is_requester(principal: &str, requester: &str) -> bool {
+    !requester.is_empty()
+        && (principal.eq_ignore_ascii_case(requester)
+            || principal
+                .split_once('@')
+                .is_some_and(|(local, _)| local.eq_ignore_ascii_case(requester)))
+}
+
+#[cfg(test)]
+mod tests;
