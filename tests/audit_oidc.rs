@@ -242,6 +242,10 @@ fn a_keyless_record_verifies_with_the_key_from_jwks_file_or_the_live_issuer() {
         &["--issuer", offline, "--jwks", jwks.to_str().unwrap()],
     );
     assert_eq!(out.status.code(), Some(0), "--issuer: {}", stderr(&out));
+    // An issuer that is not https (off loopback) is a usage error, before any request.
+    let out = verify_args(&g, offline, &["--issuer", "http://issuer.example.com"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--issuer"), "{}", stderr(&out));
     // Without it, nothing vouches for the archived key: fail closed.
     let out = verify_args(&g, offline, &[]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
