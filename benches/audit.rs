@@ -206,6 +206,7 @@ fn verify(c: &mut Criterion) {
         let tip = s.verify_tip.unwrap();
         let opts = VerifyOptions {
             trusted: &s.trusted,
+            pushers: &Default::default(),
             expect_head: None,
             oidc: None,
         };

@@ -475,7 +475,7 @@ pub struct Trust {
 /// unreadable or invalid one is exit 2.
 pub fn trust(files: &dyn Files, policy: &Policy) -> Result<Trust, Failure> {
     let path = policy.audit.allowed_signers.clone();
-    let certifiers = read_keys(files, &path, "audit.allowed_signers")?;
+    let certifiers = read_keys(files, &path, "audit.allowed_signers", &path)?;
     if certifiers.is_none() {
         tracing::warn!(
             "{path} is not on the default branch ({}): no record on the audit branch can certify an approval",
@@ -488,11 +488,13 @@ pub fn trust(files: &dyn Files, policy: &Policy) -> Result<Trust, Failure> {
     })
 }
 
-/// An allowed_signers file at `path`, or `None` when absent.
+/// An allowed_signers file at `path`, or `None` when absent; `label` names it in
+/// messages (`main:.github/jitaa-allowed-signers:3`), `key` is the policy key.
 pub fn read_keys(
     files: &dyn Files,
     path: &str,
     key: &str,
+    label: &str,
 ) -> Result<Option<AllowedSigners>, Failure> {
     match files.get(path, 1 << 20)? {
         FileAt::Missing => Ok(None),
@@ -502,7 +504,7 @@ pub fn read_keys(
         FileAt::Found(bytes) => {
             let text = String::from_utf8(bytes)
                 .map_err(|_| Failure::usage(format!("{key}: {path} is not UTF-8")))?;
-            AllowedSigners::parse(&text, path)
+            AllowedSigners::parse(&text, label)
                 .map(Some)
                 .map_err(|e| Failure::usage(format!("{key}: {e}")))
         }

@@ -216,7 +216,7 @@ pub enum AuditCmd {
     Export(AuditExportArgs),
     /// Recompute digests, walk the chain, check every signature (exit 4 when broken).
     #[command(
-        after_help = "Example:\n  jitaa audit verify --allowed-signers .github/jitaa-allowed-signers --expect-head sha256:<digest>"
+        after_help = "Examples:\n  jitaa audit verify --allowed-signers .github/jitaa-allowed-signers --expect-head sha256:<digest>\n  jitaa audit verify --allowed-signers certifiers --pusher-signers developers --jwks github-jwks.json"
     )]
     Verify(AuditVerifyArgs),
 }
@@ -261,9 +261,23 @@ pub struct AuditVerifyArgs {
     /// A digest you saw earlier: fails unless it is still in the chain.
     #[arg(long, value_name = "DIGEST")]
     pub expect_head: Option<String>,
-    /// Trusted keys (default: the policy's audit.allowed_signers on the default branch).
+    /// Certifiers' keys: trusted for every record (default: the policy's
+    /// audit.allowed_signers on the default branch).
     #[arg(long, value_name = "FILE")]
     pub allowed_signers: Option<PathBuf>,
+    /// Developers' keys, trusted for `push` records only (default: the policy's
+    /// audit.pusher_signers on the default branch; when --allowed-signers is given
+    /// without --pusher-signers, no pusher key is trusted).
+    #[arg(long, value_name = "FILE")]
+    pub pusher_signers: Option<PathBuf>,
+    /// The issuer's keys for `github-oidc` signatures, as a JWKS document (repeatable;
+    /// no network then). Default: the issuer's live JWKS, fetched when a record needs
+    /// it. A key archived only in the branch's jwks/ is never trusted on its own.
+    #[arg(long, value_name = "FILE")]
+    pub jwks: Vec<PathBuf>,
+    /// The OIDC issuer tokens must name (default: JITAA_OIDC_ISSUER, else GitHub's).
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -253,3 +253,129 @@ fn a_forged_github_oidc_token_is_refused() {
     store.append(&draft(0), &signers).unwrap();
     assert_integrity_failure(&f.verify(&[]), &["github-oidc"]);
 }
+
+/// A `push` record, as the pre-push hook writes one (`i` varies the subject).
+fn push_draft(i: usize) -> jitaa::audit::Draft {
+    let mut d = draft(i);
+    d.kind = jitaa::audit::Kind::Push;
+    d.decision = Some(jitaa::audit::Decision::Approved);
+    d.subject.environment = None;
+    d
+}
+
+/// Issue 17, item 12: developers' keys (pusher signers) sign the hook's `push` records,
+/// certifiers' keys everything. A branch with a push record signed by a pusher key and
+/// a decision signed by a certifier verifies; a decision signed by a pusher key fails,
+/// naming the record and the key's role.
+#[test]
+fn pusher_keys_sign_push_records_only() {
+    let f = Fixture::new();
+    let dev = key(&f.tmp.path().join("dev"), "alice@acme");
+    let repo = f.repo();
+    let store = jitaa::audit::Store::new(&repo, BRANCH).unwrap();
+    store.append(&draft(0), &f.key.signers()).unwrap();
+    store.append(&push_draft(1), &dev.signers()).unwrap();
+    store.append(&draft(2), &f.key.signers()).unwrap();
+    let certifiers = f.key.allowed.to_str().unwrap();
+    let pushers = dev.allowed.to_str().unwrap();
+    let out = f.jitaa(&[
+        "verify",
+        "--allowed-signers",
+        certifiers,
+        "--pusher-signers",
+        pushers,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("verified 3 records"),
+        "{}",
+        stdout(&out)
+    );
+    // `--allowed-signers` alone trusts no pusher key.
+    let push_path = record_paths(&repo)[1].clone();
+    assert_integrity_failure(
+        &f.verify(&[]),
+        &[&id_of(&push_path), "not in the trusted allowed signers"],
+    );
+
+    // A decision (a grant, for the hook and the push check) signed by a pusher key.
+    let forged = store.append(&draft(3), &dev.signers()).unwrap();
+    let out = f.jitaa(&[
+        "verify",
+        "--allowed-signers",
+        certifiers,
+        "--pusher-signers",
+        pushers,
+    ]);
+    assert_integrity_failure(
+        &out,
+        &[
+            &id_of(&forged.path),
+            "signatures[0] (ssh, principal alice@acme)",
+            "pusher key",
+            "not a certifier",
+        ],
+    );
+
+    // A key listed in both files is a certifier.
+    let both = f.tmp.path().join("both");
+    std::fs::write(
+        &both,
+        std::fs::read_to_string(&f.key.allowed).unwrap()
+            + &std::fs::read_to_string(&dev.allowed).unwrap(),
+    )
+    .unwrap();
+    let out = f.jitaa(&[
+        "verify",
+        "--allowed-signers",
+        both.to_str().unwrap(),
+        "--pusher-signers",
+        pushers,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// Without flags, both lists come from the policy's files on the default branch:
+/// `audit.allowed_signers` and `audit.pusher_signers` (default
+/// `.github/jitaa-pusher-signers`).
+#[test]
+fn pusher_signers_are_read_from_the_default_branch() {
+    let f = Fixture::new();
+    let dev = key(&f.tmp.path().join("dev"), "alice@acme");
+    let repo = f.repo();
+    let mut b = git2::build::TreeUpdateBuilder::new();
+    let add = |b: &mut git2::build::TreeUpdateBuilder, path: &str, file: &std::path::Path| {
+        let blob = repo.blob(&std::fs::read(file).unwrap()).unwrap();
+        b.upsert(path, blob, git2::FileMode::Blob);
+    };
+    add(&mut b, ".github/jitaa-allowed-signers", &f.key.allowed);
+    add(&mut b, ".github/jitaa-pusher-signers", &dev.allowed);
+    let empty = repo.treebuilder(None).unwrap().write().unwrap();
+    let tree = b
+        .create_updated(&repo, &repo.find_tree(empty).unwrap())
+        .unwrap();
+    let sig = git2::Signature::now("t", "t@e").unwrap();
+    repo.commit(
+        Some("refs/heads/main"),
+        &sig,
+        &sig,
+        "keys",
+        &repo.find_tree(tree).unwrap(),
+        &[],
+    )
+    .unwrap();
+    let store = jitaa::audit::Store::new(&repo, BRANCH).unwrap();
+    store.append(&draft(0), &f.key.signers()).unwrap();
+    store.append(&push_draft(1), &dev.signers()).unwrap();
+    let out = f.jitaa(&["verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let forged = store.append(&draft(2), &dev.signers()).unwrap();
+    assert_integrity_failure(
+        &f.jitaa(&["verify"]),
+        &[
+            &id_of(&forged.path),
+            "pusher key",
+            "main:.github/jitaa-pusher-signers:1",
+        ],
+    );
+}

@@ -348,10 +348,43 @@ fn an_approved_push_goes_through_without_a_signing_key_and_says_no_record_was_wr
 }
 
 #[test]
-fn a_grant_the_requester_signed_with_their_own_key_does_not_count() {
-    // bob's git key is in the trusted file (it signs his push records), but a grant for
-    // bob's own push that bob signed himself certifies nothing.
+fn a_grant_signed_by_a_pusher_key_does_not_count_while_its_push_records_verify() {
+    // bob's git key is a pusher key (audit.pusher_signers): it signs his push records,
+    // which `audit verify` accepts, but nothing it signs is an approval.
     let w = World::new();
+    let docs = w.commit(&[("docs/guide.md", "# Guide\n\nMore.\n")], "docs");
+    let out = w.push(&["origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(w.remote_sha("main").as_deref(), Some(docs.as_str()));
+    let v = w.verify_audit();
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v));
+
+    let sha = w.commit(&[("src/lib.rs", "pub fn two() -> u32 { 2 }\n")], "change");
+    let w = World {
+        grant_key: w.tmp.path().join("keys").join("bob_ed25519"),
+        ..w
+    };
+    w.grant(&sha, "refs/heads/main", 600);
+    let t = assert_blocked(&w.push(&["origin", "main"]));
+    assert!(t.contains("not certified by a key of .github/jitaa-allowed-signers"), "{t}");
+    assert_eq!(w.remote_sha("main").as_deref(), Some(docs.as_str()));
+}
+
+#[test]
+fn a_grant_the_requester_signed_with_a_certifier_key_of_their_own_does_not_count() {
+    // Even a certifier key certifies nothing for its own holder's push: bob's key in
+    // allowed_signers (principal bob@…) signing bob's grant.
+    let w = World::new();
+    let bob_pub = std::fs::read_to_string(w.tmp.path().join("keys").join("bob_ed25519.pub")).unwrap();
+    let mut parts = bob_pub.split_whitespace();
+    let (t, k) = (parts.next().unwrap(), parts.next().unwrap());
+    let line = format!("bob@example.com namespaces=\"jitaa-audit,git\" {t} {k}\n");
+    let both = format!("{}{line}", std::fs::read_to_string(&w.allowed).unwrap());
+    hook_support::write(&w.work, ".github/jitaa-allowed-signers", &both);
+    hook_support::git(&w.work, &["commit", "-q", "-am", "bob certifies"]);
+    hook_support::git(&w.work, &["push", "-q", "--no-verify", "origin", "main"]);
+    hook_support::git(&w.work, &["fetch", "-q", "origin"]);
+    let base = w.remote_sha("main");
     let sha = w.commit(&[("src/lib.rs", "pub fn two() -> u32 { 2 }\n")], "change");
     let w = World {
         grant_key: w.tmp.path().join("keys").join("bob_ed25519"),
@@ -360,5 +393,5 @@ fn a_grant_the_requester_signed_with_their_own_key_does_not_count() {
     w.grant(&sha, "refs/heads/main", 600);
     let t = assert_blocked(&w.push(&["origin", "main"]));
     assert!(t.contains("the requester"), "{t}");
-    assert_eq!(w.remote_sha("main").as_deref(), Some(w.main0.as_str()));
+    assert_eq!(w.remote_sha("main"), base);
 }

@@ -11,13 +11,17 @@ use std::time::{Duration, Instant};
 
 use hook_support::{REPO, World, base_env, text};
 
-/// Starts `jitaa request ARGS --wait` as bob, polling fast.
+/// Starts `jitaa request ARGS --wait` as bob, polling fast. The grant it writes is
+/// signed with the certifier key (`JITAA_SIGNING_KEY`, as a CI job holding it would):
+/// a grant bob signs with his own key never counts (nobody certifies their own
+/// approval; see hook_push.rs).
 fn request(w: &World, args: &[&str]) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_jitaa"));
     base_env(&mut cmd);
     cmd.current_dir(&w.work)
         .env("GITHUB_API_URL", w.hub.url())
         .env("GITHUB_TOKEN", &w.bob_token)
+        .env("JITAA_SIGNING_KEY", &w.grant_key)
         .arg("--repo")
         .arg(&w.work)
         .arg("request")

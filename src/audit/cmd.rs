@@ -15,15 +15,17 @@ use super::verify::{VerifyOptions, verify};
 use super::{AuditError, Settings};
 use crate::cli::{AuditArgs, AuditCmd, Format, Global};
 use crate::exit::{Code, Failure};
-use crate::repo::{FileAt, Repo};
+use crate::repo::Repo;
 
-/// Runs one `jitaa audit` command. `settings` carries the policy's audit section;
-/// `oidc` verifies `github-oidc` signatures (`wiring::ArchivedJwksVerifier`); without one
-/// such a signature is a verification failure, never a pass.
+/// Runs one `jitaa audit` command. `settings` carries the policy's audit section and
+/// `pusher_signers` its `audit.pusher_signers` path; `oidc` verifies `github-oidc`
+/// signatures and says which keys are trusted (`wiring::RecordTokenVerifier`); without
+/// one such a signature is a verification failure, never a pass.
 pub fn run(
     global: &Global,
     args: &AuditArgs,
     settings: &Settings,
+    pusher_signers: Option<&str>,
     oidc: Option<&dyn super::OidcVerifier>,
 ) -> Result<Code, Failure> {
     let repo = Repo::discover(global.repo.as_deref())?;
@@ -112,11 +114,19 @@ pub fn run(
         }
         AuditCmd::Verify(a) => {
             let trusted = trusted_keys(&repo, &settings, a.allowed_signers.as_deref())?;
-            for s in &trusted.skipped {
+            let pushers = pusher_keys(
+                &repo,
+                &settings,
+                pusher_signers,
+                a.pusher_signers.as_deref(),
+                a.allowed_signers.is_some(),
+            )?;
+            for s in trusted.skipped.iter().chain(&pushers.skipped) {
                 eprintln!("jitaa: warning: {s}");
             }
             let opts = VerifyOptions {
                 trusted: &trusted,
+                pushers: &pushers,
                 expect_head: a.expect_head.clone(),
                 oidc,
             };
@@ -178,6 +188,35 @@ pub fn resolve_tip(
     )))
 }
 
+/// The default branch's name and tip (the remote's, else the local branch).
+pub fn default_branch_tip(repo: &Repo, remote: &str) -> Option<(String, Oid)> {
+    let branch = repo.default_branch(remote)?;
+    let tip = [
+        format!("refs/remotes/{remote}/{branch}"),
+        format!("refs/heads/{branch}"),
+    ]
+    .iter()
+    .find_map(|r| repo.git().refname_to_id(r).ok())?;
+    Some((branch, tip))
+}
+
+/// The policy key `key`'s allowed-signers file at `path` on the default branch.
+fn signers_on_default_branch(
+    repo: &Repo,
+    remote: &str,
+    key: &str,
+    path: &str,
+) -> Result<(String, Option<AllowedSigners>), Failure> {
+    let branch = repo
+        .default_branch(remote)
+        .ok_or_else(|| Failure::usage(format!("{key}: cannot tell the default branch")))?;
+    let (branch, commit) = default_branch_tip(repo, remote)
+        .ok_or_else(|| Failure::usage(format!("{key}: default branch {branch} not found")))?;
+    let files = crate::base::GitFiles::new(repo, commit, format!("the default branch `{branch}`"));
+    let found = crate::base::read_keys(&files, path, key, &format!("{branch}:{path}"))?;
+    Ok((branch, found))
+}
+
 /// `--allowed-signers FILE`, else the policy's `audit.allowed_signers` read from the
 /// default branch (never from the audit branch).
 pub fn trusted_keys(
@@ -194,29 +233,38 @@ pub fn trusted_keys(
             "no trusted keys: pass --allowed-signers FILE or set audit.allowed_signers in the policy",
         ));
     };
-    let branch = repo
-        .default_branch(&settings.remote)
-        .ok_or_else(|| Failure::usage("audit.allowed_signers: cannot tell the default branch"))?;
-    let commit = [
-        format!("refs/remotes/{}/{branch}", settings.remote),
-        format!("refs/heads/{branch}"),
-    ]
-    .iter()
-    .find_map(|r| repo.git().refname_to_id(r).ok())
-    .ok_or_else(|| {
-        Failure::usage(format!(
-            "audit.allowed_signers: default branch {branch} not found"
-        ))
-    })?;
-    match repo.read_file(commit, path, 1 << 20)? {
-        FileAt::Found(bytes) => {
-            let text = String::from_utf8_lossy(&bytes);
-            AllowedSigners::parse(&text, &format!("{branch}:{path}"))
-                .map_err(|e| Failure::usage(format!("audit.allowed_signers: {e}")))
-        }
-        _ => Err(Failure::usage(format!(
-            "audit.allowed_signers: {path} is missing (or over 1 MiB) on {branch}"
+    match signers_on_default_branch(repo, &settings.remote, "audit.allowed_signers", path)? {
+        (_, Some(a)) => Ok(a),
+        (branch, None) => Err(Failure::usage(format!(
+            "audit.allowed_signers: {path} is missing on {branch}"
         ))),
+    }
+}
+
+/// Pusher keys (developers', for `push` records only): `--pusher-signers FILE`; none
+/// when `--allowed-signers` was given without it; else the policy's
+/// `audit.pusher_signers` (`policy_path`) read from the default branch, where a missing
+/// file trusts no pusher key.
+pub fn pusher_keys(
+    repo: &Repo,
+    settings: &Settings,
+    policy_path: Option<&str>,
+    file: Option<&Path>,
+    allowed_given: bool,
+) -> Result<AllowedSigners, Failure> {
+    if let Some(f) = file {
+        return AllowedSigners::load(f)
+            .map_err(|e| Failure::usage(format!("--pusher-signers: {e}")));
+    }
+    match policy_path {
+        Some(path) if !allowed_given => {
+            Ok(
+                signers_on_default_branch(repo, &settings.remote, "audit.pusher_signers", path)?
+                    .1
+                    .unwrap_or_default(),
+            )
+        }
+        _ => Ok(AllowedSigners::default()),
     }
 }
 

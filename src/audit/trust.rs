@@ -87,6 +87,18 @@ impl AllowedSigners {
         Ok(out)
     }
 
+    /// Parses a file's bytes as read from git or disk: UTF-8 required.
+    pub fn from_bytes(bytes: &[u8], source: &str) -> Result<AllowedSigners, String> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| format!("{source}: not UTF-8 text (byte {})", e.valid_up_to()))?;
+        Self::parse(text, source)
+    }
+
+    /// Whether no key is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.signers.is_empty()
+    }
+
     /// Reads and parses a file.
     pub fn load(path: &std::path::Path) -> Result<AllowedSigners, String> {
         let text = std::fs::read_to_string(path)
@@ -298,16 +310,27 @@ fn glob(pattern: &str, s: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
-/// Verifies a `github-oidc` record signature: a JWT from GitHub's issuer, signed by a
-/// key of the archived JWKS (`jwks/<kid>.json` on the branch), whose audience is
-/// `expected_audience` (`jitaa:` + digest) and which was valid at the record's time.
-/// The `oidc` module implements it; without one, such signatures fail verification.
+/// Verifies `github-oidc` record signatures (the `oidc` module implements it; without
+/// one, such signatures fail verification). Trust in a key comes from outside the
+/// branch: [`OidcVerifier::trusted_key`] asks the source the caller trusts (`--jwks
+/// FILE`, or the issuer's live JWKS); `audit verify` decides whether a key archived in
+/// the branch's `jwks/` counts (DESIGN.md "Trust in keys comes from outside the branch").
 pub trait OidcVerifier {
-    /// `jwks` maps kid → archived JWK JSON. Returns the verified claims.
+    /// The key id in the token's header (shape and header checked; no key needed).
+    fn kid(&self, token: &str) -> Result<String, String>;
+    /// What the trusted source says about `kid`: `Ok(Some(key))`, `Ok(None)` when it
+    /// has no such key, `Err(why)` when no trusted source could be read (then the
+    /// message says how to give one). `audit verify` asks at most once per kid.
+    fn trusted_key(&self, kid: &str) -> Result<Option<crate::oidc::Jwk>, String>;
+    /// The trusted source, for messages (`--jwks FILE`, `the issuer's JWKS (URL)`).
+    fn source(&self) -> String;
+    /// Verifies `token` with `key`: RS256, the configured issuer, `expected_audience`
+    /// (`jitaa:` + digest) and an `iat` within the window of `record_time`. Returns the
+    /// verified claims.
     fn verify(
         &self,
         token: &str,
-        jwks: &dyn Fn(&str) -> Option<String>,
+        key: &crate::oidc::Jwk,
         expected_audience: &str,
         record_time: chrono::DateTime<chrono::Utc>,
     ) -> Result<serde_json::Value, String>;

@@ -9,7 +9,7 @@
 //! chain order: a structural error is returned only after the signatures queued
 //! before it were checked.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Write as _};
 
 use chrono::Datelike;
@@ -18,9 +18,9 @@ use hex::FromHex;
 use serde_json::Value;
 
 use super::chain;
-use super::record::{self, GENESIS, Signature};
+use super::record::{self, GENESIS, Kind, Signature};
 use super::sign::{COMMIT_NAMESPACE, RECORD_NAMESPACE};
-use super::trust::{AllowedSigners, MISMATCH, OidcVerifier};
+use super::trust::{AllowedSigners, Checked, MISMATCH, OidcVerifier};
 
 mod batch;
 mod doc;
@@ -33,12 +33,131 @@ use doc::{DocView, Json, PayloadView};
 
 /// What verification needs.
 pub struct VerifyOptions<'a> {
-    /// Keys trusted from outside the branch.
+    /// Certifiers' keys, trusted from outside the branch for every record.
     pub trusted: &'a AllowedSigners,
+    /// Developers' keys (`audit.pusher_signers`): trusted for `push` records only. A
+    /// signature on any other record that only a pusher key verifies is an error. A
+    /// key in both lists is a certifier.
+    pub pushers: &'a AllowedSigners,
     /// A digest the caller saw earlier: it must still be in the chain.
     pub expect_head: Option<String>,
-    /// Verifies `github-oidc` signatures; without one they fail.
+    /// Verifies `github-oidc` signatures and says which keys are trusted; without
+    /// one they fail.
     pub oidc: Option<&'a dyn OidcVerifier>,
+}
+
+impl<'a> VerifyOptions<'a> {
+    /// Certifiers `trusted`, no pusher key, no `--expect-head`, no OIDC verifier.
+    pub fn new(trusted: &'a AllowedSigners) -> Self {
+        static NONE: std::sync::OnceLock<AllowedSigners> = std::sync::OnceLock::new();
+        VerifyOptions {
+            trusted,
+            pushers: NONE.get_or_init(AllowedSigners::default),
+            expect_head: None,
+            oidc: None,
+        }
+    }
+}
+
+/// Which list a signing key was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Certifier,
+    Pusher,
+}
+
+/// The certifiers' check, else the pushers'. The error is the certifiers' one (the
+/// key is in neither list, or not for this namespace or principal).
+fn check_role<'a>(
+    opts: &VerifyOptions<'a>,
+    armored: &str,
+    namespace: &str,
+    principal: Option<&str>,
+) -> Result<(Checked<'a>, Role), String> {
+    match opts.trusted.check(armored, namespace, principal) {
+        Ok(c) => Ok((c, Role::Certifier)),
+        Err(e) if opts.pushers.is_empty() => Err(e),
+        Err(e) => match opts.pushers.check(armored, namespace, principal) {
+            Ok(c) => Ok((c, Role::Pusher)),
+            Err(_) => Err(e),
+        },
+    }
+}
+
+/// The refusal of a pusher key's signature on a record that is not a `push`.
+fn pusher_refused(signer: &super::trust::Signer, kind: Kind) -> String {
+    format!(
+        "signed by a pusher key ({}), not a certifier: pusher keys (audit.pusher_signers) sign `push` records only, and this record is a `{kind}`",
+        signer.origin
+    )
+}
+
+/// A key archived in the branch's `jwks/`, as the walk found it: the commit that added
+/// it, whether that commit carries a certifier's signature, and, once a record used
+/// it, the parsed key and whether anything outside the branch vouches for it.
+struct Archived {
+    blob: Oid,
+    by_certifier: bool,
+    key: Option<Result<crate::oidc::Jwk, String>>,
+    trust: Option<Result<(), String>>,
+}
+
+impl Archived {
+    /// The archived key, read and parsed once.
+    fn key(&mut self, repo: &Repository, kid: &str) -> Result<&crate::oidc::Jwk, String> {
+        let blob = self.blob;
+        self.key
+            .get_or_insert_with(|| {
+                let blob = repo
+                    .find_blob(blob)
+                    .map_err(|e| format!("jwks/{kid}.json: cannot read ({})", e.message()))?;
+                serde_json::from_slice::<crate::oidc::Jwk>(blob.content())
+                    .map_err(|e| format!("jwks/{kid}.json: not a JWK ({e})"))
+            })
+            .as_ref()
+            .map_err(String::clone)
+    }
+
+    /// Whether the key counts (DESIGN.md: an archived key counts only when a trusted
+    /// source also has the same key, or the commit that archived it carries a trusted
+    /// `ssh` signature). Decided once per kid.
+    fn trust(&mut self, kid: &str, verifier: &dyn OidcVerifier) -> Result<(), String> {
+        if let Some(t) = &self.trust {
+            return t.clone();
+        }
+        let t = if self.by_certifier {
+            Ok(())
+        } else {
+            let unsigned = format!(
+                "key `{kid}` was archived in jwks/ by a commit without a certifier's ssh signature"
+            );
+            match (verifier.trusted_key(kid), self.key.as_ref()) {
+                (Ok(Some(k)), Some(Ok(archived))) if crate::oidc::same_key(&k, archived) => Ok(()),
+                (Ok(Some(_)), _) => Err(format!(
+                    "{unsigned}, and {} has a different key under that kid (the archived key was swapped)",
+                    verifier.source()
+                )),
+                (Ok(None), _) => Err(format!(
+                    "{unsigned}, and {} does not have it: a key found only in the branch's archive proves nothing",
+                    verifier.source()
+                )),
+                (Err(why), _) => Err(format!(
+                    "{unsigned}, and nothing outside the branch vouches for it: {why}"
+                )),
+            }
+        };
+        self.trust = Some(t.clone());
+        t
+    }
+}
+
+/// The `jwks/<kid>.json` files a commit adds.
+fn archived_kids(changes: &[chain::Change]) -> impl Iterator<Item = (&str, Oid)> {
+    changes.iter().filter_map(|c| {
+        let kid = c.path.strip_prefix("jwks/")?.strip_suffix(".json")?;
+        (c.kind == chain::ChangeKind::Added && super::store::is_safe_kid(kid))
+            .then_some((kid, c.id))
+    })
 }
 
 /// A verified branch.
@@ -136,6 +255,10 @@ fn walk(
     let mut trees = chain::Trees::new(&odb);
     // Reused for every commit: its signature and the bytes that signature covers.
     let (mut commit_sig, mut signed_bytes) = (Vec::new(), Vec::new());
+    // The archived JWKS keys so far (kid → where from), the ones this commit adds, and
+    // the `github-oidc` signatures of this record (index, kid) still to be trusted.
+    let mut archive: HashMap<String, Archived> = HashMap::new();
+    let (mut added, mut pending): (Vec<String>, Vec<(usize, String)>) = (Vec::new(), Vec::new());
     for &id in ids {
         let at = |path: Option<&str>, rec: Option<&str>, reason: String| VerifyError {
             commit: Some(id),
@@ -160,6 +283,19 @@ fn walk(
             .map_err(|why| at(None, None, format!("the commit {why}")))?;
         let step =
             chain::step(&changes, id).map_err(|why| at(None, None, format!("the commit {why}")))?;
+        added.clear();
+        for (kid, blob) in archived_kids(&changes) {
+            archive.insert(
+                kid.to_string(),
+                Archived {
+                    blob,
+                    by_certifier: false,
+                    key: None,
+                    trust: None,
+                },
+            );
+            added.push(kid.to_string());
+        }
         let path = step.path.as_str();
         let stem = path
             .rsplit('/')
@@ -254,11 +390,20 @@ fn walk(
             jcs,
             digest: &digest,
             payload: &payload,
-            tree: head.tree,
         };
-        check_signatures(repo, &sigs, opts, batch, &rec)?;
+        pending.clear();
+        let ssh_trusted =
+            check_signatures(repo, &sigs, opts, &mut archive, &mut pending, batch, &rec)?;
         let signature = signed.then_some((commit_sig.as_slice(), signed_bytes.as_slice()));
-        check_commit_signature(repo, id, signature, &doc, opts.trusted, batch, &rec)?;
+        let role = check_commit_signature(repo, id, signature, &sigs, opts, batch, &rec)?;
+        for kid in &added {
+            if let Some(a) = archive.get_mut(kid) {
+                a.by_certifier = role == Some(Role::Certifier);
+            }
+        }
+        if !ssh_trusted {
+            trusted_by_oidc(&pending, &mut archive, opts, &rec)?;
+        }
         if opts.expect_head.as_deref() == Some(digest.as_str()) {
             found_expected = true;
         }
@@ -296,18 +441,22 @@ struct Sigs<'a> {
     jcs: &'a [u8],
     digest: &'a str,
     payload: &'a PayloadView<'a>,
-    /// The commit's tree, where archived JWKS keys are looked up.
-    tree: Oid,
 }
 
 /// Checks (or queues) every record signature; `rec` places an error at the record.
+/// Returns whether an `ssh` signature is by a key trusted for this record; the
+/// `github-oidc` signatures that verified go to `pending` (index, kid), for the caller
+/// to decide whether their keys are trusted once the commit's signature is known.
 fn check_signatures(
     repo: &Repository,
     r: &Sigs<'_>,
     opts: &VerifyOptions<'_>,
+    archive: &mut HashMap<String, Archived>,
+    pending: &mut Vec<(usize, String)>,
     batch: &mut Batch<Queued>,
     rec: &dyn Fn(String) -> VerifyError,
-) -> Result<(), VerifyError> {
+) -> Result<bool, VerifyError> {
+    let mut ssh_trusted = false;
     let sigs: &[Json<'_>] = match r.doc.get("signatures") {
         None => &[],
         Some(Json::Arr(a)) => a,
@@ -327,10 +476,12 @@ fn check_signatures(
             SigRef::Ssh { principal, sig } => {
                 let what =
                     |e: &str| rec(format!("signatures[{i}] (ssh, principal {principal}): {e}"));
-                let checked = opts
-                    .trusted
-                    .check(sig, RECORD_NAMESPACE, Some(principal))
+                let (checked, role) = check_role(opts, sig, RECORD_NAMESPACE, Some(principal))
                     .map_err(|e| what(&e))?;
+                if role == Role::Pusher && r.payload.kind != Kind::Push {
+                    return Err(what(&pusher_refused(checked.signer, r.payload.kind)));
+                }
+                ssh_trusted = true;
                 let queued = Queued {
                     commit: r.commit,
                     sig: Some(i),
@@ -350,21 +501,16 @@ fn check_signatures(
                 })?;
                 let time = record::parse_time(&r.payload.time)
                     .map_err(|e| rec(format!("payload.time: {e}")))?;
-                let lookup = |kid: &str| -> Option<String> {
-                    if !super::store::is_safe_kid(kid) {
-                        return None;
-                    }
-                    let entry = repo
-                        .find_tree(r.tree)
-                        .ok()?
-                        .get_path(std::path::Path::new(&format!("jwks/{kid}.json")))
-                        .ok()?;
-                    let blob = repo.find_blob(entry.id()).ok()?;
-                    String::from_utf8(blob.content().to_vec()).ok()
-                };
+                let bad = |e: &str| rec(format!("signatures[{i}] (github-oidc): {e}"));
+                let kid = verifier.kid(token).map_err(|e| bad(&e))?;
+                let archived = archive
+                    .get_mut(kid.as_str())
+                    .ok_or_else(|| bad(&format!("key `{kid}` is not archived in jwks/")))?;
+                let key = archived.key(repo, &kid).map_err(|e| bad(&e))?;
                 verifier
-                    .verify(token, &lookup, &format!("jitaa:{}", r.digest), time)
-                    .map_err(|e| rec(format!("signatures[{i}] (github-oidc): {e}")))?;
+                    .verify(token, key, &format!("jitaa:{}", r.digest), time)
+                    .map_err(|e| bad(&e))?;
+                pending.push((i, kid));
             }
             SigRef::Unknown(v) => {
                 let t = v.get("type").and_then(Json::as_str).unwrap_or("?");
@@ -374,7 +520,36 @@ fn check_signatures(
             }
         }
     }
-    Ok(())
+    Ok(ssh_trusted)
+}
+
+/// A record with no trusted `ssh` signature counts only through a `github-oidc`
+/// signature whose key is trusted; else it fails, saying why for each.
+fn trusted_by_oidc(
+    pending: &[(usize, String)],
+    archive: &mut HashMap<String, Archived>,
+    opts: &VerifyOptions<'_>,
+    rec: &dyn Fn(String) -> VerifyError,
+) -> Result<(), VerifyError> {
+    let mut why = Vec::new();
+    if let Some(verifier) = opts.oidc {
+        for (i, kid) in pending {
+            let Some(a) = archive.get_mut(kid.as_str()) else {
+                continue;
+            };
+            match a.trust(kid, verifier) {
+                Ok(()) => return Ok(()),
+                Err(e) => why.push(format!("signatures[{i}] (github-oidc): {e}")),
+            }
+        }
+    }
+    if why.is_empty() {
+        why.push("it has no signature by a trusted key".into());
+    }
+    Err(rec(format!(
+        "is not trusted: none of its signatures is by a key trusted from outside the branch; {}",
+        why.join("; ")
+    )))
 }
 
 /// A signature waiting in the batch: its commit, and which record signature (`None`:
@@ -454,25 +629,28 @@ impl<'a> SigRef<'a> {
     }
 }
 
-/// A signed commit must verify against the trusted keys (namespace `git`). An unsigned
-/// commit is accepted only for a record without an `ssh` signature (keyless OIDC).
+/// A signed commit must verify against the trusted keys (namespace `git`): a
+/// certifier's, or a pusher's on a `push` record. An unsigned commit is accepted only
+/// for a record without an `ssh` signature (keyless OIDC). Returns whose key signed.
 fn check_commit_signature(
     repo: &Repository,
     id: Oid,
     signed: Option<(&[u8], &[u8])>,
-    doc: &Json<'_>,
-    trusted: &AllowedSigners,
+    r: &Sigs<'_>,
+    opts: &VerifyOptions<'_>,
     batch: &mut Batch<Queued>,
     rec: &dyn Fn(String) -> VerifyError,
-) -> Result<(), VerifyError> {
+) -> Result<Option<Role>, VerifyError> {
     match signed {
         Some((sig, content)) => {
             let what = |e: &str| rec(format!("commit signature: {e}"));
             let sig = std::str::from_utf8(sig)
                 .map_err(|_| rec("the commit signature is not text".into()))?;
-            let checked = trusted
-                .check(sig, COMMIT_NAMESPACE, None)
-                .map_err(|e| what(&e))?;
+            let (checked, role) =
+                check_role(opts, sig, COMMIT_NAMESPACE, None).map_err(|e| what(&e))?;
+            if role == Role::Pusher && r.payload.kind != Kind::Push {
+                return Err(what(&pusher_refused(checked.signer, r.payload.kind)));
+            }
             let queued = Queued {
                 commit: id,
                 sig: None,
@@ -485,10 +663,10 @@ fn check_commit_signature(
                     .verify(COMMIT_NAMESPACE, content)
                     .map_err(|e| what(&e))?;
             }
-            Ok(())
+            Ok(Some(role))
         }
         None => {
-            let has_ssh = match doc.get("signatures") {
+            let has_ssh = match r.doc.get("signatures") {
                 Some(Json::Arr(a)) => a
                     .iter()
                     .any(|s| s.get("type").and_then(Json::as_str) == Some("ssh")),
@@ -500,7 +678,7 @@ fn check_commit_signature(
                         .into(),
                 ))
             } else {
-                Ok(())
+                Ok(None)
             }
         }
     }

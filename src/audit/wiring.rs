@@ -1,12 +1,15 @@
 //! Connects the audit commands to the rest of jitaa: the policy's `audit` section read
 //! from the default branch, and the OIDC module's verifier for `github-oidc` signatures.
 
+use std::cell::RefCell;
+use std::path::PathBuf;
+
 use chrono::{DateTime, Utc};
 
 use super::{OidcVerifier, Settings};
-use crate::cli::{AuditArgs, Global};
+use crate::cli::{AuditArgs, AuditCmd, Global};
 use crate::exit::{Code, Failure};
-use crate::oidc;
+use crate::oidc::{self, JwkSet};
 use crate::policy::AuditSettings;
 use crate::repo::Repo;
 
@@ -39,65 +42,186 @@ impl From<&AuditSettings> for Settings {
 /// else the local branch). A repository with no default branch or no policy file gets
 /// the built-in defaults; an invalid policy is an error (exit 2), never ignored.
 pub fn settings_from_default_branch(repo: &Repo) -> Result<Settings, Failure> {
+    Ok(Settings::from(&policy_audit_from_default_branch(repo)?))
+}
+
+/// [`settings_from_default_branch`] as the policy has it (with `pusher_signers`).
+pub fn policy_audit_from_default_branch(repo: &Repo) -> Result<AuditSettings, Failure> {
     let remote = AuditSettings::default().remote;
-    let Some(branch) = repo.default_branch(&remote) else {
-        return Ok(Settings::from(&AuditSettings::default()));
+    let Some((_, tip)) = super::cmd::default_branch_tip(repo, &remote) else {
+        return Ok(AuditSettings::default());
     };
-    let tip = [
-        format!("refs/remotes/{remote}/{branch}"),
-        format!("refs/heads/{branch}"),
-    ]
-    .iter()
-    .find_map(|r| repo.git().refname_to_id(r).ok());
-    let Some(tip) = tip else {
-        return Ok(Settings::from(&AuditSettings::default()));
-    };
-    let files = crate::base::GitFiles::new(repo, tip, format!("the default branch `{branch}`"));
-    let loaded = crate::base::rules(&files, None)?.policy;
-    Ok(Settings::from(&loaded.policy.audit))
+    let files = crate::base::GitFiles::new(repo, tip, "the default branch");
+    Ok(crate::base::rules(&files, None)?.policy.policy.audit)
 }
 
-/// Verifies a record's `github-oidc` token against the JWKS archived on the audit
-/// branch (no network): RS256, the configured issuer, audience `jitaa:<digest>`, and
-/// an `iat` close to the record's time.
-pub struct ArchivedJwksVerifier {
-    pub issuer: String,
+/// Where `audit verify` takes `github-oidc` keys from: outside the branch.
+enum TrustedJwks {
+    /// `--jwks FILE` (one or more): these keys, no network.
+    Files { names: String, set: JwkSet },
+    /// The issuer's live JWKS, fetched on first need and kept for the run.
+    Live {
+        fetched: RefCell<Option<Result<JwkSet, String>>>,
+    },
 }
 
-impl ArchivedJwksVerifier {
-    /// The issuer from `JITAA_OIDC_ISSUER`, else GitHub's.
-    pub fn from_env() -> Self {
-        ArchivedJwksVerifier {
-            issuer: oidc::process_env("JITAA_OIDC_ISSUER")
-                .unwrap_or_else(|| oidc::DEFAULT_ISSUER.to_string()),
+/// Verifies a record's `github-oidc` token (RS256, the configured issuer, audience
+/// `jitaa:<digest>`, an `iat` close to the record's time) with the key `audit verify`
+/// chose, and answers which keys are trusted: those of `--jwks FILE`, else the
+/// issuer's live JWKS (fetched at most once, and only when a record needs it).
+pub struct RecordTokenVerifier {
+    issuer: String,
+    keys: TrustedJwks,
+}
+
+/// The largest `--jwks` file read.
+const MAX_JWKS_FILE: u64 = 1 << 20;
+
+impl RecordTokenVerifier {
+    /// Trusts the issuer's live JWKS. `issuer` is `--issuer`, else
+    /// `JITAA_OIDC_ISSUER`, else GitHub's.
+    pub fn live(issuer: &str) -> Self {
+        RecordTokenVerifier {
+            issuer: issuer.trim().trim_end_matches('/').to_string(),
+            keys: TrustedJwks::Live {
+                fetched: RefCell::new(None),
+            },
         }
+    }
+
+    /// Trusts the keys of these JWKS documents (`--jwks FILE`), and no network. A file
+    /// that cannot be read, is not a JWKS, or holds no usable key is exit 2.
+    pub fn with_files(issuer: &str, files: &[PathBuf]) -> Result<Self, Failure> {
+        let mut set = JwkSet { keys: Vec::new() };
+        for f in files {
+            let shown = f.display();
+            let meta = std::fs::metadata(f)
+                .map_err(|e| Failure::usage(format!("--jwks {shown}: cannot read ({e})")))?;
+            if meta.len() > MAX_JWKS_FILE {
+                return Err(Failure::usage(format!(
+                    "--jwks {shown}: {} bytes, over the {MAX_JWKS_FILE}-byte limit",
+                    meta.len()
+                )));
+            }
+            let bytes = std::fs::read(f)
+                .map_err(|e| Failure::usage(format!("--jwks {shown}: cannot read ({e})")))?;
+            let one = oidc::parse_jwks(&bytes)
+                .map_err(|e| Failure::usage(format!("--jwks {shown}: {e}")))?;
+            if one.keys.is_empty() {
+                return Err(Failure::usage(format!(
+                    "--jwks {shown}: keys: no key jitaa can use (a JWKS of RSA keys, as the issuer's jwks_uri serves)"
+                )));
+            }
+            set.keys.extend(one.keys);
+        }
+        let names = files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(RecordTokenVerifier {
+            issuer: issuer.trim().trim_end_matches('/').to_string(),
+            keys: TrustedJwks::Files { names, set },
+        })
+    }
+
+    /// The issuer's JWKS over the OIDC module's fetcher, on a runtime of its own (on
+    /// its own thread, so a caller inside a runtime is fine too).
+    fn fetch(issuer: &str) -> Result<JwkSet, String> {
+        let issuer = issuer.to_string();
+        std::thread::spawn(move || {
+            let verifier =
+                oidc::Verifier::new(&issuer, oidc::DEFAULT_AUDIENCE).map_err(|e| e.to_string())?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("runtime: {e}"))?;
+            rt.block_on(verifier.jwks()).map_err(|e| e.to_string())
+        })
+        .join()
+        .map_err(|_| "the JWKS request thread failed".to_string())?
     }
 }
 
-impl OidcVerifier for ArchivedJwksVerifier {
+impl OidcVerifier for RecordTokenVerifier {
+    fn kid(&self, token: &str) -> Result<String, String> {
+        oidc::parse_unverified(token)
+            .map(|u| u.kid)
+            .map_err(|e| e.to_string())
+    }
+
+    fn trusted_key(&self, kid: &str) -> Result<Option<oidc::Jwk>, String> {
+        match &self.keys {
+            TrustedJwks::Files { set, .. } => Ok(set.find(kid).cloned()),
+            TrustedJwks::Live { fetched } => {
+                let mut slot = fetched.borrow_mut();
+                let got = slot.get_or_insert_with(|| Self::fetch(&self.issuer));
+                match got {
+                    Ok(set) => Ok(set.find(kid).cloned()),
+                    Err(why) => Err(format!(
+                        "the issuer's JWKS ({}) could not be read: {why}; pass --jwks FILE (the issuer's JWKS document, kept from a trusted source) to verify offline",
+                        self.issuer
+                    )),
+                }
+            }
+        }
+    }
+
+    fn source(&self) -> String {
+        match &self.keys {
+            TrustedJwks::Files { names, .. } => format!("--jwks {names}"),
+            TrustedJwks::Live { .. } => format!("the issuer's JWKS ({})", self.issuer),
+        }
+    }
+
     fn verify(
         &self,
         token: &str,
-        jwks: &dyn Fn(&str) -> Option<String>,
+        key: &oidc::Jwk,
         expected_audience: &str,
         record_time: DateTime<Utc>,
     ) -> Result<serde_json::Value, String> {
-        let unverified = oidc::parse_unverified(token).map_err(|e| e.to_string())?;
-        let key = jwks(&unverified.kid)
-            .ok_or_else(|| format!("key `{}` is not archived in jwks/", unverified.kid))?;
-        let set = oidc::parse_jwks(format!("{{\"keys\":[{key}]}}").as_bytes())
-            .map_err(|e| format!("archived key `{}`: {e}", unverified.kid))?;
-        let context =
-            oidc::verify_record_token(token, &set, &self.issuer, expected_audience, record_time)
-                .map_err(|e| e.to_string())?;
+        let context = oidc::verify_record_token_with(
+            token,
+            key,
+            &self.issuer,
+            expected_audience,
+            record_time,
+        )
+        .map_err(|e| e.to_string())?;
         serde_json::to_value(&context).map_err(|e| e.to_string())
     }
 }
 
-/// `jitaa audit ...` with the policy's settings and the OIDC verifier wired in.
+/// `jitaa audit ...` with the policy's settings and the OIDC verifier wired in: for
+/// `verify`, `--jwks FILE` when given (no network), else the issuer's live JWKS; the
+/// issuer is `--issuer`, else `JITAA_OIDC_ISSUER`, else GitHub's.
 pub fn run(global: &Global, args: &AuditArgs) -> Result<Code, Failure> {
     let repo = Repo::discover(global.repo.as_deref())?;
-    let settings = settings_from_default_branch(&repo)?;
-    let verifier = ArchivedJwksVerifier::from_env();
-    super::cmd::run(global, args, &settings, Some(&verifier))
+    let audit = policy_audit_from_default_branch(&repo)?;
+    let settings = Settings::from(&audit);
+    let (files, flag): (&[PathBuf], Option<&str>) = match &args.command {
+        AuditCmd::Verify(v) => (&v.jwks, v.issuer.as_deref()),
+        _ => (&[], None),
+    };
+    let issuer = match flag {
+        Some(url) => {
+            oidc::check_url(url.trim(), "--issuer").map_err(Failure::from)?;
+            url.to_string()
+        }
+        None => oidc::process_env("JITAA_OIDC_ISSUER")
+            .unwrap_or_else(|| oidc::DEFAULT_ISSUER.to_string()),
+    };
+    let verifier = if files.is_empty() {
+        RecordTokenVerifier::live(&issuer)
+    } else {
+        RecordTokenVerifier::with_files(&issuer, files)?
+    };
+    super::cmd::run(
+        global,
+        args,
+        &settings,
+        Some(&audit.pusher_signers),
+        Some(&verifier),
+    )
 }

@@ -5,8 +5,9 @@
 //! - [`Verifier::from_env`] → [`Verifier::verify`] (`async`): a verified [`Context`];
 //! - [`request_token`]: a fresh token from the runner for an audience;
 //! - [`context_from_actions`]: fetch + verify + [`cross_check`] with `GITHUB_*`;
-//! - [`verify_record_token`]: a record's `github-oidc` signature against an archived JWKS
-//!   (no network), for the audit module.
+//! - [`verify_record_token`] / [`verify_record_token_with`]: a record's `github-oidc`
+//!   signature against a given JWKS or key (no network), for the audit module;
+//!   [`Verifier::jwks`] the issuer's live keys and [`same_key`] to compare keys.
 //!
 //! Security rules: RS256 only (the key must be RSA and may not declare another alg);
 //! `iss` exactly the configured issuer; `aud` contains the expected audience; exp, nbf
@@ -22,10 +23,11 @@ mod verify;
 pub use context::{Context, cross_check};
 pub use error::OidcError;
 pub use fetch::{PERMISSIONS_HINT, request_token, request_token_with};
-pub use jsonwebtoken::jwk::JwkSet;
+pub use jsonwebtoken::jwk::{Jwk, JwkSet};
 pub use verify::{
     MAX_TOKEN_LEN, RECORD_IAT_WINDOW_SECS, REFETCH_INTERVAL, TimeRule, Unverified, Verifier,
-    check_token, parse_jwks, parse_unverified, verify_record_token,
+    check_token, parse_jwks, parse_unverified, same_key, verify_record_token,
+    verify_record_token_with,
 };
 
 use crate::exit::Failure;

@@ -259,6 +259,49 @@ pub fn verify_record_token(
     )
 }
 
+/// [`verify_record_token`] with the key already chosen (`audit verify` picks it by kid
+/// and decides whether it is trusted).
+pub fn verify_record_token_with(
+    token: &str,
+    jwk: &Jwk,
+    issuer: &str,
+    expected_audience: &str,
+    record_time: chrono::DateTime<chrono::Utc>,
+) -> Result<Context, OidcError> {
+    let u = parse_unverified(token)?;
+    check_token(
+        &u,
+        jwk,
+        issuer,
+        expected_audience,
+        TimeRule::Record {
+            record_time: record_time.timestamp(),
+        },
+    )
+}
+
+/// Whether two JWKs are the same RSA public key: same modulus and exponent, as
+/// integers (leading zero bytes and base64 padding do not matter). Any other key
+/// type is never "the same".
+pub fn same_key(a: &Jwk, b: &Jwk) -> bool {
+    fn int(b64: &str) -> Option<Vec<u8>> {
+        let bytes = URL_SAFE_NO_PAD.decode(b64.trim_end_matches('=')).ok()?;
+        let first = bytes.iter().position(|&x| x != 0).unwrap_or(bytes.len());
+        Some(bytes[first..].to_vec())
+    }
+    match (&a.algorithm, &b.algorithm) {
+        (AlgorithmParameters::RSA(x), AlgorithmParameters::RSA(y)) => {
+            let (Some(xn), Some(yn), Some(xe), Some(ye)) =
+                (int(&x.n), int(&y.n), int(&x.e), int(&y.e))
+            else {
+                return false;
+            };
+            !xn.is_empty() && xn == yn && xe == ye
+        }
+        _ => false,
+    }
+}
+
 #[derive(Default)]
 struct KeyCache {
     jwks: Option<JwkSet>,
@@ -345,6 +388,18 @@ impl Verifier {
             &self.audience,
             TimeRule::Live { now },
         )
+    }
+
+    /// The issuer's keys: those fetched so far, else fetched now (discovery, then
+    /// `jwks_uri`, https only except loopback). `audit verify` asks once per run.
+    pub async fn jwks(&self) -> Result<JwkSet, OidcError> {
+        let mut cache = self.cache.lock().await;
+        if let Some(set) = &cache.jwks {
+            return Ok(set.clone());
+        }
+        let (set, _) = self.fetch_jwks().await?;
+        cache.jwks = Some(set.clone());
+        Ok(set)
     }
 
     /// The keys fetched so far (to archive beside records), if any were.
@@ -448,6 +503,35 @@ mod tests {
             assert!(check_key(&kid, k).is_ok(), "{kid}");
         }
         assert!(set.find("38826b17-6a30-5f9b-b169-8beb8202f723").is_some());
+    }
+
+    #[test]
+    fn same_key_compares_the_rsa_numbers_not_the_text() {
+        let set = parse_jwks(include_bytes!(
+            "../../tests/data/oidc/jwks.github-snapshot.json"
+        ))
+        .unwrap();
+        let (a, b) = (&set.keys[0], &set.keys[1]);
+        assert!(same_key(a, a));
+        assert!(!same_key(a, b));
+        // A leading zero byte and base64 padding leave the number as it is.
+        let mut padded = a.clone();
+        if let AlgorithmParameters::RSA(p) = &mut padded.algorithm {
+            let mut n = vec![0u8];
+            n.extend(URL_SAFE_NO_PAD.decode(&p.n).unwrap());
+            p.n = base64::engine::general_purpose::URL_SAFE.encode(n);
+        }
+        assert!(same_key(a, &padded));
+        // Another kid with the same numbers is the same key; other numbers are not.
+        let mut other = a.clone();
+        other.common.key_id = Some("x".into());
+        assert!(same_key(a, &other));
+        if let AlgorithmParameters::RSA(p) = &mut other.algorithm {
+            p.e = "AQAA".into();
+        }
+        assert!(!same_key(a, &other));
+        let oct: Jwk = serde_json::from_str(r#"{"kty":"oct","k":"AQAB"}"#).unwrap();
+        assert!(!same_key(&oct, &oct));
     }
 
     #[test]

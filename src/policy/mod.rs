@@ -95,6 +95,9 @@ pub enum SigningMethod {
     GithubOidc,
 }
 
+/// The default of `audit.pusher_signers`.
+pub const DEFAULT_PUSHER_SIGNERS: &str = ".github/jitaa-pusher-signers";
+
 /// `audit:` where records go and how they are signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditSettings {
@@ -102,8 +105,13 @@ pub struct AuditSettings {
     pub branch: String,
     /// Default `[ssh, github-oidc]`.
     pub signing: Vec<SigningMethod>,
-    /// Default `.github/jitaa-allowed-signers` (read from the default branch).
+    /// Certifiers' keys (CI keys). Default `.github/jitaa-allowed-signers` (read from
+    /// the default branch).
     pub allowed_signers: String,
+    /// Developers' keys, trusted for the hook's `push` records only (never for an
+    /// approval, grant or reusable decision). Default `.github/jitaa-pusher-signers`
+    /// (read from the default branch). A key in both files is a certifier.
+    pub pusher_signers: String,
     /// Default `origin`.
     pub remote: String,
 }
@@ -114,6 +122,7 @@ impl Default for AuditSettings {
             branch: "jitaa/audit".into(),
             signing: vec![SigningMethod::Ssh, SigningMethod::GithubOidc],
             allowed_signers: ".github/jitaa-allowed-signers".into(),
+            pusher_signers: DEFAULT_PUSHER_SIGNERS.into(),
             remote: "origin".into(),
         }
     }

@@ -24,6 +24,7 @@ pub(super) struct RawAudit {
     pub branch: Option<S<String>>,
     pub signing: Option<S<OneOrMany>>,
     pub allowed_signers: Option<S<String>>,
+    pub pusher_signers: Option<S<String>>,
     pub remote: Option<S<String>>,
 }
 

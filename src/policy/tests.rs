@@ -355,3 +355,36 @@ fn yaml_level_errors_name_the_key() {
     assert_eq!(l, 2);
     assert!(m.contains("duplicate") && !m.contains("Options"), "{m}");
 }
+
+#[test]
+fn audit_pusher_signers_has_a_default_a_value_and_positioned_errors() {
+    let p = parse("version: 1\n").unwrap();
+    assert_eq!(p.audit.pusher_signers, ".github/jitaa-pusher-signers");
+    let p = parse("version: 1\naudit:\n  pusher_signers: keys/developers\n").unwrap();
+    assert_eq!(p.audit.pusher_signers, "keys/developers");
+    assert_eq!(p.audit.allowed_signers, ".github/jitaa-allowed-signers");
+    for (text, line, col, needle) in [
+        (
+            "version: 1\naudit:\n  pusher_signers: \"  \"\n",
+            3,
+            19,
+            "audit.pusher_signers: empty",
+        ),
+        (
+            "version: 1\naudit:\n  allowed_signers: keys/all\n  pusher_signers: keys/all\n",
+            4,
+            19,
+            "separate files",
+        ),
+        (
+            "version: 1\naudit:\n  pusher_signers: .github/jitaa-allowed-signers\n",
+            3,
+            19,
+            "also audit.allowed_signers",
+        ),
+    ] {
+        let (l, c, m) = err(text);
+        assert_eq!((l, c), (line, col), "{text:?}: {m}");
+        assert!(m.contains(needle), "{text:?}: {m}");
+    }
+}

@@ -142,7 +142,25 @@ fn audit(c: &mut Checker<'_>, a: &super::raw::RawAudit) -> AuditSettings {
         &a.allowed_signers,
         &mut out.allowed_signers,
     );
+    text(
+        c,
+        "pusher_signers",
+        &a.pusher_signers,
+        &mut out.pusher_signers,
+    );
     text(c, "remote", &a.remote, &mut out.remote);
+    // The two roles must not share a file: a developer's key would then certify.
+    if let Some(p) = &a.pusher_signers
+        && p.value.trim() == out.allowed_signers.trim()
+    {
+        c.at(
+            &p.referenced,
+            format!(
+                "audit.pusher_signers: `{}` is also audit.allowed_signers; developers' keys (push records only) and certifiers' keys need separate files",
+                p.value
+            ),
+        );
+    }
     if let Some(b) = &a.branch
         && (b.value.starts_with("refs/") || b.value.contains(' ') || b.value.contains(".."))
     {

@@ -100,10 +100,12 @@ pub struct World {
     pub hub: FakeHub,
     pub origin: PathBuf,
     pub work: PathBuf,
-    /// Signs grants (as `jitaa request` would); trusted on main.
+    /// Signs grants (a certifier: CI's key); in main's allowed_signers.
     pub grant_key: PathBuf,
-    /// All trusted keys (grant key and the pusher's git key).
+    /// The certifiers (the grant key), as on main.
     pub allowed: PathBuf,
+    /// The pushers (bob's git key: push records only), as on main.
+    pub pushers: PathBuf,
     pub bob_token: String,
     /// main's first commit.
     pub main0: String,
@@ -148,17 +150,18 @@ impl World {
         );
         let g = jitaa::keys::generate(&keys.join("grant"), "jitaa@acme").unwrap();
         let grant_key = g.private_path.clone();
-        let signers = format!(
-            "{}\n{}",
-            g.allowed_signers_line,
-            signers_line("bob@example.com", &bob_pub)
-        );
+        // Roles: the grant key certifies; bob's git key signs his push records only.
+        let signers = format!("{}\n", g.allowed_signers_line);
+        let pusher_signers = signers_line("bob@example.com", &bob_pub);
         let allowed = tmp.path().join("trusted_signers");
         std::fs::write(&allowed, &signers).unwrap();
+        let pushers = tmp.path().join("pusher_signers");
+        std::fs::write(&pushers, &pusher_signers).unwrap();
 
         write(&work, ".github/jitaa.yml", POLICY);
         write(&work, ".github/CODEOWNERS", CODEOWNERS);
         write(&work, ".github/jitaa-allowed-signers", &signers);
+        write(&work, ".github/jitaa-pusher-signers", &pusher_signers);
         write(&work, "src/lib.rs", "pub fn one() -> u32 { 1 }\n");
         write(&work, "docs/guide.md", "# Guide\n");
         git(&work, &["add", "-A"]);
@@ -178,6 +181,7 @@ impl World {
             work,
             grant_key,
             allowed,
+            pushers,
             bob_token,
             main0,
         };
@@ -383,6 +387,8 @@ impl World {
                 "verify",
                 "--allowed-signers",
                 self.allowed.to_str().unwrap(),
+                "--pusher-signers",
+                self.pushers.to_str().unwrap(),
             ],
             None,
         )

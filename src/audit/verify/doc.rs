@@ -186,8 +186,7 @@ pub struct PayloadView<'a> {
     pub prev: Text<'a>,
     #[serde(borrow)]
     pub time: Text<'a>,
-    #[serde(rename = "kind")]
-    _kind: Kind,
+    pub kind: Kind,
     #[serde(default, rename = "decision")]
     _decision: Option<Decision>,
     #[serde(borrow, rename = "repository")]

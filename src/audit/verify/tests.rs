@@ -142,6 +142,7 @@ fn run(c: &Chain, expect_head: Option<String>, batch: usize) -> Result<usize, Ve
     let tip = Store::new(&c.repo, BRANCH).unwrap().tip().unwrap().unwrap();
     let opts = VerifyOptions {
         trusted: &c.trusted,
+        pushers: &Default::default(),
         expect_head,
         oidc: None,
     };
@@ -190,6 +191,7 @@ fn one_bad_commit_signature_is_found_and_named() {
     let tip = Store::new(&c.repo, BRANCH).unwrap().tip().unwrap().unwrap();
     let opts = VerifyOptions {
         trusted: &c.trusted,
+        pushers: &Default::default(),
         expect_head: None,
         oidc: None,
     };
