@@ -167,21 +167,9 @@ async fn resolve_facts<G: GitHub>(
     q: &PrQuery<'_>,
     events: &Events,
 ) -> Result<FactsByLogin, GitHubError> {
-    let mut logins: BTreeSet<String> = BTreeSet::new();
-    for c in &events.comments {
-        let commands = c.body.lines().any(|l| {
-            let l = l.trim_start();
-            l.starts_with("/approve") || l.starts_with("/deny")
-        });
-        if commands && !c.author.is_bot {
-            logins.insert(c.author.login.to_ascii_lowercase());
-        }
-    }
-    for r in &events.reviews {
-        if !r.author.is_bot {
-            logins.insert(r.author.login.to_ascii_lowercase());
-        }
-    }
+    // The engine's own choice: authors of comments with a command (the one grammar, in
+    // `approval::command`) and of deciding reviews.
+    let logins = approval::eligibility::logins_to_resolve(events);
     let mut teams: BTreeSet<(String, String)> = BTreeSet::new();
     let mut add = |o: &Owner| {
         if let Owner::Team { org, slug } = o {
