@@ -11,7 +11,7 @@ mod pattern;
 use std::fmt;
 
 use git2::Oid;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use pattern::{Pattern, Seg};
 
@@ -95,6 +95,17 @@ pub struct PathOwners {
     pub owners: Vec<Owner>,
     /// 1-based line of the deciding CODEOWNERS line; `None` when no line matched.
     pub line: Option<usize>,
+}
+
+/// The distinct owners of `paths`, in first-seen order (linear: a CODEOWNERS line may
+/// list hundreds of thousands of owners).
+pub fn distinct_owners(paths: &[PathOwners]) -> Vec<&Owner> {
+    let mut seen: HashSet<&Owner> = HashSet::new();
+    paths
+        .iter()
+        .flat_map(|p| &p.owners)
+        .filter(|o| seen.insert(o))
+        .collect()
 }
 
 /// A line GitHub would skip, or a file GitHub would not load.

@@ -429,3 +429,39 @@ fn negation_ranges_a_leading_escaped_hash_and_a_trailing_backslash_are_skipped()
     assert!(only(&co, "bar @g").is_empty());
     assert_eq!(only(&co, "bar"), ["@all"]);
 }
+
+#[test]
+fn distinct_owners_keep_first_seen_order() {
+    let owners = |list: &[&str]| -> Vec<Owner> {
+        list.iter()
+            .map(|s| Owner::parse(s).expect("owner"))
+            .collect()
+    };
+    let paths = vec![
+        PathOwners {
+            path: "a".into(),
+            owners: owners(&["@carol", "@alice", "@org/sre", "@carol"]),
+            line: Some(1),
+        },
+        PathOwners {
+            path: "b".into(),
+            owners: owners(&["@bob", "@alice", "dev@example.com", "@Alice"]),
+            line: Some(2),
+        },
+    ];
+    let got: Vec<String> = distinct_owners(&paths)
+        .iter()
+        .map(|o| o.to_string())
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "@carol",
+            "@alice",
+            "@org/sre",
+            "@bob",
+            "dev@example.com",
+            "@Alice"
+        ]
+    );
+}
