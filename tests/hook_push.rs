@@ -81,6 +81,61 @@ fn an_owners_approve_comment_on_the_pr_lets_the_push_through_and_records_it() {
 }
 
 #[test]
+fn a_back_dated_commit_on_the_pr_does_not_revive_an_earlier_approve() {
+    let w = World::new();
+    let first = w.commit(&[("src/lib.rs", "pub fn two() -> u32 { 2 }\n")], "change");
+    let pr = w.open_pr(&first);
+    let approve = w.hub.comment_as("alice", REPO, pr, "/approve").unwrap();
+    // GitHub's times are whole seconds: the head moves in a later second than the comment.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // A new commit dated an hour before that /approve, pushed to the PR.
+    let an_hour_ago = format!("@{} +0000", chrono::Utc::now().timestamp() - 3600);
+    let second = w.commit_dated(
+        &[("src/lib.rs", "pub fn evil() -> u32 { 666 }\n")],
+        "unreviewed",
+        &an_hour_ago,
+    );
+    let committed = git(&w.work, &["log", "-1", "--format=%ct", &second]);
+    assert!(
+        committed.parse::<i64>().unwrap() < chrono::Utc::now().timestamp() - 3000,
+        "the commit is back-dated"
+    );
+    w.hub.set_pr_head(REPO, pr, &second);
+    let t = assert_blocked(&w.push(&["origin", "main"]));
+    assert!(t.contains("@alice /approve: not counted"), "{t}");
+    assert_ne!(w.remote_sha("main").as_deref(), Some(second.as_str()));
+    assert!(approve.id > 0);
+
+    // A fresh /approve after the head moved lets it through.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    w.hub.comment_as("alice", REPO, pr, "/approve").unwrap();
+    let out = w.push(&["origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("PR #1 approved"), "{}", text(&out));
+    assert_eq!(w.remote_sha("main").as_deref(), Some(second.as_str()));
+}
+
+#[test]
+fn a_pr_head_whose_push_time_github_cannot_tell_counts_reviews_on_the_sha_only() {
+    let w = World::new();
+    let sha = w.commit(&[("src/lib.rs", "pub fn two() -> u32 { 2 }\n")], "change");
+    let pr = w.open_pr(&sha);
+    // The head branch's newest change is to another sha (the list does not show how the
+    // head got here): comments cannot be placed after it, so none counts.
+    w.hub.force_pr_head(REPO, pr, &w.main0);
+    w.hub.set_pr_head_unrecorded(REPO, pr, &sha);
+    w.hub.comment_as("alice", REPO, pr, "/approve").unwrap();
+    assert_blocked(&w.push(&["origin", "main"]));
+    // An approving review on exactly this sha still counts.
+    w.hub
+        .review_as("alice", REPO, pr, "APPROVED", Some(&sha))
+        .unwrap();
+    let out = w.push(&["origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(w.remote_records()[0]["approvals"][0]["via"], "review");
+}
+
+#[test]
 fn an_approving_review_on_the_pushed_sha_lets_the_push_through() {
     let w = World::new();
     let sha = w.commit(&[("src/lib.rs", "pub fn two() -> u32 { 2 }\n")], "change");

@@ -54,6 +54,13 @@ pub trait GitHub: Send + Sync {
         repo: &RepoName,
         pr: u64,
     ) -> impl Future<Output = Result<Vec<Review>, GitHubError>> + Send;
+    /// The latest changes of one branch, newest first, as GitHub recorded them with its
+    /// own clock (`GET /repos/{o}/{r}/activity?ref=refs/heads/BRANCH`, one page of 100).
+    fn branch_activity(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+    ) -> impl Future<Output = Result<Vec<Activity>, GitHubError>> + Send;
     /// Posts a comment; never sent twice (an unclear answer is checked, not re-sent).
     fn create_comment(
         &self,

@@ -166,6 +166,21 @@ impl GitHub for Client {
         Ok(self.get_all(&reviews_path(repo, pr), usize::MAX).await?.0)
     }
 
+    async fn branch_activity(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+    ) -> Result<Vec<Activity>, GitHubError> {
+        // Newest first (GitHub's default direction); one page is enough: the caller
+        // needs only the latest change. A path, never a `Link` URL (see CRATES.md).
+        let p = format!(
+            "{}/activity?ref={}&direction=desc&per_page=100",
+            repo_path(repo),
+            seg(&format!("refs/heads/{branch}"))
+        );
+        self.get_json(&p).await
+    }
+
     async fn create_comment(
         &self,
         repo: &RepoName,

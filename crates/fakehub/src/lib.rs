@@ -220,8 +220,15 @@ impl FakeHub {
         self.shared.lock().add_pr(repo, spec).unwrap_or(0)
     }
 
-    /// Moves a PR's head to a new commit (a push to the PR branch).
+    /// Moves a PR's head to a new commit (a push to the PR branch), recorded in the
+    /// repository's activity with the stand-in's clock.
     pub fn set_pr_head(&self, repo: &str, number: u64, sha: &str) {
+        self.shared.lock().move_pr_head(repo, number, sha, false);
+    }
+
+    /// Moves a PR's head with no activity entry: GitHub shows no change of a branch it
+    /// does not hold (a PR whose head lives in a fork), so nothing says when it moved.
+    pub fn set_pr_head_unrecorded(&self, repo: &str, number: u64, sha: &str) {
         let mut st = self.shared.lock();
         if let Some(p) = st
             .repos
@@ -231,6 +238,11 @@ impl FakeHub {
         {
             p.head_sha = sha.into();
         }
+    }
+
+    /// [`Self::set_pr_head`] for a force-push (recorded as `force_push`).
+    pub fn force_pr_head(&self, repo: &str, number: u64, sha: &str) {
+        self.shared.lock().move_pr_head(repo, number, sha, true);
     }
 
     /// Opens an issue as `login`; returns its number (0 if the repository is unknown).

@@ -157,6 +157,22 @@ pub struct Repo {
     pub statuses: Vec<CommitStatus>,
     /// (ref, path) -> bytes
     pub contents: HashMap<(String, String), Vec<u8>>,
+    /// Branch changes in the order they happened (`GET /repos/{o}/{r}/activity`): a PR's
+    /// head branch when the PR is opened and each time its head moves.
+    pub activity: Vec<Activity>,
+}
+
+/// One branch change, with the stand-in's own clock (as GitHub records it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Activity {
+    pub id: u64,
+    pub before: String,
+    pub after: String,
+    /// `refs/heads/BRANCH`
+    pub git_ref: String,
+    pub timestamp: String,
+    pub activity_type: String,
+    pub actor: String,
 }
 
 /// One request as the stand-in saw it.
@@ -373,6 +389,15 @@ impl State {
             "head": branch(&p.head_ref, &p.head_sha),
             "base": branch(&p.base_ref, &p.base_sha),
             "author_association": self.association(repo, &i.user),
+        })
+    }
+
+    pub fn activity_json(&self, a: &Activity) -> Value {
+        json!({
+            "id": a.id, "node_id": format!("RA_{}", a.id),
+            "before": a.before, "after": a.after, "ref": a.git_ref,
+            "timestamp": a.timestamp, "activity_type": a.activity_type,
+            "actor": self.user_json(&a.actor),
         })
     }
 
