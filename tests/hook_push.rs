@@ -125,7 +125,11 @@ fn a_pr_head_whose_push_time_github_cannot_tell_counts_reviews_on_the_sha_only()
     w.hub.force_pr_head(REPO, pr, &w.main0);
     w.hub.set_pr_head_unrecorded(REPO, pr, &sha);
     w.hub.comment_as("alice", REPO, pr, "/approve").unwrap();
-    assert_blocked(&w.push(&["origin", "main"]));
+    let t = assert_blocked(&w.push(&["origin", "main"]));
+    assert!(
+        t.contains("1 comment(s) with a command not counted: GitHub does not say when"),
+        "{t}"
+    );
     // An approving review on exactly this sha still counts.
     w.hub
         .review_as("alice", REPO, pr, "APPROVED", Some(&sha))

@@ -54,6 +54,9 @@ pub enum PrVerdict {
         outcome: Box<Outcome>,
         /// Set when it was approved but the approval is older than `ttl`.
         lapsed_at: Option<DateTime<Utc>>,
+        /// Comments with commands that were not read because GitHub does not say when
+        /// the head became this sha (see the module doc).
+        unplaced_commands: usize,
     },
 }
 
@@ -83,10 +86,16 @@ pub async fn check<G: GitHub>(gh: &G, q: &PrQuery<'_>) -> Result<PrVerdict, GitH
         let mut events = to_events(&comments, &reviews);
         // See the module doc: comments count only after GitHub saw the head become
         // this sha; without that time, none do.
+        let mut unplaced_commands = 0;
         let posted_at = match head_since(gh, &pr, q.sha).await? {
             // The engine refuses (and explains) comments made before it.
             Some(since) => since,
             None => {
+                unplaced_commands = events
+                    .comments
+                    .iter()
+                    .filter(|c| !approval::command::parse(&c.body).is_empty())
+                    .count();
                 events.comments.clear();
                 events
                     .reviews
@@ -130,6 +139,7 @@ pub async fn check<G: GitHub>(gh: &G, q: &PrQuery<'_>) -> Result<PrVerdict, GitH
                     pr,
                     outcome: Box::new(outcome),
                     lapsed_at,
+                    unplaced_commands,
                 });
             }
             _ => {
@@ -137,6 +147,7 @@ pub async fn check<G: GitHub>(gh: &G, q: &PrQuery<'_>) -> Result<PrVerdict, GitH
                     pr,
                     outcome: Box::new(outcome),
                     lapsed_at: None,
+                    unplaced_commands,
                 })
             }
         }
