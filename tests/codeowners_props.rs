@@ -47,6 +47,31 @@ proptest! {
     }
 
     #[test]
+    fn escaped_patterns_never_panic(lines in prop::collection::vec(r"(\\.|\\|[a-z/*?! \[\]#é])*( @[a-z]{1,4})?", 0..8), paths in prop::collection::vec(r"[a-z*?! \\\[\]é]{0,6}(/[a-z*? \\]{1,6}){0,3}", 0..8)) {
+        let text = lines.join("\n");
+        let co = CodeOwners::parse("CODEOWNERS", &text);
+        for p in &paths {
+            let po = co.owners_of(p);
+            if let Some(l) = po.line {
+                prop_assert!(co.pattern_at(l).is_some());
+            }
+        }
+    }
+
+    #[test]
+    fn a_fully_escaped_name_owns_exactly_that_name(name in r"[a-z*?! \[\]#{}\\é]{1,8}", other in r"[a-z*?]{1,8}") {
+        let escaped: String = name.chars().flat_map(|c| ['\\', c]).collect();
+        let text = format!("* @all\n/{escaped} @exact\n");
+        let co = CodeOwners::parse("CODEOWNERS", &text);
+        prop_assert!(co.problems().is_empty(), "{:?}", co.problems());
+        let owner = |p: &str| co.owners_of(p).owners.iter().map(|o| o.to_string()).collect::<Vec<_>>();
+        prop_assert_eq!(owner(&name), vec!["@exact".to_string()]);
+        if other != name {
+            prop_assert_eq!(owner(&other), vec!["@all".to_string()]);
+        }
+    }
+
+    #[test]
     fn policy_parse_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200), yamlish in r"(version: 1\n)?([a-z_]{1,12}: ?(\[|\{)?[a-z0-9@/*\x22-]{0,10}(\]|\})?\n {0,4}-? ?){0,6}") {
         let _ = Policy::parse("p.yml", &bytes);
         if let Ok(p) = Policy::parse("p.yml", yamlish.as_bytes()) {

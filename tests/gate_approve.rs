@@ -164,3 +164,75 @@ fn without_checks_write_the_gate_reports_a_commit_status() {
         .collect();
     assert_eq!(states, vec!["pending", "success"]);
 }
+
+/// `/approve` where no reader sees it: in an indented code block, in HTML comments.
+const HIDDEN: [&str; 4] = [
+    "    /approve",
+    "Will look later.\n\n    /approve",
+    "<!-- /approve -->",
+    "lgtm?\n<!--\n/approve\n-->",
+];
+
+#[test]
+fn a_code_owners_hidden_approve_commands_never_approve() {
+    let w = World::new(POLICY);
+    let sha = w.commit("feature", &[("src/app.rs", "v2\n")]);
+    let pr = w.open_pr(&sha, &["src/app.rs"]);
+    let gate = w.gate(&sha).arg("--timeout").arg("2s").spawn();
+    w.wait_for_request(pr);
+    let hidden: Vec<u64> = HIDDEN
+        .iter()
+        .map(|b| w.hub.comment_as("bob", REPO, pr, b).unwrap().id)
+        .collect();
+    let done = gate.finish();
+    done.assert_code(3);
+    assert_eq!(done.outputs["decision"], "expired");
+    assert_eq!(w.last_record()["decision"], "expired");
+    // Not acknowledged either: no command was found in them.
+    for id in hidden {
+        assert!(
+            w.reactions(id).is_empty(),
+            "comment {id} was taken as a command"
+        );
+    }
+}
+
+#[test]
+fn after_hidden_approve_commands_only_a_visible_one_approves() {
+    let w = World::new(POLICY);
+    let sha = w.commit("feature", &[("src/app.rs", "v2\n")]);
+    let pr = w.open_pr(&sha, &["src/app.rs"]);
+    let mut gate = w.gate(&sha).spawn();
+    w.wait_for_request(pr);
+    let hidden: Vec<u64> = HIDDEN
+        .iter()
+        .map(|b| w.hub.comment_as("bob", REPO, pr, b).unwrap().id)
+        .collect();
+    // Several polls (every 200 ms) see only the hidden commands.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    if gate.child.try_wait().expect("wait").is_some() {
+        let done = gate.finish();
+        panic!(
+            "the gate ended on hidden commands alone: {} {}",
+            done.stdout, done.stderr
+        );
+    }
+    let visible = w.hub.comment_as("bob", REPO, pr, "/approve").unwrap();
+    let done = gate.finish();
+    done.assert_code(0);
+    let rec = w.last_record();
+    assert_eq!(rec["approvals"].as_array().map(Vec::len), Some(1));
+    assert_eq!(rec["approvals"][0]["login"], "bob");
+    let url = rec["approvals"][0]["url"].as_str().unwrap_or_default();
+    assert!(
+        url.ends_with(&format!("-{}", visible.id)),
+        "the approval is not the visible comment: {url}"
+    );
+    for id in hidden {
+        assert!(
+            w.reactions(id).is_empty(),
+            "comment {id} was taken as a command"
+        );
+    }
+    w.assert_verifies();
+}

@@ -574,3 +574,39 @@ async fn writes_reactions_issues_checks_permissions_teams_files() {
     let alice = Client::new(w.hub.url(), Token::new(w.hub.add_user("alice", 1)), fast()).unwrap();
     assert_eq!(alice.me().await.unwrap().login, "alice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn branch_activity_names_each_head_change_with_githubs_time_newest_first() {
+    let w = world().await;
+    let pr = w.hub.add_pr(REPO, pr_spec(vec!["src/a.rs".into()]));
+    let second = "c".repeat(40);
+    w.hub.set_pr_head(REPO, pr, &second);
+    let got = w.bot.pull_request(&repo(), pr).await.unwrap();
+    assert_eq!(got.head_repo.as_deref(), Some(REPO));
+    let branch = got.head_ref.clone();
+    let changes = w.bot.branch_activity(&repo(), &branch).await.unwrap();
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert_eq!(changes[0].after, second);
+    assert_eq!(changes[0].before, "a".repeat(40));
+    assert_eq!(changes[0].activity_type, "push");
+    assert_eq!(changes[0].git_ref, format!("refs/heads/{branch}"));
+    assert!(changes[0].timestamp.is_some());
+    assert_eq!(changes[1].after, "a".repeat(40));
+    assert_eq!(changes[1].activity_type, "branch_creation");
+    assert!(changes[0].timestamp >= changes[1].timestamp);
+    // Another branch has no changes; the request named the ref in full.
+    assert!(
+        w.bot
+            .branch_activity(&repo(), "other")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let asked = w
+        .hub
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/repos/acme/api/activity")
+        .count();
+    assert_eq!(asked, 2);
+}

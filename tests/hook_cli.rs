@@ -157,7 +157,11 @@ fn an_allowed_push_with_no_signing_key_goes_through_unrecorded_and_says_so() {
         Some(&line(&sha, &w.main0, "main")),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("wrote no push record"), "{}", text(&out));
+    assert!(
+        text(&out).contains("wrote no push record"),
+        "{}",
+        text(&out)
+    );
     assert!(text(&out).contains("JITAA_SIGNING_KEY"), "{}", text(&out));
     assert!(w.remote_records().is_empty());
 }

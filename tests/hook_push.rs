@@ -81,6 +81,65 @@ fn an_owners_approve_comment_on_the_pr_lets_the_push_through_and_records_it() {
 }
 
 #[test]
+fn a_back_dated_commit_on_the_pr_does_not_revive_an_earlier_approve() {
+    let w = World::new();
+    let first = w.commit(&[("src/lib.rs", "pub fn two() -> u32 { 2 }\n")], "change");
+    let pr = w.open_pr(&first);
+    let approve = w.hub.comment_as("alice", REPO, pr, "/approve").unwrap();
+    // GitHub's times are whole seconds: the head moves in a later second than the comment.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // A new commit dated an hour before that /approve, pushed to the PR.
+    let an_hour_ago = format!("@{} +0000", chrono::Utc::now().timestamp() - 3600);
+    let second = w.commit_dated(
+        &[("src/lib.rs", "pub fn evil() -> u32 { 666 }\n")],
+        "unreviewed",
+        &an_hour_ago,
+    );
+    let committed = git(&w.work, &["log", "-1", "--format=%ct", &second]);
+    assert!(
+        committed.parse::<i64>().unwrap() < chrono::Utc::now().timestamp() - 3000,
+        "the commit is back-dated"
+    );
+    w.hub.set_pr_head(REPO, pr, &second);
+    let t = assert_blocked(&w.push(&["origin", "main"]));
+    assert!(t.contains("@alice /approve: not counted"), "{t}");
+    assert_ne!(w.remote_sha("main").as_deref(), Some(second.as_str()));
+    assert!(approve.id > 0);
+
+    // A fresh /approve after the head moved lets it through.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    w.hub.comment_as("alice", REPO, pr, "/approve").unwrap();
+    let out = w.push(&["origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("PR #1 approved"), "{}", text(&out));
+    assert_eq!(w.remote_sha("main").as_deref(), Some(second.as_str()));
+}
+
+#[test]
+fn a_pr_head_whose_push_time_github_cannot_tell_counts_reviews_on_the_sha_only() {
+    let w = World::new();
+    let sha = w.commit(&[("src/lib.rs", "pub fn two() -> u32 { 2 }\n")], "change");
+    let pr = w.open_pr(&sha);
+    // The head branch's newest change is to another sha (the list does not show how the
+    // head got here): comments cannot be placed after it, so none counts.
+    w.hub.force_pr_head(REPO, pr, &w.main0);
+    w.hub.set_pr_head_unrecorded(REPO, pr, &sha);
+    w.hub.comment_as("alice", REPO, pr, "/approve").unwrap();
+    let t = assert_blocked(&w.push(&["origin", "main"]));
+    assert!(
+        t.contains("1 comment(s) with a command not counted: GitHub does not say when"),
+        "{t}"
+    );
+    // An approving review on exactly this sha still counts.
+    w.hub
+        .review_as("alice", REPO, pr, "APPROVED", Some(&sha))
+        .unwrap();
+    let out = w.push(&["origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(w.remote_records()[0]["approvals"][0]["via"], "review");
+}
+
+#[test]
 fn an_approving_review_on_the_pushed_sha_lets_the_push_through() {
     let w = World::new();
     let sha = w.commit(&[("src/lib.rs", "pub fn two() -> u32 { 2 }\n")], "change");
@@ -366,7 +425,10 @@ fn a_grant_signed_by_a_pusher_key_does_not_count_while_its_push_records_verify()
     };
     w.grant(&sha, "refs/heads/main", 600);
     let t = assert_blocked(&w.push(&["origin", "main"]));
-    assert!(t.contains("not certified by a key of .github/jitaa-allowed-signers"), "{t}");
+    assert!(
+        t.contains("not certified by a key of .github/jitaa-allowed-signers"),
+        "{t}"
+    );
     assert_eq!(w.remote_sha("main").as_deref(), Some(docs.as_str()));
 }
 
@@ -375,7 +437,8 @@ fn a_grant_the_requester_signed_with_a_certifier_key_of_their_own_does_not_count
     // Even a certifier key certifies nothing for its own holder's push: bob's key in
     // allowed_signers (principal bob@…) signing bob's grant.
     let w = World::new();
-    let bob_pub = std::fs::read_to_string(w.tmp.path().join("keys").join("bob_ed25519.pub")).unwrap();
+    let bob_pub =
+        std::fs::read_to_string(w.tmp.path().join("keys").join("bob_ed25519.pub")).unwrap();
     let mut parts = bob_pub.split_whitespace();
     let (t, k) = (parts.next().unwrap(), parts.next().unwrap());
     let line = format!("bob@example.com namespaces=\"jitaa-audit,git\" {t} {k}\n");

@@ -10,16 +10,34 @@
 //! | `/approve <request-id>` | [`Command::Approve`] for that request only |
 //! | `/approve cancel` | [`Command::Cancel`]: withdraw this person's approval |
 //! | `/deny` or `/deny <reason…>` | [`Command::Deny`], the rest of the line is the reason |
+//! | `    /approve` (indented 4+ columns, or a tab) after a blank line or at the start | not a command: an indented code block |
+//! | `lgtm` then `    /approve` on the next line | [`Command::Approve`]: a paragraph's continuation line, shown as text |
+//! | `<!-- /approve -->`, or `/approve` on any line inside `<!--` … `-->` | not a command: an HTML comment (unclosed, it runs to the end) |
+//! | `> /approve`, or `/approve` right under a quoted line (a lazy continuation of the quote) | not a command: a quote |
+//! | `/approve` inside ```` ``` ```` or `~~~` fences | not a command: fenced code |
 //!
 //! Decided here: a request id is a ULID (26 characters of Crockford base32, any case), as
 //! the gate issues them. `/approve` followed by anything else — another word (`/approve now
 //! please`), or an id followed by more words — is **not** a command: a reader cannot tell
-//! what was meant, so nothing is approved. Lines quoted with `>` and lines inside fenced
-//! code blocks (```` ``` ```` or `~~~`, closed by a fence of the same character at least as
-//! long; an unclosed fence runs to the end of the body) are ignored, so quoting someone's
-//! `/approve` never approves. Line endings may be LF or CRLF. Parsing never fails and never
-//! panics: anything that is not a command is simply not one.
+//! what was meant, so nothing is approved.
+//!
+//! **A command counts only where a reader sees it** (DESIGN.md, "Approval semantics"). The
+//! body's block structure is read as CommonMark (GitHub's Markdown), with `pulldown-cmark`:
+//! a command's word must be plain paragraph (or heading) text, outside block quotes (and
+//! their lazy continuation lines), fenced and indented code blocks and HTML blocks. So an
+//! indented code block is exactly CommonMark's: a line indented four or more columns (a tab
+//! counts to the next multiple of four) that does not continue a paragraph, also inside a
+//! list item; an unclosed fence runs to the end of the body, a fence closes only with a
+//! fence of the same character at least as long and no text after it. On top of that, and
+//! failing closed, every `<!--` outside code opens an HTML comment that hides everything up
+//! to the next `-->` (or the end of the body), whether or not the Markdown reader took it
+//! for raw HTML: a browser hides it. A `/approve` written right after `-->` on the same line
+//! is not at the start of the line and does not count. Line endings may be LF or CRLF.
+//! Parsing never fails and never panics: anything that is not a command is simply not one.
 
+use std::ops::Range;
+
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use serde::Serialize;
 
 /// One command found in a comment body.
@@ -53,26 +71,109 @@ pub fn parse(body: &str) -> Vec<Command> {
 
 /// The commands of a comment body with their 1-based line numbers, in reading order.
 pub fn parse_with_lines(body: &str) -> Vec<(usize, Command)> {
-    let mut found = Vec::new();
-    // The open fence: its character and length.
-    let mut fence: Option<(char, usize)> = None;
-    for (index, raw) in body.lines().enumerate() {
-        let line = raw.trim();
-        if let Some((ch, len)) = fence {
-            if closes_fence(line, ch, len) {
-                fence = None;
+    // Candidate lines first: most bodies have none, and those need no Markdown reading.
+    let mut candidates: Vec<(usize, Range<usize>, Command)> = Vec::new();
+    let mut offset = 0;
+    // The same lines as `str::lines`: split at `\n`, a `\r` before it dropped.
+    for (index, piece) in body.split_inclusive('\n').enumerate() {
+        let line = piece.strip_suffix('\n').unwrap_or(piece);
+        let lead = line.len() - line.trim_start().len();
+        let text = line.trim();
+        if let Some(command) = parse_line(text) {
+            let start = offset + lead;
+            let word = text.find(char::is_whitespace).unwrap_or(text.len());
+            candidates.push((index + 1, start..start + word, command));
+        }
+        offset += piece.len();
+    }
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let seen = Visible::of(body);
+    candidates
+        .into_iter()
+        .filter(|(_, word, _)| seen.shows(word))
+        .map(|(line, _, command)| (line, command))
+        .collect()
+}
+
+/// Where a reader sees plain text: the byte ranges of the body's paragraph and heading
+/// text outside quotes, code and HTML, and the ranges that HTML comments hide.
+struct Visible {
+    /// Sorted, adjacent ranges merged.
+    text: Vec<Range<usize>>,
+    /// Sorted, non-overlapping.
+    hidden: Vec<Range<usize>>,
+}
+
+impl Visible {
+    fn of(body: &str) -> Visible {
+        let mut text: Vec<Range<usize>> = Vec::new();
+        let mut code: Vec<Range<usize>> = Vec::new();
+        // Depth of quotes, code blocks and HTML blocks around the current event.
+        let mut unseen = 0usize;
+        for (event, range) in Parser::new_ext(body, Options::empty()).into_offset_iter() {
+            match event {
+                Event::Start(tag) => match tag {
+                    Tag::CodeBlock(_) => {
+                        code.push(range);
+                        unseen += 1;
+                    }
+                    Tag::BlockQuote(_) | Tag::HtmlBlock => unseen += 1,
+                    _ => {}
+                },
+                Event::End(TagEnd::BlockQuote(_) | TagEnd::CodeBlock | TagEnd::HtmlBlock) => {
+                    unseen = unseen.saturating_sub(1);
+                }
+                Event::Text(_) if unseen == 0 => match text.last_mut() {
+                    Some(last) if last.end == range.start => last.end = range.end,
+                    _ => text.push(range),
+                },
+                Event::Code(_) => code.push(range),
+                _ => {}
             }
-            continue;
         }
-        if let Some(open) = opens_fence(line) {
-            fence = Some(open);
-            continue;
-        }
-        if let Some(command) = parse_line(line) {
-            found.push((index + 1, command));
+        text.sort_by_key(|r| r.start);
+        code.sort_by_key(|r| r.start);
+        Visible {
+            text,
+            hidden: html_comments(body, &code),
         }
     }
-    found
+
+    /// Whether all of `word` is plain text that no HTML comment hides.
+    fn shows(&self, word: &Range<usize>) -> bool {
+        let at = self.text.partition_point(|r| r.end <= word.start);
+        let in_text = self
+            .text
+            .get(at)
+            .is_some_and(|r| r.start <= word.start && word.end <= r.end);
+        let at = self.hidden.partition_point(|r| r.end <= word.start);
+        let hidden = self.hidden.get(at).is_some_and(|r| r.start < word.end);
+        in_text && !hidden
+    }
+}
+
+/// The ranges hidden by HTML comments: from each `<!--` outside code to the end of the
+/// next `-->` (searched from its third byte, so `<!-->` and `<!--->` close at once, as in
+/// a browser), or to the end of the body.
+fn html_comments(body: &str, code: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut hidden = Vec::new();
+    let mut from = 0;
+    while let Some(found) = body.get(from..).and_then(|rest| rest.find("<!--")) {
+        let open = from + found;
+        if code.iter().any(|r| r.start <= open && open < r.end) {
+            from = open + 1;
+            continue;
+        }
+        let end = body
+            .get(open + 2..)
+            .and_then(|rest| rest.find("-->"))
+            .map_or(body.len(), |close| open + 2 + close + 3);
+        hidden.push(open..end);
+        from = end;
+    }
+    hidden
 }
 
 /// One trimmed line: a command, or `None`. Quoted lines never start with `/`.
@@ -105,17 +206,6 @@ pub fn is_request_id(word: &str) -> bool {
     word.len() == 26 && ulid::Ulid::from_string(word).is_ok()
 }
 
-fn opens_fence(line: &str) -> Option<(char, usize)> {
-    let ch = line.chars().next().filter(|c| *c == '`' || *c == '~')?;
-    let len = line.chars().take_while(|c| *c == ch).count();
-    (len >= 3).then_some((ch, len))
-}
-
-fn closes_fence(line: &str, ch: char, len: usize) -> bool {
-    let run = line.chars().take_while(|c| *c == ch).count();
-    run >= len && line.chars().skip(run).all(char::is_whitespace)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,7 +227,7 @@ mod tests {
             ("/APPROVE", vec![approve()]),
             ("/Approve\r\n", vec![approve()]),
             ("lgtm\r\n/approve\r\nthanks", vec![approve()]),
-            ("\t/approve", vec![approve()]),
+            ("  \t/approve", vec![]), // a tab to column 4: an indented code block
             ("/approve cancel", vec![Command::Cancel]),
             ("/approve CANCEL", vec![Command::Cancel]),
             (
@@ -188,6 +278,54 @@ mod tests {
             ("````\n```\n/approve\n````", vec![]),
             ("```\n/approve\n~~~\n/approve", vec![]), // unclosed fence
             ("```\n/approve\n``` x\n/approve", vec![]), // a fence with text does not close
+            // Indented code blocks: 4+ columns (a tab counts to the next multiple of 4)
+            // that do not continue a paragraph.
+            ("    /approve", vec![]),
+            ("\t/approve", vec![]),
+            ("   \t/approve", vec![]),
+            ("lgtm\n\n    /approve", vec![]),
+            ("lgtm\r\n\r\n    /approve\r\n", vec![]),
+            ("# Ship it\n    /approve", vec![]), // after a heading
+            ("lgtm\n---\n    /approve", vec![]), // after a setext heading
+            ("***\n    /approve", vec![]),       // after a thematic break
+            ("```\nx\n```\n    /approve", vec![]), // after a fence
+            ("    x\n\n    /approve", vec![]),   // a blank line inside the code block
+            ("- item\n\n      /approve", vec![]), // a list item's indented code
+            ("   /approve", vec![approve()]),    // three columns: still text
+            ("lgtm\n    /approve", vec![approve()]), // a paragraph's continuation line
+            ("- item\n    /approve", vec![approve()]), // a list item's continuation
+            ("    code\n/approve", vec![approve()]), // text after the code block
+            // A fence indented four columns is code, not a fence; one indented four
+            // columns does not close a fence.
+            ("    ```\n/approve", vec![approve()]),
+            ("```\n    ```\n/approve\n```", vec![]),
+            ("text\n    ```\n<!--\n```\n/approve\n-->", vec![]),
+            // Fences in list items.
+            ("- ```\n  /approve\n  ```\n/approve", vec![approve()]),
+            ("- ```\n  /approve", vec![]),
+            // HTML comments, also spanning lines, also unclosed.
+            ("<!-- /approve -->", vec![]),
+            ("<!--\n/approve\n-->", vec![]),
+            ("<!--\r\n/approve\r\n-->\r\n", vec![]),
+            ("lgtm <!--\n/approve\n-->", vec![]),
+            ("<!--\n/approve", vec![]),
+            ("lgtm <!--\n/approve", vec![]), // unclosed inline: fail closed
+            ("<!-- x -->\n/approve", vec![approve()]),
+            ("<!-- x -->/approve", vec![]), // not at the start of the line
+            ("<!-->\n/approve", vec![approve()]), // `<!-->` is an empty comment
+            ("<!--->\n/approve", vec![approve()]),
+            (
+                "<!-- a --\n/approve\n-->\n/deny",
+                vec![Command::Deny { reason: None }],
+            ),
+            ("`<!--`\n/approve", vec![approve()]), // in a code span: literal
+            ("```\n<!--\n```\n/approve", vec![approve()]), // in a fence: literal
+            ("    <!--\n\n/approve", vec![approve()]), // in indented code: literal
+            // A quote's lazy continuation line is inside the quote.
+            ("> lgtm\n/approve", vec![]),
+            ("> lgtm\n\n/approve", vec![approve()]),
+            // HTML blocks.
+            ("<div>\n/approve\n</div>", vec![]),
             (
                 "/approve\n/deny no\n/approve cancel",
                 vec![

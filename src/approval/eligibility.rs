@@ -182,12 +182,7 @@ fn join(owners: &[&Owner]) -> String {
 
 /// Who the rule would accept, for a refusal reply.
 fn not_approver_detail(rule: &Rule, request: &Request) -> String {
-    let mut path_owners: Vec<&Owner> = Vec::new();
-    for o in request.paths.iter().flat_map(|p| &p.owners) {
-        if !path_owners.contains(&o) {
-            path_owners.push(o);
-        }
-    }
+    let path_owners = crate::codeowners::distinct_owners(&request.paths);
     let emails = if path_owners.iter().any(|o| matches!(o, Owner::Email(_))) {
         "; email owners in CODEOWNERS cannot be matched to GitHub logins"
     } else {

@@ -197,6 +197,32 @@ proptest! {
     }
 
     #[test]
+    fn the_parser_never_panics_on_comments_indentation_and_fences(body in "((<!--|-->|<!-->|    |\t|  |> |- |1\\. |```|~~~|/approve|/deny x|/(?i:approve) cancel|[a-z `*#<>!-]{0,6}|\r?\n)){0,24}") {
+        for (line, _) in command::parse_with_lines(&body) {
+            let text = body.lines().nth(line - 1).unwrap_or_default();
+            prop_assert!(text.trim_start().starts_with('/'), "line {} {:?}", line, text);
+        }
+    }
+
+    #[test]
+    fn nothing_inside_an_html_comment_is_a_command(lines in prop::collection::vec("[^\r\n]*", 0..8), before in "([a-z][a-z ]{0,5})?", closed: bool) {
+        let mut inner = lines.join("\n");
+        while inner.contains("-->") {
+            inner = inner.replace("-->", "");
+        }
+        let body = format!("{before}<!--{inner}{}", if closed { "-->" } else { "" });
+        prop_assert_eq!(command::parse(&body), vec![]);
+    }
+
+    #[test]
+    fn nothing_in_an_indented_code_block_is_a_command(lines in prop::collection::vec("[^\r\n]*", 0..8), tab: bool, lead in prop::option::of("[a-z]{1,6}\n\n")) {
+        let indent = if tab { "\t" } else { "    " };
+        let code: Vec<String> = lines.iter().map(|l| format!("{indent}{l}")).collect();
+        let body = format!("{}{}", lead.unwrap_or_default(), code.join("\n"));
+        prop_assert_eq!(command::parse(&body), vec![]);
+    }
+
+    #[test]
     fn no_command_in_lines_that_do_not_start_with_a_slash(lines in prop::collection::vec("[^\n]*", 0..8), crlf: bool) {
         let lines: Vec<String> = lines.into_iter().filter(|l| !l.trim_start().starts_with('/')).collect();
         let body = lines.join(if crlf { "\r\n" } else { "\n" });

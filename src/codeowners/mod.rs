@@ -10,7 +10,7 @@ mod pattern;
 
 use std::fmt;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use pattern::{Pattern, Seg};
 
@@ -93,6 +93,17 @@ pub struct PathOwners {
     pub line: Option<usize>,
 }
 
+/// The distinct owners of `paths`, in first-seen order (linear: a CODEOWNERS line may
+/// list hundreds of thousands of owners).
+pub fn distinct_owners(paths: &[PathOwners]) -> Vec<&Owner> {
+    let mut seen: HashSet<&Owner> = HashSet::new();
+    paths
+        .iter()
+        .flat_map(|p| &p.owners)
+        .filter(|o| seen.insert(o))
+        .collect()
+}
+
 /// A line GitHub would skip, or a file GitHub would not load.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -153,7 +164,7 @@ impl Index {
         if let Some(ext) = p.segs.iter().find_map(|s| match s {
             Seg::Wild(w) => w
                 .strip_prefix('*')
-                .filter(|rest| !rest.contains(['*', '?']))
+                .filter(|rest| !rest.contains(['*', '?', '\\']))
                 .and_then(|rest| rest.rsplit_once('.'))
                 .map(|(_, ext)| ext)
                 .filter(|ext| !ext.is_empty()),
@@ -352,39 +363,56 @@ fn column_of(line: &str, byte: usize) -> usize {
 type Parsed = Option<(String, Vec<Owner>)>;
 
 /// One line: `None` for blank and comment lines; `Err((byte offset, message))` for a
-/// line GitHub skips.
+/// line GitHub skips. The pattern ends at the first whitespace that no backslash escapes
+/// (`space/test\ space/ @owner`); the owners follow, separated by whitespace.
 fn parse_line(raw: &str) -> Result<Parsed, (usize, String)> {
-    let mut tokens = tokens(raw);
-    let Some((start, pattern)) = tokens.next() else {
-        return Ok(None);
-    };
-    if pattern.starts_with('#') {
+    let start = raw.len() - raw.trim_start().len();
+    let rest = &raw[start..];
+    if rest.is_empty() || rest.starts_with('#') {
         return Ok(None);
     }
+    let end = pattern_end(rest);
+    let pattern = &rest[..end];
     if pattern.starts_with('!') {
         return Err((
             start,
             format!("`{pattern}`: negation with `!` is not supported by GitHub; line skipped"),
         ));
     }
-    if let Some(i) = pattern.find(['[', ']']) {
+    if pattern.starts_with("\\#") {
         return Err((
-            start + i,
+            start,
             format!(
-                "`{pattern}`: character ranges `[ ]` are not supported by GitHub; line skipped"
+                "`{pattern}`: GitHub ignores escapes of a leading `#` (`\\#` is not a literal `#`); line skipped"
             ),
         ));
     }
-    if let Some(i) = pattern.find('\\') {
-        return Err((
-            start + i,
-            format!(
-                "`{pattern}`: escapes with `\\` (such as `\\#`) are not supported by GitHub; line skipped"
-            ),
-        ));
+    let mut escaped = false;
+    for (i, c) in pattern.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+            if i + 1 == pattern.len() {
+                return Err((
+                    start + i,
+                    format!(
+                        "`{pattern}`: a trailing `\\` escapes nothing (git never matches such a pattern); line skipped"
+                    ),
+                ));
+            }
+        } else if c == '[' || c == ']' {
+            return Err((
+                start + i,
+                format!(
+                    "`{pattern}`: character ranges `[ ]` are not supported by GitHub (write `\\[` for a literal bracket); line skipped"
+                ),
+            ));
+        }
     }
     let mut owners = Vec::new();
-    for (at, tok) in tokens {
+    for (at, tok) in tokens(&rest[end..]) {
+        let at = start + end + at;
         if tok.starts_with('#') {
             break; // inline comment
         }
@@ -401,6 +429,22 @@ fn parse_line(raw: &str) -> Result<Parsed, (usize, String)> {
         }
     }
     Ok(Some((pattern.to_string(), owners)))
+}
+
+/// The byte length of the pattern at the start of `text`: up to the first whitespace
+/// that no backslash escapes.
+fn pattern_end(text: &str) -> usize {
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c.is_whitespace() {
+            return i;
+        }
+    }
+    text.len()
 }
 
 /// Whitespace-separated tokens with their byte offsets.

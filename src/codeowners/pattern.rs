@@ -4,6 +4,8 @@
 //! names a directory owns everything below it, except when its last segment is a bare
 //! `*` (`docs/*` owns `docs/a.md`, not `docs/sub/b.md`). `*` and `?` stay within a
 //! segment, `**` spans segments, `{ }` are literal, matching is case-sensitive.
+//! A backslash makes the next character literal (`\*`, `\?`, `\ `, `\[`, `\!`, `\\`; an
+//! escaped `/` is still a separator, since no path segment can hold one).
 //!
 //! Matching is a small dynamic programme over (pattern segments × path segments), so
 //! no pattern can make it exponential.
@@ -29,12 +31,47 @@ pub(super) struct Pattern {
     pub below: bool,
 }
 
-/// Compiles `pattern` (already checked for `!`, `[ ]`, `\`).
+/// One character of a pattern and whether a backslash made it literal.
+type Unit = (char, bool);
+
+/// The characters of `pattern` with their escapes resolved. A trailing lone backslash
+/// (refused by the line parser before this) stays a literal backslash.
+pub(super) fn units(pattern: &str) -> Vec<Unit> {
+    let mut out = Vec::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some(next) => out.push((next, true)),
+                None => out.push(('\\', true)),
+            }
+        } else {
+            out.push((c, false));
+        }
+    }
+    out
+}
+
+fn is_sep(u: &Unit) -> bool {
+    u.0 == '/'
+}
+
+fn is_wild(u: &Unit) -> bool {
+    !u.1 && matches!(u.0, '*' | '?')
+}
+
+/// Compiles `pattern` (already checked for `!`, `[ ]`, a leading `\#` and a trailing `\`).
 pub(super) fn compile(pattern: &str) -> Result<Pattern, String> {
-    let dir_only = pattern.ends_with('/');
-    let trimmed = pattern.trim_end_matches('/');
-    let anchored = trimmed.contains('/');
-    let body = trimmed.trim_start_matches('/');
+    let all = units(pattern);
+    let dir_only = all.last().is_some_and(is_sep);
+    let mut end = all.len();
+    while end > 0 && is_sep(&all[end - 1]) {
+        end -= 1;
+    }
+    let trimmed = &all[..end];
+    let anchored = trimmed.iter().any(is_sep);
+    let start = trimmed.iter().take_while(|u| is_sep(u)).count();
+    let body = &trimmed[start..];
     if body.is_empty() {
         return Err(format!("`{pattern}` matches no file; line skipped"));
     }
@@ -42,32 +79,39 @@ pub(super) fn compile(pattern: &str) -> Result<Pattern, String> {
     if !anchored {
         segs.push(Seg::Any);
     }
-    for segment in body.split('/') {
+    for segment in body.split(is_sep) {
         if segment.is_empty() {
             return Err(format!(
                 "`{pattern}`: empty path segment `//`; line skipped"
             ));
         }
-        let seg = if segment == "**" {
+        let seg = if segment == [('*', false), ('*', false)] {
             Seg::Any
-        } else if segment.contains(['*', '?']) {
-            // gitignore: `**` inside a segment is an ordinary `*`.
+        } else if segment.iter().any(is_wild) {
+            // gitignore: `**` inside a segment is an ordinary `*`. Escaped `*`, `?` and
+            // `\` keep their backslash for [`wild`]; other escaped characters are plain.
             let mut s = String::with_capacity(segment.len());
-            for c in segment.chars() {
-                if !(c == '*' && s.ends_with('*')) {
+            let mut last_star = false;
+            for &(c, escaped) in segment {
+                let star = c == '*' && !escaped;
+                if !(star && last_star) {
+                    if escaped && matches!(c, '*' | '?' | '\\') {
+                        s.push('\\');
+                    }
                     s.push(c);
                 }
+                last_star = star;
             }
             Seg::Wild(s)
         } else {
-            Seg::Literal(segment.to_string())
+            Seg::Literal(segment.iter().map(|u| u.0).collect())
         };
         if seg == Seg::Any && segs.last() == Some(&Seg::Any) {
             continue;
         }
         segs.push(seg);
     }
-    let last_is_star = body.rsplit('/').next() == Some("*");
+    let last_is_star = body.rsplit(is_sep).next() == Some(&[('*', false)][..]);
     Ok(Pattern {
         segs,
         whole: !dir_only,
@@ -117,19 +161,24 @@ impl Pattern {
     }
 }
 
-/// `*` (any run of characters) and `?` (one character) within one segment.
+/// `*` (any run of characters) and `?` (one character) within one segment; `\x` is a
+/// literal `x` (a trailing lone `\` is a literal backslash).
 pub(super) fn wild(pattern: &str, text: &str) -> bool {
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
+        let escaped = pi + 1 < p.len() && p[pi] == b'\\';
         if pi < p.len() && p[pi] == b'*' {
             star = Some((pi, ti));
             pi += 1;
         } else if pi < p.len() && p[pi] == b'?' {
             pi += 1;
             ti += char_len(t[ti]);
-        } else if pi < p.len() && p[pi] == t[ti] {
+        } else if escaped && p[pi + 1] == t[ti] {
+            pi += 2;
+            ti += 1;
+        } else if !escaped && pi < p.len() && p[pi] == t[ti] {
             pi += 1;
             ti += 1;
         } else if let Some((sp, st)) = star {
@@ -174,6 +223,13 @@ mod tests {
             ("*", "", true),
             ("*x*y", "axbxy", true),
             ("é*", "éa", true),
+            ("f\\*o", "f*o", true),
+            ("f\\*o", "foo", false),
+            ("*\\?", "a?", true),
+            ("*\\?", "ab", false),
+            ("\\\\*", "\\x", true),
+            ("a*\\*", "abc*", true),
+            ("a*\\*", "abc", false),
         ] {
             assert_eq!(wild(p, t), want, "{p} {t}");
         }

@@ -355,3 +355,113 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn backslash_escapes_make_the_next_character_literal() {
+    // (CODEOWNERS line, path, owned by that line)
+    let cases: &[(&str, &str, bool)] = &[
+        (r"f\*o @x", "f*o", true),
+        (r"f\*o @x", "foo", false),
+        (r"f\*o @x", "dir/f*o", true),
+        (r"\*-foo.js @x", "*-foo.js", true),
+        (r"\*-foo.js @x", "a-foo.js", false),
+        (r"\*-foo.js @x", "lib/*-foo.js", true),
+        (r"foo/b\ ar/ @x", "foo/b ar/baz.txt", true),
+        (r"foo/b\ ar/ @x", "foo/b ar", false), // a directory pattern: its tree only
+        (r"foo/b\ ar/ @x", "foo/bar/baz.txt", false),
+        (r"space/test\ space/ @x", "space/test space/doc1.txt", true),
+        (r"a\?c @x", "a?c", true),
+        (r"a\?c @x", "abc", false),
+        (r"\[abc\].md @x", "[abc].md", true),
+        (r"\[abc\].md @x", "a.md", false),
+        (r"\!important @x", "!important", true),
+        (r"\!important @x", "important", false),
+        (r"back\\slash @x", r"back\slash", true),
+        (r"*\*.txt @x", "a*.txt", true),
+        (r"*\*.txt @x", "ab.txt", false),
+        (r"\*\* @x", "**", true),
+        (r"\*\* @x", "a/b", false),
+        (r"d\ocs/ @x", "docs/a.md", true),     // `\o` is just `o`
+        (r"docs\/a.md @x", "docs/a.md", true), // an escaped `/` still separates
+        (r"x\ y\ z @x", "x y z", true),
+        (r"*.md\ x @x", "a.md x", true),
+    ];
+    for (line, path, owned) in cases {
+        let text = format!("* @all\n{line}\n");
+        let co = CodeOwners::parse("CODEOWNERS", &text);
+        assert!(co.problems().is_empty(), "{line}: {:?}", co.problems());
+        let want: &[&str] = if *owned { &["@x"] } else { &["@all"] };
+        assert_eq!(only(&co, path), want, "{line} on {path}");
+    }
+}
+
+#[test]
+fn an_escaped_space_is_part_of_the_pattern_and_the_owners_follow_it() {
+    let text = "* @global\nspace/test\\ space/ @spaceowner\n";
+    let co = CodeOwners::parse("CODEOWNERS", text);
+    assert!(co.problems().is_empty(), "{:?}", co.problems());
+    let po = co.owners_of("space/test space/doc1.txt");
+    assert_eq!(po.line, Some(2));
+    assert_eq!(po.owners, vec![Owner::User("spaceowner".into())]);
+    assert_eq!(co.pattern_at(2), Some("space/test\\ space/"));
+    // The unescaped neighbours are not owned by that line.
+    assert_eq!(only(&co, "space/test/doc1.txt"), ["@global"]);
+}
+
+#[test]
+fn negation_ranges_a_leading_escaped_hash_and_a_trailing_backslash_are_skipped() {
+    let text = "* @all\n!x @a\n\\#x @b\nsrc/[ab] @c\nfoo\\\nfoo\\\\ @e\nx\\[\\] @f\nbar\\ @g\n";
+    let co = CodeOwners::parse("CODEOWNERS", text);
+    let got: Vec<(usize, usize)> = co.problems().iter().map(|p| (p.line, p.column)).collect();
+    assert_eq!(got, [(2, 1), (3, 1), (4, 5), (5, 4)]);
+    assert!(co.problems()[0].message.contains("negation"));
+    assert!(co.problems()[1].message.contains("leading `#`"));
+    assert!(co.problems()[2].message.contains("character ranges"));
+    assert!(co.problems()[3].message.contains("trailing `\\`"));
+    // `foo\` is skipped (the earlier line decides); `foo\\` is a literal backslash;
+    // `x\[\]` is literal brackets.
+    assert_eq!(only(&co, "foo"), ["@all"]);
+    assert_eq!(only(&co, "foo\\"), ["@e"]);
+    assert_eq!(only(&co, "x[]"), ["@f"]);
+    assert_eq!(only(&co, "!x"), ["@all"]);
+    // `bar\ @g`: the backslash escapes the space, so the pattern is `bar @g`, with no
+    // owners (it un-owns that path).
+    assert!(only(&co, "bar @g").is_empty());
+    assert_eq!(only(&co, "bar"), ["@all"]);
+}
+
+#[test]
+fn distinct_owners_keep_first_seen_order() {
+    let owners = |list: &[&str]| -> Vec<Owner> {
+        list.iter()
+            .map(|s| Owner::parse(s).expect("owner"))
+            .collect()
+    };
+    let paths = vec![
+        PathOwners {
+            path: "a".into(),
+            owners: owners(&["@carol", "@alice", "@org/sre", "@carol"]),
+            line: Some(1),
+        },
+        PathOwners {
+            path: "b".into(),
+            owners: owners(&["@bob", "@alice", "dev@example.com", "@Alice"]),
+            line: Some(2),
+        },
+    ];
+    let got: Vec<String> = distinct_owners(&paths)
+        .iter()
+        .map(|o| o.to_string())
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "@carol",
+            "@alice",
+            "@org/sre",
+            "@bob",
+            "dev@example.com",
+            "@Alice"
+        ]
+    );
+}

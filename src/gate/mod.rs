@@ -107,7 +107,6 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
                 actor: Some(&run.actor),
             })
             .rule;
-        let committed_at = committed_at(&repo, &run.sha)?;
         let q = push::PushQuery {
             repo: &run.repo,
             branch,
@@ -115,7 +114,6 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
             pulls: &pulls,
             rule: &push_rule,
             paths: &owners,
-            committed_at,
             now: Utc::now(),
         };
         match push::check(&client, &q, &records, &default.trust).await? {
@@ -346,10 +344,15 @@ async fn protected_base(
 /// event file's. Where they disagree GitHub wins: an earlier step can rewrite the file.
 async fn push_before(client: &Client, run: &Run) -> Result<Option<String>, Failure> {
     let from_event = context::push_before()?;
-    match client
-        .push_activity(&run.repo, &run.git_ref, &run.sha)
-        .await
-    {
+    let branch = run
+        .git_ref
+        .strip_prefix("refs/heads/")
+        .unwrap_or(&run.git_ref);
+    let listed = client.branch_activity(&run.repo, branch).await.map(|all| {
+        all.into_iter()
+            .find(|a| a.git_ref == run.git_ref && a.after.eq_ignore_ascii_case(&run.sha))
+    });
+    match listed {
         Ok(Some(a)) => {
             let api = Some(a.before.clone()).filter(|b| b.bytes().any(|c| c != b'0'));
             if let (Some(e), Some(g)) = (&from_event, &api)
@@ -400,17 +403,6 @@ async fn rules_at(
             base::rules(&files, policy_path)
         }
     }
-}
-
-/// The committer time of the pushed commit.
-fn committed_at(repo: &Repo, sha: &str) -> Result<chrono::DateTime<Utc>, Failure> {
-    let id = repo.present(sha)?;
-    let c = repo
-        .git()
-        .find_commit(id)
-        .map_err(|e| Failure::unreachable(format!("reading {sha}: {}", e.message())))?;
-    chrono::DateTime::from_timestamp(c.committer().when().seconds(), 0)
-        .ok_or_else(|| Failure::unreachable(format!("commit {sha}: committer time out of range")))
 }
 
 /// `1 approval`, `2 approvals`.

@@ -41,8 +41,6 @@ pub struct PushQuery<'a> {
     /// The rule for the push itself (no environment), read at the protected base.
     pub rule: &'a Rule,
     pub paths: &'a [PathOwners],
-    /// The pushed commit's committer time (the PR route's bound; see `hook::pr`).
-    pub committed_at: DateTime<Utc>,
     pub now: DateTime<Utc>,
 }
 
@@ -136,7 +134,6 @@ pub async fn check(
                 branch: q.branch,
                 rule: q.rule,
                 paths: q.paths,
-                committed_at: q.committed_at,
                 now: q.now,
             },
         )

@@ -54,6 +54,13 @@ pub trait GitHub: Send + Sync {
         repo: &RepoName,
         pr: u64,
     ) -> impl Future<Output = Result<Vec<Review>, GitHubError>> + Send;
+    /// The latest changes of one branch, newest first, as GitHub recorded them with its
+    /// own clock (`GET /repos/{o}/{r}/activity?ref=refs/heads/BRANCH`, one page of 100).
+    fn branch_activity(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+    ) -> impl Future<Output = Result<Vec<Activity>, GitHubError>> + Send;
     /// Posts a comment; never sent twice (an unclear answer is checked, not re-sent).
     fn create_comment(
         &self,
@@ -110,12 +117,4 @@ pub trait GitHub: Send + Sync {
         path: &str,
         git_ref: &str,
     ) -> impl Future<Output = Result<Option<Vec<u8>>, GitHubError>> + Send;
-    /// The newest push GitHub received to `git_ref` that left it at `after`
-    /// (`GET /repos/{o}/{r}/activity`); `None` when GitHub lists none.
-    fn push_activity(
-        &self,
-        repo: &RepoName,
-        git_ref: &str,
-        after: &str,
-    ) -> impl Future<Output = Result<Option<Activity>, GitHubError>> + Send;
 }

@@ -166,6 +166,21 @@ impl GitHub for Client {
         Ok(self.get_all(&reviews_path(repo, pr), usize::MAX).await?.0)
     }
 
+    async fn branch_activity(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+    ) -> Result<Vec<Activity>, GitHubError> {
+        // Newest first (GitHub's default direction); one page is enough: the caller
+        // needs only the latest change. A path, never a `Link` URL (see CRATES.md).
+        let p = format!(
+            "{}/activity?ref={}&direction=desc&per_page=100",
+            repo_path(repo),
+            seg(&format!("refs/heads/{branch}"))
+        );
+        self.get_json(&p).await
+    }
+
     async fn create_comment(
         &self,
         repo: &RepoName,
@@ -363,24 +378,6 @@ impl GitHub for Client {
             Err(e) if e.status() == Some(404) => Ok(None),
             Err(e) => Err(e),
         }
-    }
-
-    async fn push_activity(
-        &self,
-        repo: &RepoName,
-        git_ref: &str,
-        after: &str,
-    ) -> Result<Option<Activity>, GitHubError> {
-        // Newest first: the first page holds the push of a run that just started.
-        let p = format!(
-            "{}/activity?ref={}&per_page=100",
-            repo_path(repo),
-            encode(git_ref, true)
-        );
-        let page: Vec<Activity> = self.get_json(&p).await?;
-        Ok(page
-            .into_iter()
-            .find(|a| a.git_ref == git_ref && a.after.eq_ignore_ascii_case(after)))
     }
 }
 

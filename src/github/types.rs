@@ -141,6 +141,9 @@ pub struct PullRequest {
     pub author: Actor,
     pub head_sha: String,
     pub head_ref: String,
+    /// `owner/name` of the repository the head branch lives in (a fork's for a PR from a
+    /// fork); `None` when GitHub names none (a deleted fork).
+    pub head_repo: Option<String>,
     pub base_sha: String,
     pub base_ref: String,
     pub html_url: String,
@@ -161,22 +164,41 @@ impl PullRequest {
     }
 }
 
-/// One push GitHub received (`GET /repos/{o}/{r}/activity`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Activity {
-    pub before: String,
-    pub after: String,
-    #[serde(rename = "ref")]
-    pub git_ref: String,
-    #[serde(default)]
-    pub activity_type: String,
-}
-
 #[derive(Deserialize)]
 struct WireBranch {
     #[serde(rename = "ref")]
     git_ref: String,
     sha: String,
+    #[serde(default)]
+    repo: Option<WireRepoName>,
+}
+
+#[derive(Deserialize)]
+struct WireRepoName {
+    full_name: String,
+}
+
+/// One change of a branch as GitHub recorded it (`GET /repos/{o}/{r}/activity`): the
+/// server's time when the ref moved from `before` to `after`, which no committer sets.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Activity {
+    #[serde(default)]
+    pub id: u64,
+    pub before: String,
+    pub after: String,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    /// `push`, `force_push`, `branch_creation`, `branch_deletion`, `pr_merge`, `merge_queue_merge`.
+    pub activity_type: String,
+    /// `None` when unreadable: such an entry bounds nothing.
+    #[serde(deserialize_with = "lenient_time")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+fn lenient_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    Ok(s.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.with_timezone(&Utc)))
 }
 
 #[derive(Deserialize)]
@@ -207,6 +229,7 @@ impl<'de> Deserialize<'de> for PullRequest {
             author: w.user,
             head_sha: w.head.sha,
             head_ref: w.head.git_ref,
+            head_repo: w.head.repo.map(|r| r.full_name),
             base_sha: w.base.sha,
             base_ref: w.base.git_ref,
             html_url: w.html_url,

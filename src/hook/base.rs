@@ -102,13 +102,3 @@ pub fn owners(codeowners: Option<&CodeOwners>, paths: &[String]) -> Vec<PathOwne
         })
         .collect()
 }
-
-/// The committer time of `id` (what the hook binds PR comments to; see `pr`).
-pub fn committed_at(repo: &Repo, id: Oid) -> Result<chrono::DateTime<chrono::Utc>, HookError> {
-    let c = repo
-        .git()
-        .find_commit(id)
-        .map_err(|e| HookError::Git(format!("reading commit {id}: {}", e.message())))?;
-    chrono::DateTime::from_timestamp(c.committer().when().seconds(), 0)
-        .ok_or_else(|| HookError::Git(format!("commit {id}: committer time out of range")))
-}

@@ -333,16 +333,12 @@ fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check,
     } else {
         let hub = hub(gh)?;
         let repo_name = RepoName::parse(&ctx.repository, "the GitHub repository")?;
-        let committed_at = Oid::from_str(&u.local_sha)
-            .map_err(|_| HookError::Git(format!("bad sha {}", u.local_sha)))
-            .and_then(|id| base::committed_at(ctx.repo, id))?;
         let q = PrQuery {
             repo: &repo_name,
             sha: &u.local_sha,
             branch,
             rule: &rule,
             paths: &owners,
-            committed_at,
             now: ctx.now,
         };
         let v = hub

@@ -112,6 +112,7 @@ pub fn render(b: &Blocked<'_>) -> String {
             pr,
             outcome,
             lapsed_at,
+            unplaced_commands,
         }) => {
             let _ = writeln!(
                 m,
@@ -124,6 +125,13 @@ pub fn render(b: &Blocked<'_>) -> String {
                     "    the approval lapsed at {} (ttl {}); approve again",
                     crate::audit::record::format_time(*t),
                     humantime::format_duration(b.rule.ttl)
+                );
+            }
+            if *unplaced_commands > 0 {
+                let _ = writeln!(
+                    m,
+                    "    {unplaced_commands} comment(s) with a command not counted: GitHub does not say when the PR's head became {} (no change of its head branch to it in the repository's activity), so only an APPROVED review on exactly that sha counts",
+                    short(b.sha)
                 );
             }
             for e in &outcome.explanation.events {

@@ -215,18 +215,10 @@ fn dur(d: std::time::Duration) -> String {
 fn who(ex: &Explained) -> Vec<String> {
     match &ex.matched.rule.approvers {
         Approvers::List(l) => l.iter().map(Owner::to_string).collect(),
-        Approvers::Codeowners => {
-            let mut out: Vec<String> = Vec::new();
-            for p in &ex.paths {
-                for o in &p.owners {
-                    let s = o.to_string();
-                    if !out.contains(&s) {
-                        out.push(s);
-                    }
-                }
-            }
-            out
-        }
+        Approvers::Codeowners => crate::codeowners::distinct_owners(&ex.paths)
+            .into_iter()
+            .map(Owner::to_string)
+            .collect(),
     }
 }
 

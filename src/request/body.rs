@@ -53,16 +53,11 @@ fn approvers_text(ask: &Ask) -> String {
     let mut owners: Vec<String> = Vec::new();
     match &ask.rule.approvers {
         Approvers::List(l) => owners.extend(l.iter().map(|o| o.to_string())),
-        Approvers::Codeowners => {
-            for p in &ask.paths {
-                for o in &p.owners {
-                    let s = o.to_string();
-                    if !owners.contains(&s) {
-                        owners.push(s);
-                    }
-                }
-            }
-        }
+        Approvers::Codeowners => owners.extend(
+            crate::codeowners::distinct_owners(&ask.paths)
+                .into_iter()
+                .map(|o| o.to_string()),
+        ),
     }
     let who = if owners.is_empty() {
         "nobody: no changed path has a code owner".to_string()

@@ -244,6 +244,24 @@ impl World {
         git(&self.work, &["rev-parse", "HEAD"])
     }
 
+    /// [`Self::commit`] with the author and committer dates set to `date` (any format
+    /// git reads, e.g. `@1700000000 +0000`), as a back-dating committer would.
+    pub fn commit_dated(&self, files: &[(&str, &str)], msg: &str, date: &str) -> String {
+        for (p, c) in files {
+            write(&self.work, p, c);
+        }
+        git(&self.work, &["add", "-A"]);
+        let mut cmd = Command::new("git");
+        base_env(&mut cmd)
+            .current_dir(&self.work)
+            .env("GIT_COMMITTER_DATE", date)
+            .env("GIT_AUTHOR_DATE", date)
+            .args(["commit", "-q", "-m", msg]);
+        let out = cmd.output().expect("git commit runs");
+        assert!(out.status.success(), "{}", text(&out));
+        git(&self.work, &["rev-parse", "HEAD"])
+    }
+
     /// The sha of `branch` on origin, if it exists.
     pub fn remote_sha(&self, branch: &str) -> Option<String> {
         let out = git_raw(&self.origin, &["rev-parse", "--verify", "-q", branch]);

@@ -20,10 +20,10 @@ pub fn router(shared: Shared) -> Router {
         .route("/user", get(me))
         .route("/repos/{o}/{r}", get(repo_info))
         .route("/repos/{o}/{r}/commits/{sha}/pulls", get(pulls_for_commit))
-        .route("/repos/{o}/{r}/activity", get(activity))
         .route("/repos/{o}/{r}/pulls/{n}", get(pull))
         .route("/repos/{o}/{r}/pulls/{n}/files", get(pull_files))
         .route("/repos/{o}/{r}/pulls/{n}/reviews", get(pull_reviews))
+        .route("/repos/{o}/{r}/activity", get(repo_activity))
         .route("/repos/{o}/{r}/issues", get(list_issues).post(create_issue))
         .route("/repos/{o}/{r}/issues/{n}", get(issue))
         .route(
@@ -166,44 +166,6 @@ async fn pulls_for_commit(
     )
 }
 
-/// `GET /repos/{o}/{r}/activity`: pushes GitHub received, newest first, filtered by
-/// `ref` (full or short) and `activity_type` as GitHub does.
-async fn activity(
-    AxState(s): AxState<Shared>,
-    Path((o, r)): Path<(String, String)>,
-    q: Q,
-) -> Response {
-    let st = s.lock();
-    let name = full(&o, &r);
-    let Some(repo) = st.repos.get(&name) else {
-        return not_found();
-    };
-    let want_ref = q.get("ref").map(|r| {
-        if r.starts_with("refs/") {
-            r.clone()
-        } else {
-            format!("refs/heads/{r}")
-        }
-    });
-    let want_type = q.get("activity_type");
-    let items: Vec<Value> = repo
-        .activity
-        .iter()
-        .rev()
-        .filter(|a| want_ref.as_ref().is_none_or(|r| *r == a.git_ref))
-        .filter(|a| want_type.is_none_or(|t| *t == a.kind))
-        .map(|a| {
-            json!({
-                "id": a.id, "node_id": format!("RA_{}", a.id),
-                "before": a.before, "after": a.after, "ref": a.git_ref,
-                "timestamp": a.at, "activity_type": a.kind,
-                "actor": st.user_json(&a.actor),
-            })
-        })
-        .collect();
-    paged(&st.base_url, &format!("/repos/{name}/activity"), &q, items)
-}
-
 fn with_pr<T>(
     st: &crate::state::State,
     name: &str,
@@ -274,6 +236,47 @@ async fn pull_reviews(
         ),
         None => not_found(),
     }
+}
+
+/// `GET /repos/{o}/{r}/activity`: newest first unless `direction=asc`; `ref` as
+/// `refs/heads/BRANCH` or `BRANCH`; `activity_type`; at most `per_page` (default 30, max 100).
+/// (GitHub pages this list with `before`/`after` cursors; the stand-in returns one page.)
+async fn repo_activity(
+    AxState(s): AxState<Shared>,
+    Path((o, r)): Path<(String, String)>,
+    q: Q,
+) -> Response {
+    let st = s.lock();
+    let Some(repo) = st.repos.get(&full(&o, &r)) else {
+        return not_found();
+    };
+    let want_ref = q.get("ref").map(|r| {
+        if r.starts_with("refs/") {
+            r.clone()
+        } else {
+            format!("refs/heads/{r}")
+        }
+    });
+    let per_page = q
+        .get("per_page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
+    let mut items: Vec<&crate::state::Activity> = repo
+        .activity
+        .iter()
+        .filter(|a| want_ref.as_ref().is_none_or(|w| *w == a.git_ref))
+        .filter(|a| q.get("activity_type").is_none_or(|t| *t == a.activity_type))
+        .collect();
+    if q.get("direction").map(String::as_str) != Some("asc") {
+        items.reverse();
+    }
+    let out: Vec<Value> = items
+        .into_iter()
+        .take(per_page)
+        .map(|a| st.activity_json(a))
+        .collect();
+    axum::Json(out).into_response()
 }
 
 async fn list_issues(

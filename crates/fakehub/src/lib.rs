@@ -220,8 +220,15 @@ impl FakeHub {
         self.shared.lock().add_pr(repo, spec).unwrap_or(0)
     }
 
-    /// Moves a PR's head to a new commit (a push to the PR branch).
+    /// Moves a PR's head to a new commit (a push to the PR branch), recorded in the
+    /// repository's activity with the stand-in's clock.
     pub fn set_pr_head(&self, repo: &str, number: u64, sha: &str) {
+        self.shared.lock().move_pr_head(repo, number, sha, false);
+    }
+
+    /// Moves a PR's head with no activity entry: GitHub shows no change of a branch it
+    /// does not hold (a PR whose head lives in a fork), so nothing says when it moved.
+    pub fn set_pr_head_unrecorded(&self, repo: &str, number: u64, sha: &str) {
         let mut st = self.shared.lock();
         if let Some(p) = st
             .repos
@@ -239,54 +246,41 @@ impl FakeHub {
     pub fn merge_pr(&self, repo: &str, number: u64, before: &str, merge_sha: &str, by: &str) {
         let mut st = self.shared.lock();
         let at = state::now();
-        let id = st.id();
-        let Some(r) = st.repos.get_mut(repo) else {
+        let Some(p) = st
+            .repos
+            .get_mut(repo)
+            .and_then(|r| r.issues.get_mut(&number))
+            .and_then(|i| {
+                i.state = "closed".into();
+                i.pr.as_mut()
+            })
+        else {
             return;
         };
-        let Some(i) = r.issues.get_mut(&number) else {
-            return;
-        };
-        i.state = "closed".into();
-        let Some(p) = i.pr.as_mut() else {
-            return;
-        };
-        p.merged = Some((merge_sha.into(), at.clone()));
+        p.merged = Some((merge_sha.into(), at));
         let base_ref = p.base_ref.clone();
-        r.activity.push(state::Activity {
-            id,
-            git_ref: format!("refs/heads/{base_ref}"),
-            before: before.into(),
-            after: merge_sha.into(),
-            actor: by.into(),
-            kind: "pr_merge".into(),
-            at,
-        });
+        st.record_activity(repo, &base_ref, before, merge_sha, "pr_merge", by);
     }
 
-    /// Lists a push in the activity API (`GET /repos/{o}/{r}/activity`), as GitHub does
-    /// for every push it receives: `kind` is `push`, `force_push`, `branch_creation`, ….
+    /// Lists a push to `branch` in the activity API, as GitHub does for every push it
+    /// receives: `kind` is `push`, `force_push`, `branch_creation`, ….
     pub fn add_push_activity(
         &self,
         repo: &str,
-        git_ref: &str,
+        branch: &str,
         before: &str,
         after: &str,
         actor: &str,
         kind: &str,
     ) {
-        let mut st = self.shared.lock();
-        let id = st.id();
-        if let Some(r) = st.repos.get_mut(repo) {
-            r.activity.push(state::Activity {
-                id,
-                git_ref: git_ref.into(),
-                before: before.into(),
-                after: after.into(),
-                actor: actor.into(),
-                kind: kind.into(),
-                at: state::now(),
-            });
-        }
+        self.shared
+            .lock()
+            .record_activity(repo, branch, before, after, kind, actor);
+    }
+
+    /// [`Self::set_pr_head`] for a force-push (recorded as `force_push`).
+    pub fn force_pr_head(&self, repo: &str, number: u64, sha: &str) {
+        self.shared.lock().move_pr_head(repo, number, sha, true);
     }
 
     /// Opens an issue as `login`; returns its number (0 if the repository is unknown).

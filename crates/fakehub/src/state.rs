@@ -146,18 +146,6 @@ pub struct Pr {
     pub merged: Option<(String, String)>,
 }
 
-/// One entry of `GET /repos/{o}/{r}/activity`: a push GitHub saw (`before` → `after`).
-#[derive(Debug, Clone)]
-pub struct Activity {
-    pub id: u64,
-    pub git_ref: String,
-    pub before: String,
-    pub after: String,
-    pub actor: String,
-    pub kind: String,
-    pub at: String,
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct Repo {
     pub owner: String,
@@ -171,8 +159,22 @@ pub struct Repo {
     pub statuses: Vec<CommitStatus>,
     /// (ref, path) -> bytes
     pub contents: HashMap<(String, String), Vec<u8>>,
-    /// Pushes, newest last (what the activity API lists newest first).
+    /// Branch changes in the order they happened (`GET /repos/{o}/{r}/activity`): a PR's
+    /// head branch when the PR is opened and each time its head moves.
     pub activity: Vec<Activity>,
+}
+
+/// One branch change, with the stand-in's own clock (as GitHub records it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Activity {
+    pub id: u64,
+    pub before: String,
+    pub after: String,
+    /// `refs/heads/BRANCH`
+    pub git_ref: String,
+    pub timestamp: String,
+    pub activity_type: String,
+    pub actor: String,
 }
 
 /// One request as the stand-in saw it.
@@ -393,6 +395,15 @@ impl State {
             "head": branch(&p.head_ref, &p.head_sha),
             "base": branch(&p.base_ref, &p.base_sha),
             "author_association": self.association(repo, &i.user),
+        })
+    }
+
+    pub fn activity_json(&self, a: &Activity) -> Value {
+        json!({
+            "id": a.id, "node_id": format!("RA_{}", a.id),
+            "before": a.before, "after": a.after, "ref": a.git_ref,
+            "timestamp": a.timestamp, "activity_type": a.activity_type,
+            "actor": self.user_json(&a.actor),
         })
     }
 

@@ -32,7 +32,60 @@ impl state::State {
             });
     }
 
+    /// Records a branch change (`activity_type` as GitHub names it) at the current time.
+    pub fn record_activity(
+        &mut self,
+        repo: &str,
+        branch: &str,
+        before: &str,
+        after: &str,
+        activity_type: &str,
+        actor: &str,
+    ) {
+        let id = self.id();
+        if let Some(r) = self.repos.get_mut(repo) {
+            r.activity.push(state::Activity {
+                id,
+                before: before.into(),
+                after: after.into(),
+                git_ref: format!("refs/heads/{branch}"),
+                timestamp: now(),
+                activity_type: activity_type.into(),
+                actor: actor.into(),
+            });
+        }
+    }
+
+    /// Moves a PR's head to `sha` (a push to its branch by the PR's author) and records
+    /// the push; `force` when the new head does not descend from the old one.
+    pub fn move_pr_head(&mut self, repo: &str, number: u64, sha: &str, force: bool) {
+        let Some(issue) = self
+            .repos
+            .get_mut(repo)
+            .and_then(|r| r.issues.get_mut(&number))
+        else {
+            return;
+        };
+        let author = issue.user.clone();
+        let Some(p) = issue.pr.as_mut() else {
+            return;
+        };
+        let before = std::mem::replace(&mut p.head_sha, sha.into());
+        let branch = p.head_ref.clone();
+        let kind = if force { "force_push" } else { "push" };
+        self.record_activity(repo, &branch, &before, sha, kind, &author);
+    }
+
     pub fn add_pr(&mut self, repo: &str, spec: PrSpec) -> Option<u64> {
+        let zero = "0".repeat(spec.head_sha.len().max(40));
+        self.record_activity(
+            repo,
+            &spec.head_ref,
+            &zero,
+            &spec.head_sha,
+            "branch_creation",
+            &spec.author,
+        );
         let id = self.id();
         let pr = state::Pr {
             id,
