@@ -325,6 +325,55 @@ impl Files for GitFiles<'_> {
     }
 }
 
+/// Files through the `git` command line (`git cat-file`), for repositories git2 cannot
+/// open (SHA-256 object format): the same limits as [`GitFiles`].
+pub struct CliFiles<'d> {
+    dir: &'d std::path::Path,
+    rev: String,
+}
+
+impl<'d> CliFiles<'d> {
+    pub fn new(dir: &'d std::path::Path, rev: impl Into<String>) -> Self {
+        CliFiles {
+            dir,
+            rev: rev.into(),
+        }
+    }
+
+    fn git(&self, args: &[&str]) -> Result<Option<Vec<u8>>, Failure> {
+        let out = crate::repo::git_cli(self.dir)
+            .args(args)
+            .output()
+            .map_err(|e| Failure::unreachable(format!("running git: {e}")))?;
+        Ok(out.status.success().then_some(out.stdout))
+    }
+}
+
+impl Files for CliFiles<'_> {
+    fn get(&self, path: &str, max: usize) -> Result<FileAt, Failure> {
+        let object = format!("{}:{path}", self.rev);
+        let Some(kind) = self.git(&["cat-file", "-t", &object])? else {
+            return Ok(FileAt::Missing);
+        };
+        if String::from_utf8_lossy(&kind).trim() != "blob" {
+            return Ok(FileAt::Missing);
+        }
+        let size = self
+            .git(&["cat-file", "-s", &object])?
+            .and_then(|b| String::from_utf8_lossy(&b).trim().parse::<usize>().ok())
+            .ok_or_else(|| Failure::unreachable(format!("git cat-file -s {object} failed")))?;
+        if size > max {
+            return Ok(FileAt::TooLarge { size });
+        }
+        self.git(&["cat-file", "blob", &object])?
+            .map(FileAt::Found)
+            .ok_or_else(|| Failure::unreachable(format!("git cat-file blob {object} failed")))
+    }
+    fn at(&self) -> &str {
+        &self.rev
+    }
+}
+
 /// Files from the contents API, fetched up front (the loader is synchronous): every
 /// candidate location the loader may ask for, so "which location wins" stays the
 /// loader's decision.

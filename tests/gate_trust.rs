@@ -335,3 +335,81 @@ rules:
     );
     assert!(w.bodies(pr).is_empty(), "nothing was posted");
 }
+
+/// Writes a grant for `sha` on `refs/heads/main` (requester alice) signed with the
+/// OpenSSH key at `key`, on the checkout's audit branch, and pushes it to origin.
+fn grant(w: &World, sha: &str, key: &std::path::Path) {
+    use jitaa::audit::{Actor, Decision, Draft, Kind, Signers, SshSigner, Store, Subject};
+    let repo = git2::Repository::open(&w.work).unwrap();
+    let store = Store::new(&repo, "jitaa/audit").unwrap();
+    let mut d = Draft::new(
+        Kind::Decision,
+        REPO,
+        Subject {
+            sha: sha.into(),
+            git_ref: Some("refs/heads/main".into()),
+            environment: None,
+        },
+        Actor {
+            login: "alice".into(),
+            id: 1,
+        },
+    );
+    d.decision = Some(Decision::Approved);
+    d.expires_at = Some(chrono::Utc::now() + chrono::Duration::minutes(10));
+    let text = std::fs::read_to_string(key).unwrap();
+    let k = jitaa::keys::SigningKey::from_openssh(&text, "test").unwrap();
+    store.append(&d, &Signers::ssh(SshSigner::Key(k))).unwrap();
+    git(&w.work, &["push", "--quiet", "origin", "jitaa/audit"]);
+}
+
+#[test]
+fn the_push_check_counts_a_certifiers_grant_and_never_a_pusher_keys() {
+    let w = World::new(PRODUCTION);
+    // dave's laptop key signs push records: listed as a pusher key on main.
+    let laptop = w.tmp.path().join("laptop");
+    let out = std::process::Command::new(support::bin())
+        .args([
+            "keygen",
+            "--out",
+            laptop.to_str().unwrap(),
+            "--principal",
+            "dave@laptop",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let line = std::fs::read_to_string(laptop.join("allowed_signers")).unwrap();
+    w.commit("main", &[(".github/jitaa-pusher-signers", &line)]);
+
+    let before = git(&w.origin, &["rev-parse", "main"]);
+    let sha = w.commit("main", &[("src/app.rs", "v2\n")]);
+    grant(&w, &sha, &laptop.join("jitaa_ed25519"));
+    let done = w.gate(&sha).push_event(&sha, "main", &before).run();
+    done.assert_code(1);
+    assert_eq!(w.last_record()["kind"], "violation");
+
+    // The same push covered by a certifier's grant is approved as a push.
+    grant(&w, &sha, &w.key);
+    let done = w
+        .gate(&sha)
+        .push_event(&sha, "main", &before)
+        .attempt(2)
+        .run();
+    done.assert_code(0);
+    assert!(done.stdout.contains("grant "), "{}", done.stdout);
+    // And `audit verify` refuses the branch: a decision signed only by a pusher key.
+    let out = std::process::Command::new(support::bin())
+        .args([
+            "--repo",
+            w.origin.to_str().unwrap(),
+            "audit",
+            "verify",
+            "--allowed-signers",
+        ])
+        .arg(&w.allowed_signers)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+}

@@ -87,13 +87,6 @@ impl AllowedSigners {
         Ok(out)
     }
 
-    /// Parses a file's bytes as read from git or disk: UTF-8 required.
-    pub fn from_bytes(bytes: &[u8], source: &str) -> Result<AllowedSigners, String> {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|e| format!("{source}: not UTF-8 text (byte {})", e.valid_up_to()))?;
-        Self::parse(text, source)
-    }
-
     /// Whether no key is trusted.
     pub fn is_empty(&self) -> bool {
         self.signers.is_empty()

@@ -150,7 +150,18 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
         policy_digest: at.policy.digest.clone(),
     });
     if let Some(e) = evidence {
-        record_push(&reporter, e)?;
+        let how = e.how.clone();
+        let approvers: Vec<String> = e.approvals.iter().map(|a| a.login.clone()).collect();
+        let rec = record_push(&reporter, e)?;
+        if run.environment.is_none() {
+            // No deployment environment: the approved push is what this run gates.
+            let msg = format!("the push was approved: {how} (push record {})", rec.id);
+            println!("jitaa: {msg}");
+            outputs("approved", &approvers, Some(&rec), None)?;
+            summary("approved (push)", &[("record", rec.id.clone())], &msg);
+            reporter.check(Some("success"), "Approved push", &msg).await;
+            return Ok(Code::Ok);
+        }
     }
     println!(
         "jitaa: rule `{}`: {} from {}",
@@ -443,7 +454,7 @@ fn reporter<'a>(
 }
 
 /// The `push` record of an approved push: how it was approved, with the evidence.
-fn record_push(reporter: &Reporter<'_>, e: push::Evidence) -> Result<(), Failure> {
+fn record_push(reporter: &Reporter<'_>, e: push::Evidence) -> Result<report::Recorded, Failure> {
     let mut draft = reporter.draft(Kind::Push, Some(audit::Decision::Approved));
     draft.subject.environment = None;
     draft.approvals = e.approvals;
@@ -451,8 +462,7 @@ fn record_push(reporter: &Reporter<'_>, e: push::Evidence) -> Result<(), Failure
     if let serde_json::Value::Object(m) = &mut draft.context {
         m.insert("via".into(), e.via);
     }
-    reporter.write(&draft, false)?;
-    Ok(())
+    reporter.write(&draft, false)
 }
 
 fn violation(reporter: &Reporter<'_>, branch: &str) -> Result<Code, Failure> {

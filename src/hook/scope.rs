@@ -153,12 +153,7 @@ pub fn gated_by_cli(
             .cloned()
             .collect());
     }
-    let mut policy = Policy::builtin();
-    for file in crate::policy::LOCATIONS {
-        if let Some(bytes) = git(&["cat-file", "blob", &format!("{tip}:{file}")]) {
-            policy = Policy::parse(file, &bytes)?;
-            break;
-        }
-    }
+    let files = crate::base::CliFiles::new(dir, tip);
+    let policy = crate::base::rules(&files, None)?.policy.policy;
     Ok(protected(&policy, Some(&d), updates))
 }
