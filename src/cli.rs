@@ -82,6 +82,32 @@ jitaa gate --environment production --timeout 30m")]
     /// Ask for approval of a push ahead of time (posts a request issue).
     #[command(after_help = "Example:\n  jitaa request --ref main --wait   # then git push")]
     Request(RequestArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
+    #[command(
+        after_help = "Examples:\n  jitaa completions bash > ~/.local/share/bash-completion/completions/jitaa\n  \
+jitaa completions zsh > \"${fpath[1]}/_jitaa\"\n  jitaa completions fish > ~/.config/fish/completions/jitaa.fish\n  \
+jitaa completions powershell >> $PROFILE"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout, or write one page per command to a directory.
+    #[command(
+        after_help = "Examples:\n  jitaa man | man -l -\n  jitaa man --out-dir /usr/local/share/man/man1"
+    )]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write jitaa.1 and a page per subcommand (jitaa-gate.1, ...) here instead.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

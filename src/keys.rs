@@ -153,6 +153,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
+    // Windows: no mode bits; the new file inherits its folder's ACL (a user profile folder
+    // is private to its user). Keep the key there, or set the ACL with icacls.
     let mut f = opts
         .open(path)
         .map_err(|e| Failure::usage(format!("writing {}: {e}", path.display())))?;

@@ -2,12 +2,20 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use jitaa::cli::{Cli, Command, Format, Global, PolicyCmd};
 use jitaa::exit::{Code, code_of};
 
+/// The version with the commit it was built from (build.rs).
+const VERSION: &str = env!("JITAA_VERSION_LONG");
+
+/// The command line with the build's version, for parsing, completions and man pages.
+fn cli_command() -> clap::Command {
+    Cli::command().version(VERSION)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_arg_matches(&cli_command().get_matches()).unwrap_or_else(|e| e.exit());
     jitaa::logging::init(cli.global.verbose);
     match run(&cli.global, cli.command) {
         Ok(code) => ExitCode::from(code.as_i32() as u8),
@@ -58,5 +66,21 @@ fn run(global: &Global, command: Command) -> anyhow::Result<Code> {
         Command::Gate(args) => Ok(jitaa::gate::cmd(global, &args)?),
         Command::Request(args) => Ok(jitaa::request::cmd::run(global, &args)?),
         Command::Audit(args) => Ok(jitaa::audit::wiring::run(global, &args)?),
+        Command::Completions(args) => {
+            let mut cmd = cli_command();
+            clap_complete::generate(args.shell, &mut cmd, "jitaa", &mut std::io::stdout());
+            Ok(Code::Ok)
+        }
+        Command::Man(args) => {
+            match &args.out_dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir)?;
+                    clap_mangen::generate_to(cli_command(), dir)?;
+                    eprintln!("wrote the man pages to {}", dir.display());
+                }
+                None => clap_mangen::Man::new(cli_command()).render(&mut std::io::stdout())?,
+            }
+            Ok(Code::Ok)
+        }
     }
 }

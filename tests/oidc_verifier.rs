@@ -255,3 +255,144 @@ proptest! {
         let _ = verify_record_token(&token, &jwks, "http://127.0.0.1", "jitaa", chrono::Utc::now());
     }
 }
+
+/// A CA, and a certificate for 127.0.0.1 it signed, made with the openssl CLI.
+fn private_ca(dir: &std::path::Path) {
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("the openssl CLI runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509", "-days", "1", "-subj", "/CN=jitaa test CA"][..],
+            &ec,
+            &["-keyout", "ca.key", "-out", "ca.pem"],
+            &["-addext", "basicConstraints=critical,CA:TRUE"],
+            &["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req", "-subj", "/CN=127.0.0.1"][..],
+            &ec,
+            &["-keyout", "server.key", "-out", "server.csr"],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-days",
+        "1",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "server.pem",
+    ]);
+}
+
+/// GitHub Enterprise Server behind a private CA: the OIDC client trusts the system's
+/// roots (here SSL_CERT_FILE, which the platform store honours), not a bundled list,
+/// like the GitHub client. A TLS server (`openssl s_server` on 127.0.0.1) with a
+/// certificate from a private CA is reached when that CA is in the store, and refused
+/// as an unknown issuer when it is not.
+#[test]
+fn the_token_request_trusts_a_private_ca_in_the_system_store() {
+    let dir = tempfile::tempdir().unwrap();
+    private_ca(dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new("openssl")
+        .args([
+            "s_server",
+            "-quiet",
+            "-www",
+            "-cert",
+            "server.pem",
+            "-key",
+            "server.key",
+        ])
+        .args(["-accept", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl s_server starts");
+    let ready = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let run = |store: Option<&std::path::Path>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_jitaa"));
+        cmd.args(["oidc", "verify"])
+            .env(
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                format!("https://127.0.0.1:{port}/token?api-version=2.0"),
+            )
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token")
+            .env_remove("SSL_CERT_DIR")
+            .env_remove("GITHUB_ACTIONS");
+        match store {
+            Some(ca) => cmd.env("SSL_CERT_FILE", ca),
+            None => cmd.env_remove("SSL_CERT_FILE"),
+        };
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let trusted = run(Some(&dir.path().join("ca.pem")));
+    let untrusted = run(None);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(ready, "openssl s_server listens on 127.0.0.1:{port}");
+    // Trusted: TLS works; the stand-in's page is no token, which is the only complaint.
+    assert_eq!(trusted.0, Some(5), "{}", trusted.1);
+    assert!(
+        trusted.1.contains("answered without a token"),
+        "{}",
+        trusted.1
+    );
+    assert!(
+        !trusted.1.to_lowercase().contains("certificate"),
+        "{}",
+        trusted.1
+    );
+    // Not in the store: the handshake fails, so the endpoint is never reached.
+    assert_eq!(untrusted.0, Some(5), "{}", untrusted.1);
+    assert!(untrusted.1.contains("could not reach"), "{}", untrusted.1);
+    assert!(!untrusted.1.contains("answered without a token"));
+}

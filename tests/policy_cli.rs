@@ -346,3 +346,50 @@ fn help_has_examples() {
             .stdout(predicate::str::contains("Example"));
     }
 }
+
+#[test]
+fn check_warns_when_a_timeout_outlives_a_hosted_job() {
+    let r = repo();
+    write(
+        r.path(),
+        "long.yml",
+        "version: 1\ndefaults:\n  timeout: 8h\nrules:\n  - name: quick\n    timeout: 6h\n  - name: overnight\n    timeout: 12h\n",
+    );
+    // Outside Actions: a plain warning per rule on stderr; still valid (exit 0).
+    jitaa(r.path())
+        .args(["policy", "check", "long.yml"])
+        .env_remove("GITHUB_ACTIONS")
+        .assert()
+        .code(0)
+        .stdout("ok: long.yml: 2 rules\n")
+        .stderr(
+            predicate::str::contains("warning: rule `overnight`: timeout 12h exceeds the 6h limit")
+                .and(predicate::str::contains("rule `default`: timeout 8h"))
+                .and(predicate::str::contains("`quick`").not()),
+        );
+    // In Actions: a ::warning:: annotation.
+    jitaa(r.path())
+        .args(["policy", "check", "long.yml"])
+        .env("GITHUB_ACTIONS", "true")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("::warning::rule `overnight`"));
+    // JSON: the warnings are a field, and stdout stays one JSON document.
+    let out = jitaa(r.path())
+        .args(["policy", "check", "long.yml", "--format", "json"])
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let json = json_of(&out.stdout);
+    let warnings = json["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2);
+    assert!(warnings[0].as_str().unwrap().contains("`overnight`"));
+    // A policy within the limit says nothing.
+    jitaa(r.path())
+        .args(["policy", "check"])
+        .env_remove("GITHUB_ACTIONS")
+        .assert()
+        .code(0)
+        .stderr("");
+}

@@ -21,20 +21,20 @@ pub fn feasible(rule: &Rule, requester: &str, paths: &[PathOwners]) -> Result<()
     let candidates: Vec<&Owner> = match &rule.approvers {
         Approvers::List(list) => list.iter().collect(),
         Approvers::Codeowners => {
-            if rule.codeowners == Coverage::All {
-                if let Some(p) = paths.iter().find(|p| !p.owners.iter().any(allowed)) {
-                    return Err(if p.owners.is_empty() {
-                        format!(
-                            "`{}` has no code owner, and with `codeowners: all` every changed path needs one of its owners",
-                            p.path
-                        )
-                    } else {
-                        format!(
-                            "`{}` is owned only by {requester}, the requester, who may not approve (self_approval: false)",
-                            p.path
-                        )
-                    });
-                }
+            if rule.codeowners == Coverage::All
+                && let Some(p) = paths.iter().find(|p| !p.owners.iter().any(allowed))
+            {
+                return Err(if p.owners.is_empty() {
+                    format!(
+                        "`{}` has no code owner, and with `codeowners: all` every changed path needs one of its owners",
+                        p.path
+                    )
+                } else {
+                    format!(
+                        "`{}` is owned only by {requester}, the requester, who may not approve (self_approval: false)",
+                        p.path
+                    )
+                });
             }
             paths.iter().flat_map(|p| p.owners.iter()).collect()
         }

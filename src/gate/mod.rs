@@ -211,6 +211,10 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
     }
     let requester = reporter.requester.clone();
 
+    if let Some(w) = crate::policy::hosted::timeout_warning(&rule) {
+        actions::warning(&w);
+    }
+
     // 7. Ask: one request comment, a request record, a check run in progress.
     let ask = Ask {
         repo: run.repo.clone(),

@@ -416,14 +416,13 @@ fn rate_limit_wait(r: &Reply, message: &str) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let exhausted = r.header("x-ratelimit-remaining").map(str::trim) == Some("0");
-    if exhausted {
-        if let Some(reset) = r
+    if exhausted
+        && let Some(reset) = r
             .header("x-ratelimit-reset")
             .and_then(|v| v.trim().parse::<i64>().ok())
-        {
-            let now = chrono::Utc::now().timestamp();
-            return Some(Duration::from_secs((reset - now).max(0) as u64 + 1));
-        }
+    {
+        let now = chrono::Utc::now().timestamp();
+        return Some(Duration::from_secs((reset - now).max(0) as u64 + 1));
     }
     if r.status == 429 || exhausted || message.to_ascii_lowercase().contains("rate limit") {
         // A secondary limit without Retry-After: GitHub says wait at least a minute.

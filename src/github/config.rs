@@ -43,15 +43,14 @@ pub fn resolve_token(explicit: Option<&str>) -> Result<Token, GitHubError> {
     {
         return Ok(Token(t));
     }
-    if gh_installed() {
-        if let Ok(out) = std::process::Command::new("gh")
+    if gh_installed()
+        && let Ok(out) = std::process::Command::new("gh")
             .args(["auth", "token"])
             .output()
-        {
-            let t = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            if out.status.success() && !t.is_empty() {
-                return Ok(Token(t));
-            }
+    {
+        let t = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if out.status.success() && !t.is_empty() {
+            return Ok(Token(t));
         }
     }
     Err(GitHubError::NoToken)

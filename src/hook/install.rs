@@ -1,6 +1,11 @@
 //! `jitaa hook install`: writes the pre-push hook into the hooks directory git really
 //! uses (`core.hooksPath` honoured). A foreign hook already there is never lost: it is
 //! refused without `--force`, and with `--force` kept as `pre-push.local` and chained.
+//! Hooks owned by a hook manager are never rewritten, with or without `--force`: husky
+//! (v9 runs `.husky/<hook>` from its generated `.husky/_/<hook>` stubs and regenerates
+//! them; a stub moved to `pre-push.local` would look for `.husky/pre-push.local` and the
+//! user's hook would silently stop) and lefthook (whose `lefthook install` rewrites the
+//! hook). For those jitaa prints the lines to add to the manager's own config instead.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -66,13 +71,69 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
+/// A hook manager that owns the hooks directory or the pre-push hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Manager {
+    Husky,
+    Lefthook,
+}
+
+/// What to add to a hook manager's config instead of installing a hook.
+pub const MANAGER_SNIPPETS: &str = "\
+husky (v9): add this line at the end of .husky/pre-push (it gets git's arguments and stdin):
+    jitaa hook pre-push \"$@\"
+lefthook: add to lefthook.yml, then run `lefthook install`:
+    pre-push:
+      commands:
+        jitaa:
+          run: jitaa hook pre-push {1} {2}
+          use_stdin: true";
+
+/// Whether a hook manager owns `hooks` (the directory git runs hooks from) or the
+/// pre-push hook already there (`existing`).
+pub fn manager(hooks: &Path, existing: Option<&str>) -> Option<Manager> {
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    let husky_v9 = name(hooks).as_deref() == Some("_")
+        && (hooks.parent().and_then(name).as_deref() == Some(".husky")
+            || hooks.join("h").is_file());
+    // husky v4–v8: core.hooksPath is `.husky`, whose hooks source `_/husky.sh`.
+    let husky_old = hooks.join("_").join("husky.sh").is_file();
+    if husky_v9 || husky_old || existing.is_some_and(|t| t.contains("husky")) {
+        return Some(Manager::Husky);
+    }
+    existing
+        .is_some_and(|t| t.contains("lefthook"))
+        .then_some(Manager::Lefthook)
+}
+
 /// Installs the hook for the repository at `dir`, running `jitaa` at `jitaa`.
 pub fn install(dir: &Path, jitaa: &Path, force: bool) -> Result<Installed, Failure> {
     let hooks = hooks_dir(dir)?;
-    fs::create_dir_all(&hooks)
-        .map_err(|e| Failure::usage(format!("creating {}: {e}", hooks.display())))?;
     let hook = hooks.join("pre-push");
     let existing = fs::read(&hook).ok();
+    let text = existing.as_deref().map(String::from_utf8_lossy);
+    let ours = text.as_deref().is_some_and(|t| t.contains(MARKER));
+    if !ours && let Some(m) = manager(&hooks, text.as_deref()) {
+        let (who, why) = match m {
+            Manager::Husky => (
+                "husky",
+                "husky regenerates that folder and runs only .husky/<hook>, so a hook written \
+there would be lost or would stop yours",
+            ),
+            Manager::Lefthook => (
+                "lefthook",
+                "`lefthook install` rewrites that hook, so jitaa's would be lost",
+            ),
+        };
+        return Err(Failure::usage(format!(
+            "{} is managed by {who}; jitaa does not write it{}: {why}.\n\
+Run jitaa from {who} instead:\n{MANAGER_SNIPPETS}",
+            hook.display(),
+            if force { ", even with --force" } else { "" },
+        )));
+    }
+    fs::create_dir_all(&hooks)
+        .map_err(|e| Failure::usage(format!("creating {}: {e}", hooks.display())))?;
     let result = match existing {
         None => {
             write_executable(&hook, &script(jitaa, None))?;
@@ -120,12 +181,54 @@ fn write_executable(path: &Path, text: &str) -> Result<(), Failure> {
         fs::set_permissions(path, fs::Permissions::from_mode(0o755))
             .map_err(|e| Failure::usage(format!("chmod {}: {e}", path.display())))?;
     }
+    // Windows has no executable bit: Git for Windows runs every hook through its own sh,
+    // which reads the `#!/bin/sh` line, so the written file is all it needs.
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn husky_v9_stubs_are_never_moved_and_the_snippets_are_printed() {
+        let dir = repo();
+        git_cli(dir.path())
+            .args(["config", "core.hooksPath", ".husky/_"])
+            .status()
+            .unwrap();
+        let underscore = dir.path().join(".husky/_");
+        fs::create_dir_all(&underscore).unwrap();
+        let stub = "#!/usr/bin/env sh\n. \"$(dirname \"$0\")/h\"\n";
+        fs::write(underscore.join("h"), "#!/usr/bin/env sh\n").unwrap();
+        fs::write(underscore.join("pre-push"), stub).unwrap();
+        for force in [false, true] {
+            let err = install(dir.path(), Path::new("/usr/bin/jitaa"), force).unwrap_err();
+            assert_eq!(err.code, crate::exit::Code::Usage);
+            assert!(err.message.contains("husky"), "{}", err.message);
+            assert!(err.message.contains(".husky/pre-push"), "{}", err.message);
+            assert!(err.message.contains("use_stdin: true"), "{}", err.message);
+        }
+        assert_eq!(
+            fs::read_to_string(underscore.join("pre-push")).unwrap(),
+            stub
+        );
+        assert!(!underscore.join("pre-push.local").exists());
+    }
+
+    #[test]
+    fn a_lefthook_hook_is_not_taken_over_even_with_force() {
+        let dir = repo();
+        let hooks = hooks_dir(dir.path()).unwrap();
+        fs::create_dir_all(&hooks).unwrap();
+        let theirs = "#!/bin/sh\nlefthook run \"pre-push\" \"$@\"\n";
+        fs::write(hooks.join("pre-push"), theirs).unwrap();
+        let err = install(dir.path(), Path::new("/usr/bin/jitaa"), true).unwrap_err();
+        assert!(err.message.contains("lefthook"), "{}", err.message);
+        assert!(err.message.contains("run: jitaa hook pre-push {1} {2}"));
+        assert_eq!(fs::read_to_string(hooks.join("pre-push")).unwrap(), theirs);
+        assert!(!hooks.join("pre-push.local").exists());
+    }
 
     fn repo() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();

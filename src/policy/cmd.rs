@@ -36,10 +36,17 @@ pub fn check(global: &Global, args: &PolicyCheckArgs) -> Result<Code, Failure> {
         }
     };
     let n = policy.rules().count();
+    // In JSON the warnings are a field (stdout stays one JSON document).
+    let warnings = super::hosted::timeout_warnings(&policy);
+    if global.format != Format::Json {
+        for w in &warnings {
+            crate::actions::warning(w);
+        }
+    }
     if global.format == Format::Json {
         println!(
             "{}",
-            json!({"ok": true, "file": label, "rules": n, "digest": digest})
+            json!({"ok": true, "file": label, "rules": n, "digest": digest, "warnings": warnings})
         );
     } else {
         println!("ok: {label}: {n} rule{}", if n == 1 { "" } else { "s" });

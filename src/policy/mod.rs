@@ -6,6 +6,7 @@
 //! and exits 2. No policy file means [`Policy::builtin`]: DESIGN.md's defaults.
 
 pub mod cmd;
+pub mod hosted;
 mod raw;
 mod validate;
 

@@ -46,7 +46,7 @@ impl Default for WaitOptions {
 pub enum Ended {
     /// The engine decided (approved, denied or expired).
     Decided(Box<Outcome>),
-    /// SIGTERM or SIGINT: no decision.
+    /// SIGTERM or SIGINT (Ctrl-C or Ctrl-Break on Windows): no decision.
     Cancelled(&'static str),
 }
 
@@ -61,23 +61,76 @@ pub fn poll_config(poll: Option<Duration>) -> PollConfig {
     cfg
 }
 
-/// SIGTERM and SIGINT listeners, installed early (before anything is posted) so a
-/// signal that arrives while the request is being set up still cancels cleanly.
+/// The cancelling signals, installed early (before anything is posted) so a signal that
+/// arrives while the request is being set up still cancels cleanly: SIGTERM and SIGINT
+/// on Unix, Ctrl-C and Ctrl-Break on Windows. `recv` names the one that arrived.
 pub struct Signals {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
+    os: os::Listeners,
 }
 
 impl Signals {
     /// Must run inside the tokio runtime.
     pub fn install() -> Result<Signals, Failure> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let err =
-            |e: std::io::Error| Failure::unreachable(format!("installing signal handlers: {e}"));
-        Ok(Signals {
-            term: signal(SignalKind::terminate()).map_err(err)?,
-            int: signal(SignalKind::interrupt()).map_err(err)?,
-        })
+        let os = os::Listeners::install()
+            .map_err(|e| Failure::unreachable(format!("installing signal handlers: {e}")))?;
+        Ok(Signals { os })
+    }
+
+    /// Waits for the next cancelling signal and returns its name (`SIGTERM`, `Ctrl-C`, ...).
+    pub async fn recv(&mut self) -> &'static str {
+        self.os.recv().await
+    }
+}
+
+#[cfg(unix)]
+mod os {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+
+    pub struct Listeners {
+        term: Signal,
+        int: Signal,
+    }
+
+    impl Listeners {
+        pub fn install() -> std::io::Result<Listeners> {
+            Ok(Listeners {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+
+        pub async fn recv(&mut self) -> &'static str {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+    }
+}
+
+#[cfg(windows)]
+mod os {
+    use tokio::signal::windows::{CtrlBreak, CtrlC, ctrl_break, ctrl_c};
+
+    pub struct Listeners {
+        c: CtrlC,
+        brk: CtrlBreak,
+    }
+
+    impl Listeners {
+        pub fn install() -> std::io::Result<Listeners> {
+            Ok(Listeners {
+                c: ctrl_c()?,
+                brk: ctrl_break()?,
+            })
+        }
+
+        pub async fn recv(&mut self) -> &'static str {
+            tokio::select! {
+                _ = self.c.recv() => "Ctrl-C",
+                _ = self.brk.recv() => "Ctrl-Break",
+            }
+        }
     }
 }
 
@@ -140,13 +193,9 @@ pub async fn wait(
             }
             // Wake at the deadline even when polling slowly.
             _ = tokio::time::sleep(left + Duration::from_millis(10)) => {}
-            _ = signals.term.recv() => {
+            signal = signals.recv() => {
                 progress.finish();
-                return Ok(Ended::Cancelled("SIGTERM"));
-            }
-            _ = signals.int.recv() => {
-                progress.finish();
-                return Ok(Ended::Cancelled("SIGINT"));
+                return Ok(Ended::Cancelled(signal));
             }
         }
         let outcome = approval::decide(&ask.rule, &posted.request, &events, &facts, Utc::now());
@@ -421,5 +470,32 @@ mod tests {
         assert!(c.min <= c.max);
         let d = poll_config(None);
         assert_eq!(d.max, PollConfig::default().max);
+    }
+
+    /// The cancel path through the portable interface: a real signal sent to this process
+    /// is named by `Signals::recv`, and nothing resolves it before a signal arrives.
+    #[cfg(unix)]
+    #[test]
+    fn a_signal_sent_to_the_process_cancels_with_its_name() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut signals = Signals::install().unwrap();
+            let quiet = tokio::time::timeout(Duration::from_millis(100), signals.recv()).await;
+            assert!(quiet.is_err(), "no signal, no cancellation");
+            for (flag, name) in [("-TERM", "SIGTERM"), ("-INT", "SIGINT")] {
+                let sent = std::process::Command::new("kill")
+                    .args([flag, &std::process::id().to_string()])
+                    .status()
+                    .unwrap();
+                assert!(sent.success());
+                let got = tokio::time::timeout(Duration::from_secs(10), signals.recv())
+                    .await
+                    .expect("the signal is seen");
+                assert_eq!(got, name);
+            }
+        });
     }
 }

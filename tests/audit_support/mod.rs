@@ -140,10 +140,22 @@ pub fn draft(i: usize) -> Draft {
         Subject {
             sha: format!("{:040x}", i + 1),
             git_ref: Some("refs/heads/main".into()),
-            environment: Some(if i % 2 == 0 { "production" } else { "staging" }.into()),
+            environment: Some(
+                if i.is_multiple_of(2) {
+                    "production"
+                } else {
+                    "staging"
+                }
+                .into(),
+            ),
         },
         Actor {
-            login: if i % 3 == 0 { "alice" } else { "carol" }.into(),
+            login: if i.is_multiple_of(3) {
+                "alice"
+            } else {
+                "carol"
+            }
+            .into(),
             id: 1,
         },
     );
