@@ -132,3 +132,27 @@ fn deleting_a_protected_branch_needs_a_grant_for_the_zero_sha() {
     assert!(deleted.status.success(), "{}", text(&deleted));
     assert!(w.remote_sha("release/1").is_none());
 }
+
+#[test]
+fn a_request_whose_grant_would_be_signed_by_the_requesters_own_key_fails_before_asking() {
+    // Without JITAA_SIGNING_KEY the grant would be signed with bob's own git key (a pusher
+    // key): it could never count, so nobody is asked.
+    let w = World::new();
+    w.commit(
+        &[("src/lib.rs", "pub fn one() -> u32 { 4 }\n")],
+        "change one",
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jitaa"));
+    base_env(&mut cmd);
+    let out = cmd
+        .current_dir(&w.work)
+        .env("GITHUB_API_URL", w.hub.url())
+        .env("GITHUB_TOKEN", &w.bob_token)
+        .args(["request", "--ref", "main", "--wait", "--timeout", "5s"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("not a certifier"), "{}", text(&out));
+    assert!(w.hub.issues(REPO).is_empty(), "nothing was posted");
+}

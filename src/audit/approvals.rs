@@ -336,6 +336,32 @@ pub fn certify(doc: &Value, trust: &Trust, requester: &str) -> Result<String, St
     ))
 }
 
+/// Whether a record that `requester` asks for and that is signed with `key` (as
+/// `principal`) would be certified: `Err(why)` before anything is asked or signed.
+pub fn would_certify(
+    trust: &Trust,
+    key: &ssh_key::PublicKey,
+    principal: &str,
+    requester: &str,
+) -> Result<(), String> {
+    let trusted = trust
+        .certifiers
+        .as_ref()
+        .is_some_and(|k| k.trusts(key, RECORD_NAMESPACE, principal));
+    if !trusted {
+        return Err(format!(
+            "the signing key ({principal}) is not a certifier in {} on the default branch",
+            trust.certifiers_file
+        ));
+    }
+    if is_requester(principal, requester) {
+        return Err(format!(
+            "the signing key ({principal}) is the requester's own: nobody certifies their own approval"
+        ));
+    }
+    Ok(())
+}
+
 /// A principal that names the requester (`alice`, `alice@host`).
 fn is_requester(principal: &str, requester: &str) -> bool {
     !requester.is_empty()

@@ -87,6 +87,20 @@ impl AllowedSigners {
         Ok(out)
     }
 
+    /// Whether a line trusts `key` for `namespace` and `principal` (what [`check`]
+    /// asks of a signature's key), before anything is signed.
+    ///
+    /// [`check`]: AllowedSigners::check
+    pub fn trusts(&self, key: &PublicKey, namespace: &str, principal: &str) -> bool {
+        self.signers.iter().any(|s| {
+            s.key.key_data() == key.key_data()
+                && s.namespaces
+                    .as_ref()
+                    .is_none_or(|ns| ns.iter().any(|n| glob(n, namespace)))
+                && principal_matches(&s.principals, principal)
+        })
+    }
+
     /// Whether no key is trusted.
     pub fn is_empty(&self) -> bool {
         self.signers.is_empty()

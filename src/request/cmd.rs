@@ -122,9 +122,22 @@ async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
             base.why
         )));
     }
-    // Fail before asking anyone when the grant could not be signed.
+    // Fail before asking anyone when the grant could not be signed, or would not count.
     let signers = if args.wait {
-        Some(record::developer_signers(&repo)?)
+        let signers = record::developer_signers(&repo)?;
+        if let Some(ssh) = &signers.ssh
+            && let Err(why) = crate::audit::approvals::would_certify(
+                &default.trust,
+                &ssh.public_key(),
+                ssh.principal(),
+                &me.login,
+            )
+        {
+            return Err(Failure::usage(format!(
+                "{why}, so the grant `jitaa request --wait` would write could never let the push through. Sign with a certifier key (JITAA_SIGNING_KEY), or get the change approved on its pull request instead"
+            )));
+        }
+        Some(signers)
     } else {
         None
     };
