@@ -3,12 +3,16 @@
 //! Top to bottom, as [`run`] reads:
 //! 1. the run's context from the VERIFIED OIDC token (env variables only with
 //!    `oidc: optional` and no token);
-//! 2. the protected base (PR base, push `before`, last approved deployment, default
-//!    branch) and, read there, the policy, CODEOWNERS and trusted keys;
-//! 3. a push to a protected branch needs an approval on the audit branch, else `violation`;
-//! 4. the changed paths and the matching rule;
-//! 5. a trusted, unexpired approval of the same (repository, sha, environment) is reused;
-//! 6. `approvals: 0` is approved at once (`decision: auto`);
+//! 2. the default branch (what is protected, the certifier keys) and the audit records,
+//!    read once; the protected base (`crate::base::choose`, from the API's facts) and,
+//!    read there, the policy and CODEOWNERS; the changed paths;
+//! 3. a push to a protected branch is approved as a push (a PR GitHub merged, an
+//!    approved PR head, a trusted grant: `push.rs`), else it is a `violation`;
+//! 4. the matching rule;
+//! 5. a certified, unexpired approval of the same subject, rule, policy and requester is
+//!    reused (`crate::audit::approvals`);
+//! 6. `approvals: 0` is approved at once (`decision: auto`); a rule nobody could ever
+//!    approve fails now (exit 2);
 //! 7. otherwise ONE request on the PR (or request issue), a `request` record, a check run;
 //! 8. wait (see [`crate::request`]) and record the decision: approved 0, denied 1,
 //!    timed out 3, cancelled by SIGTERM/SIGINT 1 (not a decision; recorded `cancelled`).
