@@ -339,6 +339,10 @@ rules:
 /// Writes a grant for `sha` on `refs/heads/main` (requester alice) signed with the
 /// OpenSSH key at `key`, on the checkout's audit branch, and pushes it to origin.
 fn grant(w: &World, sha: &str, key: &std::path::Path) {
+    grant_on(w, sha, "refs/heads/main", key);
+}
+
+fn grant_on(w: &World, sha: &str, git_ref: &str, key: &std::path::Path) {
     use jitaa::audit::{Actor, Decision, Draft, Kind, Signers, SshSigner, Store, Subject};
     let repo = git2::Repository::open(&w.work).unwrap();
     let store = Store::new(&repo, "jitaa/audit").unwrap();
@@ -347,7 +351,7 @@ fn grant(w: &World, sha: &str, key: &std::path::Path) {
         REPO,
         Subject {
             sha: sha.into(),
-            git_ref: Some("refs/heads/main".into()),
+            git_ref: Some(git_ref.into()),
             environment: None,
         },
         Actor {
@@ -412,4 +416,28 @@ fn the_push_check_counts_a_certifiers_grant_and_never_a_pusher_keys() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4), "{out:?}");
+}
+
+#[test]
+fn a_push_to_a_release_branch_matching_protected_branches_uses_its_before() {
+    let policy = format!("{PRODUCTION}protected_branches: [main, \"release/*\"]\n");
+    let w = World::new(&policy);
+    let before = w.commit("release/1", &[("src/app.rs", "r1\n")]);
+    let sha = w.commit("release/1", &[("src/app.rs", "r2\n")]);
+    grant_on(&w, &sha, "refs/heads/release/1", &w.key);
+    let done = w
+        .gate(&sha)
+        .push_event(&sha, "release/1", &before)
+        .environment("production")
+        .arg("--timeout")
+        .arg("1s")
+        .run();
+    done.assert_code(3);
+    assert!(
+        done.stdout
+            .contains(&format!("the push's `before` {}", &before[..12])),
+        "{}",
+        done.stdout
+    );
+    assert!(done.stdout.contains("grant "), "{}", done.stdout);
 }
