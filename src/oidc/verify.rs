@@ -248,15 +248,7 @@ pub fn verify_record_token(
         kid: u.kid.clone(),
         detail: "not in the archived JWKS".into(),
     })?;
-    check_token(
-        &u,
-        jwk,
-        issuer,
-        expected_audience,
-        TimeRule::Record {
-            record_time: record_time.timestamp(),
-        },
-    )
+    verify_record_token_with(token, jwk, issuer, expected_audience, record_time)
 }
 
 /// [`verify_record_token`] with the key already chosen (`audit verify` picks it by kid
