@@ -379,16 +379,18 @@ impl Policy {
         }
     }
 
-    /// Whether pushes to `branch` are guarded: it matches `protected_branches`, or, with
-    /// none configured, it is the default branch. `refs/heads/` is accepted.
+    /// Whether `branch` is protected: the default branch always is (DESIGN.md's
+    /// protected-base table), and so is every branch `protected_branches` lists.
+    /// `refs/heads/` is accepted. The one definition the gate, the hook and the
+    /// protected-base choice use.
     pub fn is_protected(&self, branch: &str, default_branch: Option<&str>) -> bool {
-        let branch = branch.strip_prefix("refs/heads/").unwrap_or(branch);
-        match &self.protected_branches {
-            Some(globs) => globs.is_match(branch),
-            None => {
-                default_branch.is_some_and(|d| d.strip_prefix("refs/heads/").unwrap_or(d) == branch)
-            }
-        }
+        let strip = |b: &str| b.strip_prefix("refs/heads/").unwrap_or(b).to_string();
+        let branch = strip(branch);
+        default_branch.is_some_and(|d| strip(d) == branch)
+            || self
+                .protected_branches
+                .as_ref()
+                .is_some_and(|globs| globs.is_match(&branch))
     }
 }
 

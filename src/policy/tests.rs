@@ -194,10 +194,11 @@ fn protected_branch_globs() {
     let p = parse(DESIGN_EXAMPLE).unwrap();
     assert!(p.is_protected("release/2.0", Some("trunk")));
     assert!(p.is_protected("main", Some("trunk")));
-    assert!(
-        !p.is_protected("trunk", Some("trunk")),
-        "an explicit list replaces the default branch"
-    );
+    // DESIGN.md's protected-base table: "listed in protected_branches, or the default
+    // branch". The hook and the gate must agree: a list that omits the default branch
+    // does not unprotect it (the gate would call such pushes violations).
+    assert!(p.is_protected("trunk", Some("trunk")));
+    assert!(!p.is_protected("dev", Some("trunk")));
 }
 
 #[test]
