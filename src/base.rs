@@ -80,8 +80,7 @@ pub struct DefaultBranch<'a> {
 impl DefaultBranch<'_> {
     /// The default branch, and whatever its policy's `protected_branches` lists.
     pub fn protects(&self, branch: &str) -> bool {
-        let branch = branch.strip_prefix("refs/heads/").unwrap_or(branch);
-        branch == self.name || self.policy.is_protected(branch, Some(self.name))
+        self.policy.is_protected(branch, Some(self.name))
     }
 }
 
@@ -250,35 +249,6 @@ impl Graph for Repo {
             self.present(&p.to_string())?;
         }
         Ok(parent.map(|p| p.to_string()))
-    }
-}
-
-impl Repo {
-    /// `sha` as a local commit, fetching it (shallow) from origin when missing; an
-    /// error (exit 5) when even the fetch does not bring it.
-    pub fn present(&self, sha: &str) -> Result<Oid, Failure> {
-        let id = Oid::from_str(sha)
-            .map_err(|e| Failure::usage(format!("`{sha}` is not a commit id: {e}")))?;
-        if self.git().find_commit(id).is_ok() {
-            return Ok(id);
-        }
-        let fetched = self
-            .git_cli()
-            .args(["fetch", "--quiet", "--no-tags", "--depth=1", "origin", sha])
-            .output();
-        if let Ok(out) = &fetched
-            && !out.status.success()
-        {
-            tracing::debug!(
-                "git fetch origin {sha}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        self.git().find_commit(id).map(|c| c.id()).map_err(|_| {
-            Failure::unreachable(format!(
-                "commit {sha} is not in the checkout and `git fetch origin {sha}` did not bring it (use actions/checkout with fetch-depth: 0)"
-            ))
-        })
     }
 }
 

@@ -61,6 +61,33 @@ impl Repo {
             .to_path_buf()
     }
 
+    /// `sha` as a local commit, fetching it (shallow) from origin when missing; an
+    /// error (exit 5) when even the fetch does not bring it.
+    pub fn present(&self, sha: &str) -> Result<Oid, Failure> {
+        let id = Oid::from_str(sha)
+            .map_err(|e| Failure::usage(format!("`{sha}` is not a commit id: {e}")))?;
+        if self.git().find_commit(id).is_ok() {
+            return Ok(id);
+        }
+        let fetched = self
+            .git_cli()
+            .args(["fetch", "--quiet", "--no-tags", "--depth=1", "origin", sha])
+            .output();
+        if let Ok(out) = &fetched
+            && !out.status.success()
+        {
+            tracing::debug!(
+                "git fetch origin {sha}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        self.git().find_commit(id).map(|c| c.id()).map_err(|_| {
+            Failure::unreachable(format!(
+                "commit {sha} is not in the checkout and `git fetch origin {sha}` did not bring it (use actions/checkout with fetch-depth: 0)"
+            ))
+        })
+    }
+
     /// Resolves a revision (`HEAD`, `origin/main`, a sha) to a commit id.
     pub fn commit_id(&self, rev: &str) -> Result<Oid, Failure> {
         let obj = self
