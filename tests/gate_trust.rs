@@ -441,3 +441,28 @@ fn a_push_to_a_release_branch_matching_protected_branches_uses_its_before() {
     );
     assert!(done.stdout.contains("grant "), "{}", done.stdout);
 }
+
+#[test]
+fn a_force_push_to_main_is_a_recorded_violation() {
+    let w = World::new(PRODUCTION);
+    // `before` is a commit that is not an ancestor of the pushed sha (a descendant).
+    let sha = w.commit("main", &[("src/app.rs", "v2\n")]);
+    let elsewhere = w.commit("other", &[("src/app.rs", "x\n")]);
+    let done = w
+        .gate(&sha)
+        .push_event(&sha, "main", &elsewhere)
+        .environment("production")
+        .run();
+    done.assert_code(1);
+    assert!(done.stdout.contains("force-push"), "{}", done.stdout);
+    let last = w.last_record();
+    assert_eq!(last["kind"], "violation");
+    assert!(
+        last["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not an ancestor"),
+        "{last}"
+    );
+    w.assert_verifies();
+}

@@ -69,7 +69,21 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
         .await
         .map_err(gh_fail("finding the pull request of the commit"))?;
     let pr = find_pr(&client, &run, &pulls).await?;
-    let base = protected_base(&repo, &client, &run, pr.as_ref(), &default, &records).await?;
+    let base = match protected_base(&repo, &client, &run, pr.as_ref(), &default, &records).await {
+        Ok(b) => b,
+        // A force-push to a protected branch: no protected base, recorded as a violation.
+        Err(f) if f.code == Code::Denied && run.event == "push" => {
+            let branch = run
+                .git_ref
+                .strip_prefix("refs/heads/")
+                .unwrap_or(&run.git_ref);
+            let policy = &default.rules.policy.policy;
+            let ctx = context::for_record(&token, &run, policy)?;
+            let reporter = reporter(&repo, &client, &run, &settings, policy, ctx, &pr)?;
+            return violation(&reporter, branch, Some(f.message));
+        }
+        Err(f) => return Err(f),
+    };
     let policy_path = args
         .policy
         .as_ref()
@@ -128,7 +142,7 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
             None => {
                 let reporter =
                     reporter(&repo, &client, &run, &settings, policy, record_context, &pr)?;
-                return violation(&reporter, branch);
+                return violation(&reporter, branch, None);
             }
         }
     }
@@ -473,12 +487,13 @@ fn record_push(reporter: &Reporter<'_>, e: push::Evidence) -> Result<report::Rec
     reporter.write(&draft, false)
 }
 
-fn violation(reporter: &Reporter<'_>, branch: &str) -> Result<Code, Failure> {
+/// A push to a protected branch that nothing approves; `why` overrides the usual reason.
+fn violation(reporter: &Reporter<'_>, branch: &str, why: Option<String>) -> Result<Code, Failure> {
     let run = reporter.run;
-    let reason = format!(
+    let reason = why.unwrap_or_else(|| format!(
         "{} was pushed to the protected branch {branch} without an approval: GitHub did not merge it from a pull request, no approved pull request has it as its head, and no trusted grant on the audit branch covers it",
         run.sha
-    );
+    ));
     let mut draft = reporter.draft(Kind::Violation, None);
     draft.reason = Some(reason.clone());
     let rec = reporter.write(&draft, false)?;
