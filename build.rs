@@ -1,6 +1,10 @@
 //! Puts the git commit into `jitaa --version`. Never fails: without git, outside a git
 //! checkout, or inside someone else's repository (a crate unpacked under another tree),
 //! the version says `commit unknown`. `JITAA_BUILD_COMMIT` overrides (a source tarball).
+#![allow(
+    clippy::disallowed_macros,
+    reason = "a build script, test or benchmark prints its own report"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

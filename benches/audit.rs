@@ -4,6 +4,10 @@
 //! object database and dumped as packfiles, so it builds in seconds.
 //!
 //! cargo bench --bench audit
+#![allow(
+    clippy::disallowed_macros,
+    reason = "a build script, test or benchmark prints its own report"
+)]
 
 use std::io::Write;
 use std::time::{Duration, Instant};

@@ -3,6 +3,10 @@
 //! in one linear chain that verifies.
 //!
 //! The test binary re-runs itself in a child mode (env `JITAA_AUDIT_CHILD`).
+#![allow(
+    clippy::disallowed_macros,
+    reason = "a build script, test or benchmark prints its own report"
+)]
 
 mod audit_support;
 

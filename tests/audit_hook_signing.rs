@@ -2,6 +2,10 @@
 //! `user.signingkey`) through `ssh-keygen -Y sign`: a key file, or a `key::` literal
 //! whose private half lives in an ssh-agent. The records and commits verify with
 //! jitaa and with `git verify-commit`.
+#![allow(
+    clippy::disallowed_macros,
+    reason = "a build script, test or benchmark prints its own report"
+)]
 
 mod audit_support;
 

@@ -2,6 +2,10 @@
 //! the JCS bytes, `git verify-commit` (gpg.format=ssh) accepts the audit commits, and
 //! the hand-verification script in the branch README (and the project README) works —
 //! and fails on a tampered branch. Also: log/show/export output and filters.
+#![allow(
+    clippy::disallowed_macros,
+    reason = "a build script, test or benchmark prints its own report"
+)]
 
 mod audit_support;
 

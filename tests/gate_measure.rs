@@ -2,6 +2,10 @@
 //! about a minute). Real `jitaa gate` processes against the stand-in, default polling:
 //!
 //!     cargo test --test gate_measure -- --ignored --nocapture --test-threads 1
+#![allow(
+    clippy::disallowed_macros,
+    reason = "a build script, test or benchmark prints its own report"
+)]
 
 mod support;
 

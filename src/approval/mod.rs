@@ -17,6 +17,7 @@
 //!   `now` past it, the request is `Expired`.
 
 pub mod command;
+mod conclude;
 mod decide;
 pub mod eligibility;
 pub mod explain;
@@ -38,9 +39,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::codeowners::PathOwners;
-use crate::exit::{Code, Failure};
 
 pub use command::Command;
+pub use conclude::Conclusion;
 pub use decide::decide;
 pub use eligibility::Refusal;
 pub use explain::Explanation;
@@ -302,28 +303,6 @@ pub enum Decision {
     },
 }
 
-impl Decision {
-    /// The exit code of DESIGN.md: approved 0, denied 1, pending or expired 3.
-    pub fn code(&self) -> Code {
-        match self {
-            Decision::Approved { .. } => Code::Ok,
-            Decision::Denied { .. } => Code::Denied,
-            Decision::Pending { .. } | Decision::Expired { .. } => Code::TimedOut,
-        }
-    }
-
-    /// The audit record's `decision` word: approved, auto, denied or expired (`None` while pending).
-    pub fn record_word(&self) -> Option<&'static str> {
-        match self {
-            Decision::Approved { auto: true, .. } => Some("auto"),
-            Decision::Approved { .. } => Some("approved"),
-            Decision::Denied { .. } => Some("denied"),
-            Decision::Expired { .. } => Some("expired"),
-            Decision::Pending { .. } => None,
-        }
-    }
-}
-
 /// How to acknowledge one command-bearing comment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "ack", rename_all = "snake_case")]
@@ -355,15 +334,4 @@ pub struct Outcome {
     pub explanation: Explanation,
     /// One per command-bearing comment, in time order.
     pub acknowledgements: Vec<Ack>,
-}
-
-impl Outcome {
-    /// The decision as the flow's error: `None` when approved; denied (exit 1), or expired
-    /// or still pending (exit 3), with the one-line summary as the message.
-    pub fn failure(&self) -> Option<Failure> {
-        match self.decision.code() {
-            Code::Ok => None,
-            code => Some(Failure::new(code, self.explanation.summary.clone())),
-        }
-    }
 }

@@ -27,7 +27,7 @@ fn a_code_owner_approves_and_the_grant_lasts_ttl_from_that_event() {
     assert_eq!(*approved_at, at(3, 0));
     assert_eq!(*valid_until, at(18, 0));
     assert_eq!(approvals[0].via, Via::Comment);
-    assert_eq!(o.decision.code(), crate::exit::Code::Ok);
+    assert!(matches!(o.decision, Decision::Approved { .. }));
     assert_eq!(o.acknowledgements[0].verdict, AckVerdict::Accepted);
 }
 
@@ -51,7 +51,7 @@ fn zero_approvals_is_auto_approved_at_posting() {
     };
     assert!(auto);
     assert_eq!((approved_at, valid_until), (at(0, 0), at(15, 0)));
-    assert_eq!(o.decision.record_word(), Some("auto"));
+    assert!(matches!(o.decision, Decision::Approved { auto: true, .. }));
 }
 
 #[test]

@@ -20,7 +20,7 @@ fn an_eligible_deny_ends_the_request_at_once() {
         vec![],
         5,
     );
-    assert_eq!(o.decision.code(), crate::exit::Code::Denied);
+    assert!(matches!(o.decision, Decision::Denied { .. }));
     let Decision::Denied {
         login,
         reason,
@@ -189,7 +189,7 @@ fn timeout_expires_and_late_events_never_count() {
             deadline: at(30, 0)
         }
     );
-    assert_eq!(o.decision.code(), crate::exit::Code::TimedOut);
+    assert!(matches!(o.decision, Decision::Expired { .. }));
     // Decided before the deadline: still approved when asked later.
     let o = run(
         &r,
@@ -295,10 +295,13 @@ fn summaries_say_who_and_why() {
         2,
     );
     assert_eq!(o.explanation.summary, "denied by @bob: not today");
-    let failure = o.failure().expect("a deny is a failure");
+    let ended = Conclusion::of(&o.decision, std::time::Duration::from_secs(60), Utc::now());
     assert_eq!(
-        (failure.code, failure.message.as_str()),
-        (crate::exit::Code::Denied, "denied by @bob: not today")
+        (
+            ended.code(),
+            ended.reason(&o.explanation.summary).as_deref()
+        ),
+        (crate::exit::Code::Denied, Some("not today"))
     );
     let o = run(&r, &req, vec![], vec![], 31);
     assert_eq!(

@@ -7,7 +7,6 @@
 
 pub mod approvals;
 pub mod chain;
-pub mod cmd;
 pub mod publish;
 pub mod record;
 pub mod sign;

@@ -7,8 +7,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use super::{OidcVerifier, Settings};
-use crate::cli::{AuditArgs, AuditCmd, Global};
-use crate::exit::{Code, Failure};
+use crate::exit::Failure;
 use crate::oidc::{self, JwkSet};
 use crate::policy::AuditSettings;
 use crate::repo::Repo;
@@ -48,7 +47,7 @@ pub fn settings_from_default_branch(repo: &Repo) -> Result<Settings, Failure> {
 /// [`settings_from_default_branch`] as the policy has it (with `pusher_signers`).
 pub fn policy_audit_from_default_branch(repo: &Repo) -> Result<AuditSettings, Failure> {
     let remote = AuditSettings::default().remote;
-    let Some((_, tip)) = super::cmd::default_branch_tip(repo, &remote) else {
+    let Some((_, tip)) = default_branch_tip(repo, &remote) else {
         return Ok(AuditSettings::default());
     };
     let files = crate::base::GitFiles::new(repo, tip, "the default branch");
@@ -125,21 +124,13 @@ impl RecordTokenVerifier {
         })
     }
 
-    /// The issuer's JWKS over the OIDC module's fetcher, on a runtime of its own (on
-    /// its own thread, so a caller inside a runtime is fine too).
+    /// The issuer's JWKS over the OIDC module's fetcher, on the process's runtime.
     fn fetch(issuer: &str) -> Result<JwkSet, String> {
-        let issuer = issuer.to_string();
-        std::thread::spawn(move || {
-            let verifier =
-                oidc::Verifier::new(&issuer, oidc::DEFAULT_AUDIENCE).map_err(|e| e.to_string())?;
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| format!("runtime: {e}"))?;
-            rt.block_on(verifier.jwks()).map_err(|e| e.to_string())
-        })
-        .join()
-        .map_err(|_| "the JWKS request thread failed".to_string())?
+        let verifier =
+            oidc::Verifier::new(issuer, oidc::DEFAULT_AUDIENCE).map_err(|e| e.to_string())?;
+        crate::runtime::block_on(|| verifier.jwks())
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -193,35 +184,14 @@ impl OidcVerifier for RecordTokenVerifier {
     }
 }
 
-/// `jitaa audit ...` with the policy's settings and the OIDC verifier wired in: for
-/// `verify`, `--jwks FILE` when given (no network), else the issuer's live JWKS; the
-/// issuer is `--issuer`, else `JITAA_OIDC_ISSUER`, else GitHub's.
-pub fn run(global: &Global, args: &AuditArgs) -> Result<Code, Failure> {
-    let repo = Repo::discover(global.repo.as_deref())?;
-    let audit = policy_audit_from_default_branch(&repo)?;
-    let settings = Settings::from(&audit);
-    let (files, flag): (&[PathBuf], Option<&str>) = match &args.command {
-        AuditCmd::Verify(v) => (&v.jwks, v.issuer.as_deref()),
-        _ => (&[], None),
-    };
-    let issuer = match flag {
-        Some(url) => {
-            oidc::check_url(url.trim(), "--issuer").map_err(Failure::from)?;
-            url.to_string()
-        }
-        None => oidc::process_env("JITAA_OIDC_ISSUER")
-            .unwrap_or_else(|| oidc::DEFAULT_ISSUER.to_string()),
-    };
-    let verifier = if files.is_empty() {
-        RecordTokenVerifier::live(&issuer)
-    } else {
-        RecordTokenVerifier::with_files(&issuer, files)?
-    };
-    super::cmd::run(
-        global,
-        args,
-        &settings,
-        Some(&audit.pusher_signers),
-        Some(&verifier),
-    )
+/// The default branch's name and tip (the remote's, else the local branch).
+pub fn default_branch_tip(repo: &Repo, remote: &str) -> Option<(String, git2::Oid)> {
+    let branch = repo.default_branch(remote)?;
+    let tip = [
+        format!("refs/remotes/{remote}/{branch}"),
+        format!("refs/heads/{branch}"),
+    ]
+    .iter()
+    .find_map(|r| repo.git().refname_to_id(r).ok())?;
+    Some((branch, tip))
 }

@@ -27,33 +27,39 @@ mod report;
 use chrono::Utc;
 
 use crate::actions;
-use crate::approval::{Decision, Target};
+use crate::approval::{Conclusion, Target};
 use crate::audit::approvals::{Purpose, Query, Records};
 use crate::audit::{self, Actor, Kind, RuleRef};
 use crate::base::{self, Action, ApiFiles, AtDefault, Base, GitFiles, Rules};
-use crate::cli::{GateArgs, Global};
 use crate::exit::{Code, Failure};
 use crate::github::{Client, GitHub, PullRequest};
 use crate::policy::MatchInput;
+use crate::progress::Progress;
 use crate::repo::Repo;
 use crate::request::{self, Ask, Ended, WaitOptions, gh_fail, record};
 
 use context::Run;
 use report::{Reporter, outputs, summary};
 
-/// The `gate` subcommand.
-pub fn cmd(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::unreachable(format!("starting the async runtime: {e}")))?;
-    rt.block_on(run(global, args))
+/// What the gate is asked to do (the command line's `jitaa gate` options).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The repository's directory (default: the current one).
+    pub repo: Option<std::path::PathBuf>,
+    /// The deployment environment (default: the OIDC token's).
+    pub environment: Option<String>,
+    /// How long to wait (default: the rule's timeout).
+    pub timeout: Option<std::time::Duration>,
+    /// The longest pause between polls while idle.
+    pub poll: Option<std::time::Duration>,
+    /// A policy file path inside the repository, read at the protected base.
+    pub policy: Option<String>,
 }
 
 /// The gate, top to bottom.
-pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
+pub async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Failure> {
     let mut signals = request::Signals::install()?;
-    let repo = Repo::discover(global.repo.as_deref())?;
+    let repo = Repo::discover(args.repo.as_deref())?;
     // 1. Context.
     let token = context::fetch_token().await?;
     let run = context::run(&token, args.environment.as_deref())?;
@@ -84,17 +90,13 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
         }
         Err(f) => return Err(f),
     };
-    let policy_path = args
-        .policy
-        .as_ref()
-        .map(|p| p.to_string_lossy().trim_start_matches("./").to_string());
-    let at = rules_at(&repo, &client, &run, &base, policy_path.as_deref()).await?;
+    let at = rules_at(&repo, &client, &run, &base, args.policy.as_deref()).await?;
     let policy = &at.policy.policy;
-    println!(
+    say.say(&format!(
         "jitaa: policy {} and CODEOWNERS read at {} (the protected base)",
         at.policy.file.as_deref().unwrap_or("(built-in defaults)"),
         base.why
-    );
+    ));
     let record_context = context::for_record(&token, &run, policy)?;
     let branch = run.git_ref.strip_prefix("refs/heads/");
     let paths = paths::changed_paths(
@@ -136,7 +138,10 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
         };
         match push::check(&client, &q, &records, &default.trust).await? {
             Some(e) => {
-                println!("jitaa: the push of {} to {branch}: {}", run.sha, e.how);
+                say.say(&format!(
+                    "jitaa: the push of {} to {branch}: {}",
+                    run.sha, e.how
+                ));
                 evidence = Some(e);
             }
             None => {
@@ -174,19 +179,19 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
         if run.environment.is_none() {
             // No deployment environment: the approved push is what this run gates.
             let msg = format!("the push was approved: {how} (push record {})", rec.id);
-            println!("jitaa: {msg}");
+            say.say(&format!("jitaa: {msg}"));
             outputs("approved", &approvers, Some(&rec), None)?;
             summary("approved (push)", &[("record", rec.id.clone())], &msg);
             reporter.check(Some("success"), "Approved push", &msg).await;
             return Ok(Code::Ok);
         }
     }
-    println!(
+    say.say(&format!(
         "jitaa: rule `{}`: {} from {}",
         rule.name,
         approvals_text(rule.approvals),
         rule.approvers_text().join(", ")
-    );
+    ));
 
     // 5. Reuse an unexpired approval of this deployment, rule and requester.
     let search = records.find(
@@ -205,7 +210,7 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
         Utc::now(),
     );
     if let Some(found) = search.found {
-        return reuse(&mut reporter, found.record).await;
+        return reuse(&mut reporter, found.record, say).await;
     }
 
     // 6. Auto-approval; a request nobody could approve fails now, not at its timeout.
@@ -214,7 +219,7 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
         None => Target::Ref(run.git_ref.clone()),
     };
     if rule.approvals == 0 {
-        return auto(&mut reporter, rule.ttl).await;
+        return auto(&mut reporter, rule.ttl, say).await;
     }
     if let Err(why) = crate::approval::feasible::feasible(&rule, &reporter.requester.login, &owners)
     {
@@ -255,12 +260,12 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
         None => request::open_issue(&client, &ask).await?,
     };
     let posted = request::post(&client, &ask, thread, rule.timeout).await?;
-    println!(
+    say.say(&format!(
         "jitaa: request {} posted on {} (deadline {})",
         posted.request.id,
         posted.thread.url,
         audit::record::format_time(posted.deadline)
-    );
+    ));
     let mut draft = reporter.draft(Kind::Request, None);
     draft.reason = Some(format!(
         "request {} on {}",
@@ -280,8 +285,8 @@ pub async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
         poll: args.poll,
         ..WaitOptions::default()
     };
-    let ended = request::wait(&client, &ask, &posted, &opts, &mut signals).await?;
-    decided(&mut reporter, &ask, &posted, ended).await
+    let ended = request::wait(&client, &ask, &posted, &opts, &mut signals, say).await?;
+    decided(&mut reporter, &ask, &posted, ended, say).await
 }
 
 /// The PR for the sha (API), or for a `pull_request*` event the payload's PR.
@@ -514,7 +519,11 @@ fn violation(reporter: &Reporter<'_>, branch: &str, why: Option<String>) -> Resu
     Ok(Code::Denied)
 }
 
-async fn reuse(reporter: &mut Reporter<'_>, r: &audit::Record) -> Result<Code, Failure> {
+async fn reuse(
+    reporter: &mut Reporter<'_>,
+    r: &audit::Record,
+    say: &dyn Progress,
+) -> Result<Code, Failure> {
     let p = &r.payload;
     let approvers: Vec<String> = p.approvals.iter().map(|a| a.login.clone()).collect();
     let expires = p.expires_at.clone().unwrap_or_default();
@@ -527,7 +536,7 @@ async fn reuse(reporter: &mut Reporter<'_>, r: &audit::Record) -> Result<Code, F
             approvers.join(", ")
         }
     );
-    println!("jitaa: {msg}");
+    say.say(&format!("jitaa: {msg}"));
     actions::notice(&msg);
     let rec = report::Recorded {
         id: p.id.clone(),
@@ -550,14 +559,18 @@ async fn reuse(reporter: &mut Reporter<'_>, r: &audit::Record) -> Result<Code, F
     Ok(Code::Ok)
 }
 
-async fn auto(reporter: &mut Reporter<'_>, ttl: std::time::Duration) -> Result<Code, Failure> {
+async fn auto(
+    reporter: &mut Reporter<'_>,
+    ttl: std::time::Duration,
+    say: &dyn Progress,
+) -> Result<Code, Failure> {
     let now = Utc::now();
     let ttl = chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::zero());
     let mut draft = reporter.draft(Kind::Decision, Some(audit::Decision::Auto));
     draft.expires_at = Some(now + ttl);
     let rec = reporter.write(&draft, true)?;
     let msg = "approved automatically: the rule needs no approvals (approvals: 0)";
-    println!("jitaa: {msg}; record {}", rec.id);
+    say.say(&format!("jitaa: {msg}; record {}", rec.id));
     outputs("auto", &[], Some(&rec), draft.expires_at)?;
     summary("approved automatically", &[("record", rec.id.clone())], msg);
     reporter
@@ -566,63 +579,70 @@ async fn auto(reporter: &mut Reporter<'_>, ttl: std::time::Duration) -> Result<C
     Ok(Code::Ok)
 }
 
-/// Records and reports how the wait ended.
+/// Records and reports how the wait ended, as [`Conclusion`] says.
 async fn decided(
     reporter: &mut Reporter<'_>,
     ask: &Ask,
     posted: &request::Posted,
     ended: Ended,
+    say: &dyn Progress,
 ) -> Result<Code, Failure> {
     let client = reporter.client;
-    let outcome = match ended {
-        Ended::Cancelled(signal) => {
-            let mut draft = reporter.draft(Kind::Decision, Some(audit::Decision::Cancelled));
-            draft.reason = Some(format!("cancelled by {signal} while waiting"));
-            let rec = reporter.write(&draft, false)?;
-            let msg = format!("cancelled by {signal}; no decision (record {})", rec.id);
-            request::show_outcome(client, ask, posted, &msg).await;
-            reporter.check(Some("cancelled"), "Cancelled", &msg).await;
-            outputs("cancelled", &[], Some(&rec), None)?;
-            eprintln!("jitaa: {msg}");
-            return Ok(Code::Denied);
-        }
-        Ended::Decided(o) => o,
+    let (ended, said, text) = match ended {
+        Ended::Cancelled(signal) => (
+            Conclusion::Cancelled {
+                signal: signal.into(),
+            },
+            String::new(),
+            None,
+        ),
+        Ended::Decided(o) => (
+            Conclusion::of(&o.decision, ask.rule.ttl, Utc::now()),
+            o.explanation.summary.clone(),
+            Some(o.explanation.render()),
+        ),
     };
-    let text = outcome.explanation.render();
-    match &outcome.decision {
-        Decision::Approved {
-            approvals,
-            valid_until,
-            ..
-        } => {
-            if *valid_until <= Utc::now() {
-                // The engine does not compare valid_until with now: an approval whose
-                // ttl ran out before it was seen is no approval (fail closed).
-                let reason = format!(
-                    "the approval lapsed at {} (ttl {}) before it could be used",
-                    audit::record::format_time(*valid_until),
-                    humantime::format_duration(ask.rule.ttl)
-                );
-                let mut draft = reporter.draft(Kind::Decision, Some(audit::Decision::Expired));
-                draft.reason = Some(reason.clone());
-                let rec = reporter.write(&draft, false)?;
-                reporter
-                    .check(Some("timed_out"), "Approval lapsed", &reason)
-                    .await;
-                outputs("expired", &[], Some(&rec), None)?;
-                actions::error(&format!("jitaa: {reason}"));
-                return Ok(Code::TimedOut);
-            }
-            let mut draft = reporter.draft(Kind::Decision, Some(audit::Decision::Approved));
-            draft.approvals = record::approvals(approvals);
-            draft.expires_at = Some(*valid_until);
-            let rec = reporter.write(&draft, true)?;
-            let who: Vec<String> = approvals.iter().map(|a| a.login.clone()).collect();
-            let msg = format!("{} (record {})", outcome.explanation.summary, rec.id);
-            println!("jitaa: {msg}");
-            request::show_outcome(client, ask, posted, &format!("✅ {msg}")).await;
-            reporter.check(Some("success"), "Approved", &text).await;
-            outputs("approved", &who, Some(&rec), Some(*valid_until))?;
+    let mut draft = reporter.draft(Kind::Decision, Some(ended.record()));
+    draft.reason = ended.reason(&said);
+    let mut valid_until = None;
+    let mut who = Vec::new();
+    if let Conclusion::Approved {
+        approvals,
+        valid_until: until,
+    } = &ended
+    {
+        draft.approvals = record::approvals(approvals);
+        draft.expires_at = Some(*until);
+        valid_until = Some(*until);
+        who = approvals.iter().map(|a| a.login.clone()).collect();
+    }
+    // An approval nobody can see later must not deploy: it must be published.
+    let rec = reporter.write(&draft, matches!(ended, Conclusion::Approved { .. }))?;
+    let msg = match &ended {
+        Conclusion::Cancelled { signal } => {
+            format!("cancelled by {signal}; no decision (record {})", rec.id)
+        }
+        Conclusion::Lapsed { reason } => reason.clone(),
+        _ => format!("{said} (record {})", rec.id),
+    };
+    if !matches!(ended, Conclusion::Lapsed { .. }) {
+        let shown = match ended {
+            Conclusion::Cancelled { .. } => msg.clone(),
+            _ => format!("{} {msg}", ended.mark()),
+        };
+        request::show_outcome(client, ask, posted, &shown).await;
+    }
+    let (conclusion, title) = ended.check();
+    let body = match (&ended, &text) {
+        (Conclusion::Lapsed { .. } | Conclusion::Cancelled { .. }, _) | (_, None) => &msg,
+        (_, Some(t)) => t,
+    };
+    reporter.check(Some(conclusion), title, body).await;
+    outputs(ended.output(), &who, Some(&rec), valid_until)?;
+    let text = text.unwrap_or_else(|| msg.clone());
+    match &ended {
+        Conclusion::Approved { valid_until, .. } => {
+            say.say(&format!("jitaa: {msg}"));
             summary(
                 "approved",
                 &[
@@ -632,33 +652,18 @@ async fn decided(
                 ],
                 &text,
             );
-            Ok(Code::Ok)
         }
-        Decision::Denied { reason, .. } => {
-            let mut draft = reporter.draft(Kind::Decision, Some(audit::Decision::Denied));
-            draft.reason = reason
-                .clone()
-                .or_else(|| Some(outcome.explanation.summary.clone()));
-            let rec = reporter.write(&draft, false)?;
-            let msg = format!("{} (record {})", outcome.explanation.summary, rec.id);
-            request::show_outcome(client, ask, posted, &format!("❌ {msg}")).await;
-            reporter.check(Some("failure"), "Denied", &text).await;
-            outputs("denied", &[], Some(&rec), None)?;
-            summary("denied", &[("record", rec.id.clone())], &text);
+        Conclusion::Cancelled { .. } => eprintln!("jitaa: {msg}"),
+        Conclusion::Lapsed { .. } => actions::error(&format!("jitaa: {msg}")),
+        Conclusion::Denied { .. } | Conclusion::TimedOut => {
+            let word = if ended.code() == Code::Denied {
+                "denied"
+            } else {
+                "timed out"
+            };
+            summary(word, &[("record", rec.id.clone())], &text);
             actions::error(&format!("jitaa: {msg}"));
-            Ok(Code::Denied)
-        }
-        Decision::Expired { .. } | Decision::Pending { .. } => {
-            let mut draft = reporter.draft(Kind::Decision, Some(audit::Decision::Expired));
-            draft.reason = Some(outcome.explanation.summary.clone());
-            let rec = reporter.write(&draft, false)?;
-            let msg = format!("{} (record {})", outcome.explanation.summary, rec.id);
-            request::show_outcome(client, ask, posted, &format!("⌛ {msg}")).await;
-            reporter.check(Some("timed_out"), "Timed out", &text).await;
-            outputs("expired", &[], Some(&rec), None)?;
-            summary("timed out", &[("record", rec.id.clone())], &text);
-            actions::error(&format!("jitaa: {msg}"));
-            Ok(Code::TimedOut)
         }
     }
+    Ok(ended.code())
 }

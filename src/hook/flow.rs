@@ -68,21 +68,13 @@ enum Check {
 
 /// GitHub, created on first use (most pushes never need it).
 struct Hub {
-    rt: tokio::runtime::Runtime,
     client: Client,
 }
 
 fn hub(slot: &mut Option<Hub>) -> Result<&Hub, Failure> {
     if slot.is_none() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Failure::unreachable(format!("starting the async runtime: {e}")))?;
-        let client = {
-            let _guard = rt.enter();
-            Client::from_env(None).map_err(github_failure)?
-        };
-        *slot = Some(Hub { rt, client });
+        let client = Client::from_env(None).map_err(github_failure)?;
+        *slot = Some(Hub { client });
     }
     slot.as_ref()
         .ok_or_else(|| Failure::unreachable("GitHub client unavailable"))
@@ -341,9 +333,8 @@ fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check,
             paths: &owners,
             now: ctx.now,
         };
-        let v = hub
-            .rt
-            .block_on(pr::check(&hub.client, &q))
+        let v = crate::runtime::block_on(|| pr::check(&hub.client, &q))
+            .map_err(|e| Failure::unreachable(e.to_string()))?
             .map_err(github_failure)?;
         if let PrVerdict::Approved {
             pr,

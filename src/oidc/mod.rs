@@ -14,7 +14,6 @@
 //! and iat checked with 60 s leeway; https only for the issuer and its JWKS (loopback
 //! hosts excepted); `sub` is never parsed for a decision; tokens are never logged.
 
-pub mod cmd;
 mod context;
 mod error;
 mod fetch;

@@ -5,7 +5,6 @@
 //! its line and column so a bad policy is reported as `file:line:column: what is wrong`
 //! and exits 2. No policy file means [`Policy::builtin`]: DESIGN.md's defaults.
 
-pub mod cmd;
 pub mod hosted;
 mod raw;
 mod validate;

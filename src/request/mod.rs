@@ -8,7 +8,7 @@
 //! policy, appending and publishing records, and finding earlier approvals.
 
 pub mod body;
-pub mod cmd;
+pub mod flow;
 pub mod record;
 mod wait;
 

@@ -21,23 +21,14 @@ pub fn settings(policy: &Policy) -> Settings {
 }
 
 /// An Actions OIDC token for the audience `jitaa:` + digest, fetched from the runner.
-/// The audit store is synchronous, so each token is fetched on its own small runtime.
+/// The audit store is synchronous: each token is fetched on the process's runtime.
 pub struct ActionsOidcSigner;
 
 impl OidcSigner for ActionsOidcSigner {
     fn token_for(&self, audience: &str) -> Result<String, String> {
-        let audience = audience.to_string();
-        let fetch = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| format!("runtime: {e}"))?;
-            rt.block_on(crate::oidc::request_token(&audience))
-                .map_err(|f| f.message)
-        });
-        fetch
-            .join()
-            .map_err(|_| "the token request thread failed".to_string())?
+        crate::runtime::block_on(|| crate::oidc::request_token(audience))
+            .map_err(|e| e.to_string())?
+            .map_err(|f| f.message)
     }
 }
 

@@ -151,6 +151,7 @@ pub async fn wait(
     posted: &Posted,
     opts: &WaitOptions,
     signals: &mut Signals,
+    say: &dyn crate::progress::Progress,
 ) -> Result<Ended, Failure> {
     let repo = &ask.repo;
     let n = posted.thread.number;
@@ -160,7 +161,7 @@ pub async fn wait(
     if posted.thread.is_pr {
         poller = poller.with_reviews(repo, n);
     }
-    let progress = Progress::new(opts.spinner);
+    let progress = Shown::new(opts.spinner, say);
     let mut events = Events::default();
     let mut facts = FactsByLogin::new();
     let mut resolved: HashSet<String> = HashSet::new();
@@ -200,7 +201,7 @@ pub async fn wait(
         }
         let outcome = approval::decide(&ask.rule, &posted.request, &events, &facts, Utc::now());
         if changed {
-            acknowledge(client, ask, posted, &outcome, &mut acked).await;
+            acknowledge(client, ask, posted, &outcome, &mut acked, say).await;
         }
         if let Decision::Pending { .. } = outcome.decision {
             let line = status_line(&outcome);
@@ -312,6 +313,7 @@ async fn acknowledge(
     posted: &Posted,
     outcome: &Outcome,
     acked: &mut Acked,
+    say: &dyn crate::progress::Progress,
 ) {
     for ack in &outcome.acknowledgements {
         let accepted = match &ack.verdict {
@@ -340,7 +342,7 @@ async fn acknowledge(
             && acked.replied.insert(id)
         {
             let text = body::refusal_reply(&ack.login, &posted.request.id, message);
-            println!("refused @{}'s command: {message}", ack.login);
+            say.say(&format!("refused @{}'s command: {message}", ack.login));
             if let Err(e) = client
                 .create_comment(&ask.repo, posted.thread.number, &text)
                 .await
@@ -400,33 +402,33 @@ fn strip_time(line: &str) -> &str {
     line.rsplit_once("; ").map(|(a, _)| a).unwrap_or(line)
 }
 
-/// Lines, or an indicatif spinner on a terminal.
-enum Progress {
-    Lines,
+/// Lines (to the flow's progress sink), or an indicatif spinner on a terminal.
+enum Shown<'a> {
+    Lines(&'a dyn crate::progress::Progress),
     Spinner(indicatif::ProgressBar),
 }
 
-impl Progress {
-    fn new(spinner: bool) -> Progress {
+impl<'a> Shown<'a> {
+    fn new(spinner: bool, say: &'a dyn crate::progress::Progress) -> Shown<'a> {
         if spinner {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.enable_steady_tick(Duration::from_millis(120));
-            Progress::Spinner(bar)
+            Shown::Spinner(bar)
         } else {
-            Progress::Lines
+            Shown::Lines(say)
         }
     }
     fn is_spinner(&self) -> bool {
-        matches!(self, Progress::Spinner(_))
+        matches!(self, Shown::Spinner(_))
     }
     fn show(&self, line: &str) {
         match self {
-            Progress::Lines => println!("{line}"),
-            Progress::Spinner(b) => b.set_message(line.to_string()),
+            Shown::Lines(say) => say.say(line),
+            Shown::Spinner(b) => b.set_message(line.to_string()),
         }
     }
     fn finish(&self) {
-        if let Progress::Spinner(b) = self {
+        if let Shown::Spinner(b) = self {
             b.finish_and_clear();
         }
     }

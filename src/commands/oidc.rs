@@ -3,30 +3,57 @@
 
 use std::io::Read;
 
-use crate::cli::{Format, Global, OidcVerifyArgs};
-use crate::exit::{Code, Failure};
+use clap::{Args, Subcommand};
 
-use super::{Context, Verifier, cross_check, process_env, request_token};
+use super::{Format, Global};
+use crate::exit::{Code, Failure};
+use crate::oidc::{Context, MAX_TOKEN_LEN, Verifier, cross_check, process_env, request_token};
+
+#[derive(Debug, Subcommand)]
+pub enum OidcCmd {
+    /// Verify an Actions OIDC token (RS256 against the issuer's keys, iss, aud, times,
+    /// and the run's GITHUB_* variables) and print its context. Exit 4 when invalid.
+    #[command(after_help = "Examples:\n  \
+jitaa oidc verify                 # in a job with `permissions: id-token: write`: fetch one\n  \
+echo \"$TOKEN\" | jitaa oidc verify - --format json\n  \
+JITAA_OIDC_ISSUER=https://ghes.example.com/_services/token jitaa oidc verify -")]
+    Verify(OidcVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OidcVerifyArgs {
+    /// The token, or `-` to read it from stdin (safer: argv is visible to other
+    /// processes). Default: request one from the runner (needs id-token: write).
+    #[arg(value_name = "TOKEN|-")]
+    pub token: Option<String>,
+    /// The audience the token must carry.
+    #[arg(long, env = "JITAA_OIDC_AUDIENCE", default_value = "jitaa")]
+    pub audience: String,
+    /// The issuer the token must come from (https; http only on loopback).
+    #[arg(
+        long,
+        env = "JITAA_OIDC_ISSUER",
+        default_value = "https://token.actions.githubusercontent.com"
+    )]
+    pub issuer: String,
+}
 
 /// Runs `jitaa oidc verify`. Exit 0 and the context when valid; 4 with the reason when
 /// not; 2 for bad configuration; 5 when the issuer or runner is unreachable.
-pub fn verify(global: &Global, args: &OidcVerifyArgs) -> anyhow::Result<Code> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::unreachable(format!("cannot start the async runtime: {e}")))?;
-    let ctx = rt.block_on(run(args))?;
+pub(super) async fn run(global: &Global, cmd: OidcCmd) -> anyhow::Result<Code> {
+    let OidcCmd::Verify(args) = cmd;
+    let ctx = verify(&args).await?;
     print_context(&ctx, global.format)?;
     Ok(Code::Ok)
 }
 
-async fn run(args: &OidcVerifyArgs) -> Result<Context, Failure> {
+async fn verify(args: &OidcVerifyArgs) -> Result<Context, Failure> {
     let verifier = Verifier::new(&args.issuer, &args.audience)?;
     let token = match args.token.as_deref() {
         Some("-") => {
             let mut text = String::new();
             std::io::stdin()
-                .take(super::MAX_TOKEN_LEN as u64 + 1)
+                .take(MAX_TOKEN_LEN as u64 + 1)
                 .read_to_string(&mut text)
                 .map_err(|e| Failure::usage(format!("TOKEN `-`: cannot read stdin ({e})")))?;
             text

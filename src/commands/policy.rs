@@ -2,26 +2,68 @@
 //! showing which rule applies, who may approve and each changed path's code owners,
 //! all read from a commit through git (never the work tree).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use git2::Oid;
 use serde_json::json;
 
-use super::{Approvers, Coverage, LoadedPolicy, MAX_BYTES, MatchInput, Matched, Policy};
-use crate::cli::{Format, Global, PolicyCheckArgs, PolicyExplainArgs};
+use clap::{Args, Subcommand};
+
+use super::{Format, Global};
 use crate::codeowners::{CodeOwners, Owner, PathOwners};
 use crate::exit::{Code, Failure};
+use crate::policy::{Approvers, Coverage, LoadedPolicy, MAX_BYTES, MatchInput, Matched, Policy};
 use crate::repo::Repo;
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// Validate a policy file; errors name file:line:column.
+    #[command(after_help = "Example:\n  jitaa policy check .github/jitaa.yml")]
+    Check(PolicyCheckArgs),
+    /// Show which rule matches, who may approve, and each path's owners.
+    #[command(
+        after_help = "Example:\n  jitaa policy explain --ref origin/main --environment production --path src/lib.rs\n  \
+jitaa policy explain --format json"
+    )]
+    Explain(PolicyExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyCheckArgs {
+    /// The policy file (default: .github/jitaa.yml, else .jitaa.yml, at HEAD).
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyExplainArgs {
+    /// The commit to read policy and CODEOWNERS from (not the work tree).
+    #[arg(long = "ref", value_name = "REF", default_value = "HEAD")]
+    pub git_ref: String,
+    /// The deployment environment to match rules against.
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// A changed path to explain (repeatable). Default: the paths changed between
+    /// REF and its merge-base with the default branch.
+    #[arg(long = "path", value_name = "P")]
+    pub paths: Vec<String>,
+}
+
+pub(super) fn run(global: &Global, cmd: PolicyCmd) -> anyhow::Result<Code> {
+    Ok(match cmd {
+        PolicyCmd::Check(args) => check(global, &args)?,
+        PolicyCmd::Explain(args) => explain(global, &args)?,
+    })
+}
 
 /// `jitaa policy check [PATH]`: exit 0 with `ok: <file>: N rules`, or exit 2 with
 /// every problem as `file:line:column: what is wrong`.
-pub fn check(global: &Global, args: &PolicyCheckArgs) -> Result<Code, Failure> {
+fn check(global: &Global, args: &PolicyCheckArgs) -> Result<Code, Failure> {
     let (label, policy, digest) = match &args.path {
         Some(path) => {
             let bytes = read_disk(path)?;
             let label = path.display().to_string();
             let policy = Policy::parse(&label, &bytes)?;
-            (label, policy, super::digest(&bytes))
+            (label, policy, crate::policy::digest(&bytes))
         }
         None => {
             let repo = Repo::discover(global.repo.as_deref())?;
@@ -37,7 +79,7 @@ pub fn check(global: &Global, args: &PolicyCheckArgs) -> Result<Code, Failure> {
     };
     let n = policy.rules().count();
     // In JSON the warnings are a field (stdout stays one JSON document).
-    let warnings = super::hosted::timeout_warnings(&policy);
+    let warnings = crate::policy::hosted::timeout_warnings(&policy);
     if global.format != Format::Json {
         for w in &warnings {
             crate::actions::warning(w);
@@ -84,7 +126,7 @@ struct Explained {
 
 /// `jitaa policy explain`: which rule matches and why, who may approve, and each path's
 /// owners with the deciding CODEOWNERS line.
-pub fn explain(global: &Global, args: &PolicyExplainArgs) -> Result<Code, Failure> {
+fn explain(global: &Global, args: &PolicyExplainArgs) -> Result<Code, Failure> {
     let repo = Repo::discover(global.repo.as_deref())?;
     let commit = repo.commit_id(&args.git_ref)?;
     // `--ref` as given (DESIGN.md: explain reads the ref, through git), read by the

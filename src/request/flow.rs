@@ -5,29 +5,35 @@
 //! progress until approved (a grant record `decision: approved` with subject
 //! {sha, ref}, pushed to the audit branch: exit 0), denied (1) or timed out (3).
 
-use std::io::IsTerminal;
-
 use chrono::Utc;
 use serde_json::json;
 
-use crate::approval::{Decision, Target};
+use crate::approval::{Conclusion, Target};
 use crate::audit::{self, Actor, ContextSource, Draft, Kind, RuleRef, Subject};
 use crate::base::{self, Action, AtDefault, GitFiles, Rules};
-use crate::cli::{Global, RequestArgs};
 use crate::exit::{Code, Failure};
 use crate::github::{Client, RepoName};
 use crate::policy::MatchInput;
+use crate::progress::Progress;
 use crate::repo::Repo;
 
 use super::{Ask, Ended, WaitOptions, gh_fail, record};
 
-/// The `request` subcommand.
-pub fn run(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::unreachable(format!("starting the async runtime: {e}")))?;
-    rt.block_on(request(global, args))
+/// What `jitaa request` is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The repository's directory (default: the current one).
+    pub repo: Option<std::path::PathBuf>,
+    /// The branch the push goes to (`main` or `refs/heads/main`).
+    pub git_ref: String,
+    /// The commit to approve (default HEAD); all zeros asks to delete the branch.
+    pub sha: Option<String>,
+    /// Wait for the decision and record the grant.
+    pub wait: bool,
+    pub timeout: Option<std::time::Duration>,
+    pub poll: Option<std::time::Duration>,
+    /// A spinner instead of progress lines while waiting.
+    pub spinner: bool,
 }
 
 /// `origin/<branch>`'s current tip, fetched first (the last fetched one when offline).
@@ -42,9 +48,10 @@ fn remote_tip(repo: &Repo, branch: &str) -> Result<git2::Oid, Failure> {
     })
 }
 
-async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
+/// Posts the request and, with `wait`, waits for the decision and records the grant.
+pub async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Failure> {
     let mut signals = super::Signals::install()?;
-    let repo = Repo::discover(global.repo.as_deref())?;
+    let repo = Repo::discover(args.repo.as_deref())?;
     let name = RepoName::parse(&repo.github_repository("origin")?, "the GitHub repository")
         .map_err(Failure::from)?;
     let branch = args
@@ -107,10 +114,10 @@ async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
         rule.approvals = 1;
     }
     if rule.approvals == 0 {
-        println!(
+        say.say(&format!(
             "rule `{}` needs no approval for {sha} to {branch}: push away",
             rule.name
-        );
+        ));
         return Ok(Code::Ok);
     }
     let owners = super::owners_of(codeowners.as_ref(), &paths);
@@ -159,24 +166,27 @@ async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
     };
     let thread = super::open_issue(&client, &ask).await?;
     let posted = super::post(&client, &ask, thread, rule.timeout).await?;
-    println!(
+    say.say(&format!(
         "requested approval of {sha} to {branch}: {} (request {})",
         posted.thread.url, posted.request.id
-    );
+    ));
     let Some(signers) = signers else {
         return Ok(Code::Ok);
     };
     let opts = WaitOptions {
         poll: args.poll,
-        spinner: std::io::stdout().is_terminal(),
+        spinner: args.spinner,
         ..WaitOptions::default()
     };
-    let ended = super::wait(&client, &ask, &posted, &opts, &mut signals).await?;
+    let ended = super::wait(&client, &ask, &posted, &opts, &mut signals, say).await?;
     let outcome = match ended {
         Ended::Cancelled(signal) => {
             super::show_outcome(&client, &ask, &posted, &format!("cancelled by {signal}")).await;
             eprintln!("cancelled by {signal}; no decision");
-            return Ok(Code::Denied);
+            return Ok(Conclusion::Cancelled {
+                signal: signal.into(),
+            }
+            .code());
         }
         Ended::Decided(o) => o,
     };
@@ -205,16 +215,21 @@ async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
     });
     draft.context_source = Some(ContextSource::Git);
     let summary = outcome.explanation.summary.clone();
-    match &outcome.decision {
-        Decision::Approved {
-            approvals,
-            valid_until,
-            ..
-        } if *valid_until > Utc::now() => {
-            draft.decision = Some(audit::Decision::Approved);
-            draft.approvals = record::approvals(approvals);
-            draft.expires_at = Some(*valid_until);
-            let w = record::write(repo.git(), &settings, &draft, &signers)?;
+    let ended = Conclusion::of(&outcome.decision, rule.ttl, Utc::now());
+    draft.decision = Some(ended.record());
+    draft.reason = ended.reason(&summary);
+    if let Conclusion::Approved {
+        approvals,
+        valid_until,
+    } = &ended
+    {
+        draft.approvals = record::approvals(approvals);
+        draft.expires_at = Some(*valid_until);
+    }
+    let w = record::write(repo.git(), &settings, &draft, &signers)?;
+    match &ended {
+        Conclusion::Approved { valid_until, .. } => {
+            // A grant nobody can see lets no push through: it must be published.
             if let Err(reason) = w.pushed {
                 return Err(Failure::unreachable(format!(
                     "grant {} written locally but not published: {reason}",
@@ -222,29 +237,22 @@ async fn request(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
                 )));
             }
             super::show_outcome(&client, &ask, &posted, &format!("✅ {summary}")).await;
-            println!(
+            say.say(&format!(
                 "approved: {summary}; grant {} ({}) — push before {}",
                 w.appended.id,
                 w.appended.digest,
                 audit::record::format_time(*valid_until)
-            );
-            Ok(Code::Ok)
-        }
-        Decision::Denied { reason, .. } => {
-            draft.decision = Some(audit::Decision::Denied);
-            draft.reason = reason.clone().or(Some(summary.clone()));
-            let w = record::write(repo.git(), &settings, &draft, &signers)?;
-            super::show_outcome(&client, &ask, &posted, &format!("❌ {summary}")).await;
-            eprintln!("{summary} (record {})", w.appended.id);
-            Ok(Code::Denied)
+            ));
         }
         _ => {
-            draft.decision = Some(audit::Decision::Expired);
-            draft.reason = Some(summary.clone());
-            let w = record::write(repo.git(), &settings, &draft, &signers)?;
-            super::show_outcome(&client, &ask, &posted, &format!("⌛ {summary}")).await;
-            eprintln!("{summary} (record {})", w.appended.id);
-            Ok(Code::TimedOut)
+            let said = match &ended {
+                Conclusion::Lapsed { reason } => reason.clone(),
+                _ => summary.clone(),
+            };
+            let mark = ended.mark();
+            super::show_outcome(&client, &ask, &posted, &format!("{mark} {said}")).await;
+            eprintln!("{said} (record {})", w.appended.id);
         }
     }
+    Ok(ended.code())
 }
