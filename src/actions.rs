@@ -6,13 +6,13 @@ use std::fs::OpenOptions;
 use std::io::Write;
 
 /// True when running as an Actions step.
-pub fn in_actions() -> bool {
+pub(crate) fn in_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
 }
 
 /// Asks the runner to hide `secret` in every later log line. Call before anything
 /// could print it. Multi-line secrets are masked line by line, as the runner needs.
-pub fn mask(secret: &str) {
+pub(crate) fn mask(secret: &str) {
     if !in_actions() {
         return;
     }
@@ -24,17 +24,17 @@ pub fn mask(secret: &str) {
 }
 
 /// An `::error::` annotation in Actions; a plain `error:` line elsewhere.
-pub fn error(message: &str) {
+pub(crate) fn error(message: &str) {
     annotate("error", message);
 }
 
 /// A `::notice::` annotation in Actions; a plain line elsewhere.
-pub fn notice(message: &str) {
+pub(crate) fn notice(message: &str) {
     annotate("notice", message);
 }
 
 /// A `::warning::` annotation in Actions; a plain line elsewhere.
-pub fn warning(message: &str) {
+pub(crate) fn warning(message: &str) {
     annotate("warning", message);
 }
 
@@ -47,7 +47,7 @@ fn annotate(level: &str, message: &str) {
 }
 
 /// Escapes a workflow command's data as the runner expects (`%`, CR, LF).
-pub fn escape_data(s: &str) -> String {
+pub(crate) fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
@@ -55,7 +55,7 @@ pub fn escape_data(s: &str) -> String {
 
 /// Writes step outputs to `GITHUB_OUTPUT` (heredoc form, so values may hold newlines).
 /// Does nothing when the variable is unset (outside Actions).
-pub fn set_outputs(outputs: &[(&str, String)]) -> std::io::Result<()> {
+pub(crate) fn set_outputs(outputs: &[(&str, String)]) -> std::io::Result<()> {
     let Ok(path) = std::env::var("GITHUB_OUTPUT") else {
         return Ok(());
     };
@@ -71,7 +71,7 @@ pub fn set_outputs(outputs: &[(&str, String)]) -> std::io::Result<()> {
 }
 
 /// Appends Markdown to the job summary (`GITHUB_STEP_SUMMARY`), if set.
-pub fn append_summary(markdown: &str) -> std::io::Result<()> {
+pub(crate) fn append_summary(markdown: &str) -> std::io::Result<()> {
     let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") else {
         return Ok(());
     };

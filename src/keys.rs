@@ -62,6 +62,9 @@ impl SigningKey {
             return Ok(None);
         }
         if value.contains("-----BEGIN") {
+            // A repository secret is masked by the runner; mask it anyway in case it
+            // came from elsewhere (an earlier step's output, a file read into env).
+            crate::actions::mask(&value);
             return Self::from_openssh(&value, "JITAA_SIGNING_KEY").map(Some);
         }
         let path = Path::new(value.trim());
@@ -71,6 +74,7 @@ impl SigningKey {
                 path.display()
             ))
         })?;
+        crate::actions::mask(&text);
         Self::from_openssh(&text, &path.display().to_string()).map(Some)
     }
 
@@ -164,7 +168,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
 
 /// ssh-key 0.6 takes a rand_core 0.6 RNG; this is its OS RNG.
 mod rand_core_compat {
-    pub use ssh_key::rand_core::OsRng;
+    pub(super) use ssh_key::rand_core::OsRng;
 }
 
 #[cfg(test)]

@@ -1,11 +1,19 @@
 //! jitaa — Just-In-Time Action Approval. See ARCHITECTURE.md for the map.
+//!
+//! The binary is [`main`] (the command layer, `src/commands/`). The public modules are
+//! the surface the integration tests and benchmarks drive; everything else is
+//! `pub(crate)`, so `dead_code` sees what nothing calls.
+
+// `pub` only where the library's surface needs it.
+#![warn(unreachable_pub)]
+#![forbid(unsafe_code)]
 
 #[allow(
     clippy::disallowed_macros,
     reason = "writes GitHub Actions workflow commands to stdout"
 )]
-pub mod actions;
-pub mod approval;
+pub(crate) mod actions;
+pub(crate) mod approval;
 pub mod audit;
 pub mod base;
 pub mod codeowners;
@@ -15,14 +23,16 @@ pub mod codeowners;
 )]
 pub mod commands;
 pub mod exit;
-pub mod gate;
+pub(crate) mod gate;
 pub mod github;
 pub mod hook;
 pub mod keys;
-pub mod logging;
+pub(crate) mod logging;
 pub mod oidc;
 pub mod policy;
-pub mod progress;
+pub(crate) mod progress;
 pub mod repo;
-pub mod request;
-pub mod runtime;
+pub(crate) mod request;
+pub(crate) mod runtime;
+
+pub use commands::main;

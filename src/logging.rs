@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-pub fn init(verbose: u8) {
+pub(crate) fn init(verbose: u8) {
     let default = match verbose {
         0 => "warn",
         1 => "jitaa=info,info",
@@ -32,7 +32,7 @@ pub fn init(verbose: u8) {
 }
 
 /// Whether to colour output: on a terminal, unless `NO_COLOR` is set to anything but "".
-pub fn colour(terminal: bool, no_color: Option<OsString>) -> bool {
+pub(crate) fn colour(terminal: bool, no_color: Option<OsString>) -> bool {
     terminal && no_color.is_none_or(|v| v.is_empty())
 }
 

@@ -1,5 +1,5 @@
-//! The `jitaa` binary: everything happens in the command layer (`jitaa::commands`).
+//! The `jitaa` binary: everything happens in the command layer (`jitaa::main`, in src/commands/).
 
 fn main() -> std::process::ExitCode {
-    jitaa::commands::main()
+    jitaa::main()
 }

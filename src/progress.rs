@@ -2,14 +2,7 @@
 //! decides where the lines go (stdout for a person or a job log), tests may collect them.
 
 /// A sink for a flow's progress lines.
-pub trait Progress {
+pub(crate) trait Progress {
     /// One line for the user, as it should read (`jitaa: rule `main`: ...`).
     fn say(&self, line: &str);
-}
-
-/// Drops every line (for callers that want the result only).
-pub struct Quiet;
-
-impl Progress for Quiet {
-    fn say(&self, _line: &str) {}
 }

@@ -43,7 +43,7 @@ use serde::Serialize;
 /// One command found in a comment body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
-pub enum Command {
+pub(crate) enum Command {
     /// `/approve` (request `None`: every pending request on the thread) or `/approve <id>`.
     Approve { request: Option<String> },
     /// `/approve cancel`: withdraws the author's standing approval or deny.
@@ -54,7 +54,7 @@ pub enum Command {
 
 impl Command {
     /// The command as it would be written, for explanations (`/deny` without its reason).
-    pub fn word(&self) -> String {
+    pub(crate) fn word(&self) -> String {
         match self {
             Command::Approve { request: None } => "/approve".into(),
             Command::Approve { request: Some(id) } => format!("/approve {id}"),
@@ -65,12 +65,12 @@ impl Command {
 }
 
 /// The commands of a comment body, in reading order.
-pub fn parse(body: &str) -> Vec<Command> {
+pub(crate) fn parse(body: &str) -> Vec<Command> {
     parse_with_lines(body).into_iter().map(|(_, c)| c).collect()
 }
 
 /// The commands of a comment body with their 1-based line numbers, in reading order.
-pub fn parse_with_lines(body: &str) -> Vec<(usize, Command)> {
+pub(crate) fn parse_with_lines(body: &str) -> Vec<(usize, Command)> {
     // Candidate lines first: most bodies have none, and those need no Markdown reading.
     let mut candidates: Vec<(usize, Range<usize>, Command)> = Vec::new();
     let mut offset = 0;
@@ -202,7 +202,7 @@ fn parse_line(line: &str) -> Option<Command> {
 }
 
 /// Whether a word has the shape of a request id: a ULID.
-pub fn is_request_id(word: &str) -> bool {
+pub(crate) fn is_request_id(word: &str) -> bool {
     word.len() == 26 && ulid::Ulid::from_string(word).is_ok()
 }
 

@@ -13,7 +13,7 @@ use crate::exit::Code;
 
 /// The end of one request, as every flow reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Conclusion {
+pub(crate) enum Conclusion {
     /// Approved and still valid: the change may go.
     Approved {
         approvals: Vec<Approval>,
@@ -32,7 +32,7 @@ pub enum Conclusion {
 
 impl Conclusion {
     /// How `decision` ends the request at `now`, for a rule with this `ttl`.
-    pub fn of(decision: &Decision, ttl: Duration, now: DateTime<Utc>) -> Conclusion {
+    pub(crate) fn of(decision: &Decision, ttl: Duration, now: DateTime<Utc>) -> Conclusion {
         match decision {
             Decision::Approved {
                 approvals,
@@ -58,7 +58,7 @@ impl Conclusion {
 
     /// The process's exit code (DESIGN.md): approved 0, denied or cancelled 1, timed
     /// out or lapsed 3.
-    pub fn code(&self) -> Code {
+    pub(crate) fn code(&self) -> Code {
         match self {
             Conclusion::Approved { .. } => Code::Ok,
             Conclusion::Denied { .. } | Conclusion::Cancelled { .. } => Code::Denied,
@@ -67,7 +67,7 @@ impl Conclusion {
     }
 
     /// The audit record's `decision`.
-    pub fn record(&self) -> audit::Decision {
+    pub(crate) fn record(&self) -> audit::Decision {
         match self {
             Conclusion::Approved { .. } => audit::Decision::Approved,
             Conclusion::Lapsed { .. } | Conclusion::TimedOut => audit::Decision::Expired,
@@ -77,7 +77,7 @@ impl Conclusion {
     }
 
     /// The audit record's `reason`, given the engine's one-line `summary`.
-    pub fn reason(&self, summary: &str) -> Option<String> {
+    pub(crate) fn reason(&self, summary: &str) -> Option<String> {
         match self {
             Conclusion::Approved { .. } => None,
             Conclusion::Lapsed { reason } => Some(reason.clone()),
@@ -90,7 +90,7 @@ impl Conclusion {
     }
 
     /// The check run's conclusion and title.
-    pub fn check(&self) -> (&'static str, &'static str) {
+    pub(crate) fn check(&self) -> (&'static str, &'static str) {
         match self {
             Conclusion::Approved { .. } => ("success", "Approved"),
             Conclusion::Lapsed { .. } => ("timed_out", "Approval lapsed"),
@@ -101,7 +101,7 @@ impl Conclusion {
     }
 
     /// The mark the request comment is updated with.
-    pub fn mark(&self) -> &'static str {
+    pub(crate) fn mark(&self) -> &'static str {
         match self {
             Conclusion::Approved { .. } => "✅",
             Conclusion::Denied { .. } => "❌",
@@ -111,7 +111,7 @@ impl Conclusion {
     }
 
     /// The `decision` step output.
-    pub fn output(&self) -> &'static str {
+    pub(crate) fn output(&self) -> &'static str {
         match self {
             Conclusion::Approved { .. } => "approved",
             Conclusion::Denied { .. } => "denied",

@@ -67,7 +67,7 @@ fn add(base: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
 }
 
 /// Decide a request from the events on its thread. Pure: `now` is the only clock.
-pub fn decide(
+pub(crate) fn decide(
     rule: &Rule,
     request: &Request,
     events: &Events,

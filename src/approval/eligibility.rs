@@ -212,7 +212,7 @@ fn not_approver_detail(rule: &Rule, request: &Request) -> String {
 /// The logins whose [`Facts`] the flow must resolve before calling
 /// [`decide`](super::decide()): authors of command-bearing comments and of submitted
 /// APPROVED or CHANGES_REQUESTED reviews (bots excluded), lower-cased and sorted.
-pub fn logins_to_resolve(events: &super::Events) -> Vec<String> {
+pub(crate) fn logins_to_resolve(events: &super::Events) -> Vec<String> {
     use super::ReviewState;
     let commenters = events
         .comments
@@ -242,7 +242,7 @@ pub fn logins_to_resolve(events: &super::Events) -> Vec<String> {
 
 /// The teams whose membership matters under `rule` for `request`: listed approver teams
 /// and owning teams of changed paths, as `(org, slug)`, sorted and de-duplicated.
-pub fn teams_to_resolve(rule: &Rule, request: &Request) -> Vec<(String, String)> {
+pub(crate) fn teams_to_resolve(rule: &Rule, request: &Request) -> Vec<(String, String)> {
     let listed = match &rule.approvers {
         Approvers::List(list) => list.as_slice(),
         Approvers::Codeowners => &[],

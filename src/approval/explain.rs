@@ -90,7 +90,7 @@ fn time(t: &DateTime<Utc>) -> String {
 }
 
 /// The decision in one line.
-pub fn summary(decision: &Decision) -> String {
+pub(crate) fn summary(decision: &Decision) -> String {
     match decision {
         Decision::Approved { auto: true, .. } => "approved automatically (approvals: 0)".into(),
         Decision::Approved {

@@ -10,7 +10,7 @@ use crate::codeowners::{Owner, PathOwners};
 use crate::policy::{Approvers, Coverage, Rule};
 
 /// `Err(why)` when no set of eligible people could reach the rule's approvals.
-pub fn feasible(rule: &Rule, requester: &str, paths: &[PathOwners]) -> Result<(), String> {
+pub(crate) fn feasible(rule: &Rule, requester: &str, paths: &[PathOwners]) -> Result<(), String> {
     if rule.approvals == 0 {
         return Ok(());
     }

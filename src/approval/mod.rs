@@ -16,12 +16,12 @@
 //! - Events at or after `posted_at + timeout` never count; with no decision by then and
 //!   `now` past it, the request is `Expired`.
 
-pub mod command;
+pub(crate) mod command;
 mod conclude;
 mod decide;
-pub mod eligibility;
-pub mod explain;
-pub mod feasible;
+pub(crate) mod eligibility;
+pub(crate) mod explain;
+pub(crate) mod feasible;
 #[cfg(test)]
 mod props;
 #[cfg(test)]
@@ -40,11 +40,10 @@ use serde::Serialize;
 
 use crate::codeowners::PathOwners;
 
-pub use command::Command;
-pub use conclude::Conclusion;
-pub use decide::decide;
-pub use eligibility::Refusal;
-pub use explain::Explanation;
+pub(crate) use conclude::Conclusion;
+pub(crate) use decide::decide;
+pub(crate) use eligibility::Refusal;
+pub(crate) use explain::Explanation;
 
 /// What is being approved: a deployment to an environment or a push to a ref.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -56,7 +55,7 @@ pub enum Target {
 
 /// One approval request, bound to (repository, sha, target).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
+pub(crate) struct Request {
     /// The request id (a ULID), as written in `/approve <id>`.
     pub id: String,
     /// `owner/name`.
@@ -199,14 +198,15 @@ impl FromStr for Permission {
 
 /// What the flow resolved about one author through the API.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Facts {
+pub(crate) struct Facts {
     pub permission: Option<Permission>,
     /// Team memberships as `(org, slug)`; compared case-insensitively.
     pub teams: Vec<(String, String)>,
 }
 
 impl Facts {
-    pub fn new(permission: Permission, teams: &[(&str, &str)]) -> Facts {
+    #[cfg(test)]
+    pub(crate) fn new(permission: Permission, teams: &[(&str, &str)]) -> Facts {
         Facts {
             permission: Some(permission),
             teams: teams
@@ -226,16 +226,16 @@ impl Facts {
 /// Facts per login (logins compare case-insensitively). A login with no entry, or with no
 /// permission resolved, is ineligible: fail closed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FactsByLogin(BTreeMap<String, Facts>);
+pub(crate) struct FactsByLogin(BTreeMap<String, Facts>);
 
 impl FactsByLogin {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
-    pub fn insert(&mut self, login: &str, facts: Facts) {
+    pub(crate) fn insert(&mut self, login: &str, facts: Facts) {
         self.0.insert(login.to_ascii_lowercase(), facts);
     }
-    pub fn get(&self, login: &str) -> Option<&Facts> {
+    pub(crate) fn get(&self, login: &str) -> Option<&Facts> {
         self.0.get(&login.to_ascii_lowercase())
     }
 }

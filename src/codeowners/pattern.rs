@@ -121,7 +121,7 @@ pub(super) fn compile(pattern: &str) -> Result<Pattern, String> {
 
 impl Pattern {
     /// Whether the pattern owns the path whose segments are `comps`.
-    pub fn matches(&self, comps: &[&str], dp: &mut Vec<bool>) -> bool {
+    pub(super) fn matches(&self, comps: &[&str], dp: &mut Vec<bool>) -> bool {
         let n = comps.len();
         let width = n + 1;
         dp.clear();

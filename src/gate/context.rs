@@ -12,7 +12,7 @@ use crate::policy::{OidcMode, Policy};
 
 /// The run as the gate uses it. With a verified token, every field comes from its claims.
 #[derive(Debug, Clone)]
-pub struct Run {
+pub(crate) struct Run {
     pub repo: RepoName,
     pub sha: String,
     /// `refs/heads/main`, `refs/pull/1/merge`, ...
@@ -23,19 +23,18 @@ pub struct Run {
     pub environment: Option<String>,
     /// `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`.
     pub run_url: Option<String>,
-    pub run_attempt: u32,
 }
 
 /// The record's `context`: claims or variables, their source, and the JWKS that verified.
 #[derive(Debug, Clone)]
-pub struct RecordContext {
+pub(crate) struct RecordContext {
     pub value: Value,
     pub source: ContextSource,
     pub jwks: Option<String>,
 }
 
 /// The token, verified, or why there is none.
-pub enum Token {
+pub(crate) enum Token {
     Verified {
         context: Box<Context>,
         jwks: Option<String>,
@@ -58,7 +57,7 @@ fn need(name: &str) -> Result<String, Failure> {
 
 /// Fetches and verifies the token when the runner offers one. An invalid or
 /// contradicting token is exit 4; an unreachable runner or issuer exit 5.
-pub async fn fetch_token() -> Result<Token, Failure> {
+pub(crate) async fn fetch_token() -> Result<Token, Failure> {
     if !crate::request::record::oidc_available() {
         return Ok(Token::Unavailable);
     }
@@ -78,7 +77,7 @@ pub async fn fetch_token() -> Result<Token, Failure> {
 }
 
 /// The run's facts: from the verified claims, else from GITHUB_* variables.
-pub fn run(token: &Token, environment_flag: Option<&str>) -> Result<Run, Failure> {
+pub(crate) fn run(token: &Token, environment_flag: Option<&str>) -> Result<Run, Failure> {
     let run_url = match (
         env("GITHUB_SERVER_URL"),
         env("GITHUB_REPOSITORY"),
@@ -109,7 +108,6 @@ pub fn run(token: &Token, environment_flag: Option<&str>) -> Result<Run, Failure
                 actor_id: c.actor_id.parse().unwrap_or(0),
                 environment,
                 run_url,
-                run_attempt: c.run_attempt.parse().unwrap_or(1),
             }
         }
         Token::Unavailable => Run {
@@ -123,9 +121,6 @@ pub fn run(token: &Token, environment_flag: Option<&str>) -> Result<Run, Failure
                 .unwrap_or(0),
             environment: environment_flag.map(str::to_string),
             run_url,
-            run_attempt: env("GITHUB_RUN_ATTEMPT")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1),
         },
     };
     if run.sha.len() != 40 || !run.sha.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -139,7 +134,11 @@ pub fn run(token: &Token, environment_flag: Option<&str>) -> Result<Run, Failure
 
 /// The record's context under the policy: the verified claims; without a token, an
 /// error unless the policy says `oidc: optional` (then the variables, marked `env`).
-pub fn for_record(token: &Token, run: &Run, policy: &Policy) -> Result<RecordContext, Failure> {
+pub(crate) fn for_record(
+    token: &Token,
+    run: &Run,
+    policy: &Policy,
+) -> Result<RecordContext, Failure> {
     match token {
         Token::Verified { context, jwks } => Ok(RecordContext {
             value: serde_json::to_value(context.as_ref())
@@ -170,7 +169,7 @@ pub fn for_record(token: &Token, run: &Run, policy: &Policy) -> Result<RecordCon
 }
 
 /// The push event's `before` (GITHUB_EVENT_PATH); `None` when absent or all zeros.
-pub fn push_before() -> Result<Option<String>, Failure> {
+pub(crate) fn push_before() -> Result<Option<String>, Failure> {
     let Some(path) = env("GITHUB_EVENT_PATH") else {
         return Ok(None);
     };
@@ -186,7 +185,7 @@ pub fn push_before() -> Result<Option<String>, Failure> {
 }
 
 /// The pull request of a `pull_request*` event payload: its number and head sha.
-pub fn event_pr() -> Option<(u64, Option<String>)> {
+pub(crate) fn event_pr() -> Option<(u64, Option<String>)> {
     let path = env("GITHUB_EVENT_PATH")?;
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
     let pr = v.get("pull_request")?;

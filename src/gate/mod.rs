@@ -19,7 +19,7 @@
 //!
 //! Any infrastructure failure is exit 5 and never approves.
 
-pub mod context;
+pub(crate) mod context;
 mod paths;
 mod push;
 mod report;
@@ -43,7 +43,7 @@ use report::{Reporter, outputs, summary};
 
 /// What the gate is asked to do (the command line's `jitaa gate` options).
 #[derive(Debug, Clone, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// The repository's directory (default: the current one).
     pub repo: Option<std::path::PathBuf>,
     /// The deployment environment (default: the OIDC token's).
@@ -57,7 +57,7 @@ pub struct Options {
 }
 
 /// The gate, top to bottom.
-pub async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Failure> {
+pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Failure> {
     let mut signals = request::Signals::install()?;
     let repo = Repo::discover(args.repo.as_deref())?;
     // 1. Context.

@@ -10,7 +10,7 @@ use crate::request::gh_fail;
 
 /// The changed paths: the PR files API, else (or past GitHub's 3,000-file cap) the git
 /// diff from the merge base of `base` and `sha`.
-pub async fn changed_paths(
+pub(super) async fn changed_paths(
     repo: &Repo,
     client: &Client,
     name: &RepoName,
@@ -42,7 +42,7 @@ pub async fn changed_paths(
 }
 
 /// `git diff` from the merge base of `from` and `to`, to `to`.
-pub fn git_paths(repo: &Repo, from: &str, to: &str) -> Result<Vec<String>, Failure> {
+pub(super) fn git_paths(repo: &Repo, from: &str, to: &str) -> Result<Vec<String>, Failure> {
     let (f, t) = (repo.present(from)?, repo.present(to)?);
     let start = repo.merge_base(f, t).unwrap_or(f);
     repo.changed_paths(start, t)

@@ -21,7 +21,7 @@ use crate::request::gh_fail;
 
 /// How a push to a protected branch was approved.
 #[derive(Debug, Clone)]
-pub struct Evidence {
+pub(super) struct Evidence {
     /// `GitHub merged pull request #3`, `pull request #3 approved`, `grant 01J…`.
     pub how: String,
     pub approvals: Vec<Approval>,
@@ -32,7 +32,7 @@ pub struct Evidence {
 }
 
 /// What the push check needs.
-pub struct PushQuery<'a> {
+pub(super) struct PushQuery<'a> {
     pub repo: &'a RepoName,
     pub branch: &'a str,
     pub sha: &'a str,
@@ -45,7 +45,7 @@ pub struct PushQuery<'a> {
 }
 
 /// The evidence that approves the push, or `None` (a violation).
-pub async fn check(
+pub(super) async fn check(
     client: &Client,
     q: &PushQuery<'_>,
     records: &Records<'_>,

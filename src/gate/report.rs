@@ -13,7 +13,7 @@ use crate::request::record::{self, Written};
 use super::context::{RecordContext, Run};
 
 /// What every record of this run shares.
-pub struct Reporter<'a> {
+pub(super) struct Reporter<'a> {
     pub repo: &'a Repo,
     pub client: &'a Client,
     pub run: &'a Run,
@@ -26,13 +26,13 @@ pub struct Reporter<'a> {
 }
 
 /// A written record, as outputs show it.
-pub struct Recorded {
+pub(super) struct Recorded {
     pub id: String,
     pub digest: String,
 }
 
 impl Reporter<'_> {
-    pub fn subject(&self) -> Subject {
+    pub(super) fn subject(&self) -> Subject {
         Subject {
             sha: self.run.sha.clone(),
             git_ref: Some(self.run.git_ref.clone()),
@@ -40,7 +40,7 @@ impl Reporter<'_> {
         }
     }
 
-    pub fn draft(&self, kind: Kind, decision: Option<Decision>) -> Draft {
+    pub(super) fn draft(&self, kind: Kind, decision: Option<Decision>) -> Draft {
         let mut d = Draft::new(
             kind,
             self.run.repo.to_string(),
@@ -57,7 +57,7 @@ impl Reporter<'_> {
 
     /// Appends and publishes. `must_publish`: a record that could not be pushed is an
     /// error (an approval nobody can see later must not deploy).
-    pub fn write(&self, draft: &Draft, must_publish: bool) -> Result<Recorded, Failure> {
+    pub(super) fn write(&self, draft: &Draft, must_publish: bool) -> Result<Recorded, Failure> {
         let Written { appended, pushed } =
             record::write(self.repo.git(), &self.settings, draft, &self.signers)?;
         if let Err(reason) = pushed {
@@ -76,7 +76,7 @@ impl Reporter<'_> {
     }
 
     /// Creates or updates the check run (best effort: a failure is a warning).
-    pub async fn check(&mut self, conclusion: Option<&str>, title: &str, summary: &str) {
+    pub(super) async fn check(&mut self, conclusion: Option<&str>, title: &str, summary: &str) {
         let name = match &self.run.environment {
             Some(e) => format!("jitaa / {e}"),
             None => "jitaa".to_string(),
@@ -101,7 +101,7 @@ impl Reporter<'_> {
 }
 
 /// Step outputs: decision, approvers, record-id, record-digest, expires-at.
-pub fn outputs(
+pub(super) fn outputs(
     decision: &str,
     approvers: &[String],
     recorded: Option<&Recorded>,
@@ -130,7 +130,7 @@ pub fn outputs(
 }
 
 /// The job summary: a heading, a table of facts, and free text.
-pub fn summary(title: &str, rows: &[(&str, String)], text: &str) {
+pub(super) fn summary(title: &str, rows: &[(&str, String)], text: &str) {
     let mut md = format!("### jitaa: {title}\n\n| | |\n|---|---|\n");
     for (k, v) in rows {
         md.push_str(&format!("| {k} | {} |\n", v.replace('|', "\\|")));

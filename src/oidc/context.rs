@@ -191,7 +191,7 @@ fn wrong_type(name: &str, v: &Value) -> OidcError {
 }
 
 /// The `GITHUB_*` variables that must agree with the token, and their claims.
-pub const CROSS_CHECKED: &[(&str, &str)] = &[
+pub(super) const CROSS_CHECKED: &[(&str, &str)] = &[
     ("GITHUB_REPOSITORY", "repository"),
     ("GITHUB_SHA", "sha"),
     ("GITHUB_REF", "ref"),

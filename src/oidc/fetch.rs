@@ -11,7 +11,7 @@ use super::{EnvFn, OidcError, check_url, http_client, process_env};
 use crate::exit::Failure;
 
 /// Attempts at the runner's token endpoint before giving up (exit 5).
-pub const TOKEN_ATTEMPTS: u32 = 4;
+pub(super) const TOKEN_ATTEMPTS: u32 = 4;
 /// Responses larger than this are refused.
 const MAX_BODY: usize = 1024 * 1024;
 

@@ -55,7 +55,7 @@ pub(super) struct RawRule {
 }
 
 impl RawRule {
-    pub fn settings(&self) -> RawSettingsRef<'_> {
+    pub(super) fn settings(&self) -> RawSettingsRef<'_> {
         RawSettingsRef {
             approvals: self.approvals.as_ref(),
             approvers: self.approvers.as_ref(),
@@ -68,7 +68,7 @@ impl RawRule {
 }
 
 impl RawSettings {
-    pub fn settings(&self) -> RawSettingsRef<'_> {
+    pub(super) fn settings(&self) -> RawSettingsRef<'_> {
         RawSettingsRef {
             approvals: self.approvals.as_ref(),
             approvers: self.approvers.as_ref(),

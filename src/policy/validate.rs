@@ -25,7 +25,7 @@ pub(super) struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    pub fn at(&mut self, loc: &Location, message: impl Into<String>) {
+    pub(super) fn at(&mut self, loc: &Location, message: impl Into<String>) {
         self.problems.push(Problem {
             file: self.file.to_string(),
             line: loc.line() as usize,
@@ -34,7 +34,7 @@ impl Checker<'_> {
         });
     }
 
-    pub fn finish(self, policy: Policy) -> Result<Policy, PolicyError> {
+    pub(super) fn finish(self, policy: Policy) -> Result<Policy, PolicyError> {
         if self.problems.is_empty() {
             Ok(policy)
         } else {

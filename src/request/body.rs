@@ -13,7 +13,7 @@ use super::Ask;
 const PATHS_SHOWN: usize = 10;
 
 /// Finds the request issue of (sha, target) again on a re-run.
-pub fn issue_marker(sha: &str, target: &Target) -> String {
+pub(crate) fn issue_marker(sha: &str, target: &Target) -> String {
     let what = match target {
         Target::Environment(e) => format!("environment={e}"),
         Target::Ref(r) => format!("ref={r}"),
@@ -32,7 +32,7 @@ fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
 }
 
-pub fn issue_title(ask: &Ask) -> String {
+pub(crate) fn issue_title(ask: &Ask) -> String {
     format!(
         "jitaa: approve {} to {}",
         short(&ask.sha),
@@ -40,7 +40,7 @@ pub fn issue_title(ask: &Ask) -> String {
     )
 }
 
-pub fn issue_body(ask: &Ask, marker: &str) -> String {
+pub(crate) fn issue_body(ask: &Ask, marker: &str) -> String {
     format!(
         "{marker}\nApproval requests for commit {} of {} to {} are posted here by jitaa.\nComment on this issue to approve or deny them.",
         ask.sha,
@@ -84,7 +84,12 @@ fn approvers_text(ask: &Ask) -> String {
 }
 
 /// The request comment; `outcome` is appended once decided.
-pub fn request_comment(ask: &Ask, id: &str, timeout: Duration, outcome: Option<&str>) -> String {
+pub(crate) fn request_comment(
+    ask: &Ask,
+    id: &str,
+    timeout: Duration,
+    outcome: Option<&str>,
+) -> String {
     let mut s = String::new();
     s.push_str(&format!("<!-- jitaa-request: {id} -->\n"));
     s.push_str(&format!(
@@ -143,7 +148,7 @@ pub fn request_comment(ask: &Ask, id: &str, timeout: Duration, outcome: Option<&
 }
 
 /// The one reply to a refused command.
-pub fn refusal_reply(login: &str, request_id: &str, message: &str) -> String {
+pub(crate) fn refusal_reply(login: &str, request_id: &str, message: &str) -> String {
     let message = message.replace(['\r', '\n'], " ");
     format!("@{login} your command was not counted for request `{request_id}`: {message}")
 }

@@ -21,7 +21,7 @@ use super::{Ask, Ended, WaitOptions, gh_fail, record};
 
 /// What `jitaa request` is asked for.
 #[derive(Debug, Clone, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// The repository's directory (default: the current one).
     pub repo: Option<std::path::PathBuf>,
     /// The branch the push goes to (`main` or `refs/heads/main`).
@@ -49,7 +49,7 @@ fn remote_tip(repo: &Repo, branch: &str) -> Result<git2::Oid, Failure> {
 }
 
 /// Posts the request and, with `wait`, waits for the decision and records the grant.
-pub async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Failure> {
+pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Failure> {
     let mut signals = super::Signals::install()?;
     let repo = Repo::discover(args.repo.as_deref())?;
     let name = RepoName::parse(&repo.github_repository("origin")?, "the GitHub repository")

@@ -7,9 +7,9 @@
 //! Also owns the audit-branch side both flows need ([`record`]): signers from the
 //! policy, appending and publishing records, and finding earlier approvals.
 
-pub mod body;
-pub mod flow;
-pub mod record;
+pub(crate) mod body;
+pub(crate) mod flow;
+pub(crate) mod record;
 mod wait;
 
 use chrono::{DateTime, Utc};
@@ -20,11 +20,11 @@ use crate::exit::Failure;
 use crate::github::{Client, GitHub, RepoName};
 use crate::policy::Rule;
 
-pub use wait::{Ended, Signals, WaitOptions, wait};
+pub(crate) use wait::{Ended, Signals, WaitOptions, wait};
 
 /// Where a request is discussed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Thread {
+pub(crate) struct Thread {
     /// The PR or issue number.
     pub number: u64,
     /// A pull request (reviews count) rather than a request issue.
@@ -34,7 +34,7 @@ pub struct Thread {
 
 /// Everything the request comment says and the engine needs.
 #[derive(Debug, Clone)]
-pub struct Ask {
+pub(crate) struct Ask {
     pub repo: RepoName,
     pub sha: String,
     /// `refs/heads/main`, when known.
@@ -53,7 +53,7 @@ pub struct Ask {
 
 /// A posted request: the engine's view and where it lives.
 #[derive(Debug, Clone)]
-pub struct Posted {
+pub(crate) struct Posted {
     pub request: approval::Request,
     pub thread: Thread,
     pub comment_id: u64,
@@ -69,25 +69,8 @@ pub(crate) fn gh_fail(what: &str) -> impl FnOnce(crate::github::GitHubError) -> 
     }
 }
 
-/// The thread for `sha`: an open PR whose head is `sha` (`commits/{sha}/pulls`), else the
-/// request issue for (sha, target), reused when this token opened it before.
-pub async fn find_thread(client: &Client, ask: &Ask) -> Result<Thread, Failure> {
-    let pulls = client
-        .pulls_for_commit(&ask.repo, &ask.sha)
-        .await
-        .map_err(gh_fail("finding the pull request of the commit"))?;
-    if let Some(pr) = pick_pr(&pulls, &ask.sha) {
-        return Ok(Thread {
-            number: pr.number,
-            is_pr: true,
-            url: pr.html_url.clone(),
-        });
-    }
-    open_issue(client, ask).await
-}
-
 /// The open PR whose head is `sha`, else the first open one, else none.
-pub fn pick_pr<'a>(
+pub(crate) fn pick_pr<'a>(
     pulls: &'a [crate::github::PullRequest],
     sha: &str,
 ) -> Option<&'a crate::github::PullRequest> {
@@ -102,7 +85,7 @@ pub fn pick_pr<'a>(
 }
 
 /// The request issue for (sha, target): reused on re-runs through a marker in its body.
-pub async fn open_issue(client: &Client, ask: &Ask) -> Result<Thread, Failure> {
+pub(crate) async fn open_issue(client: &Client, ask: &Ask) -> Result<Thread, Failure> {
     let marker = body::issue_marker(&ask.sha, &ask.target);
     let title = body::issue_title(ask);
     let text = body::issue_body(ask, &marker);
@@ -119,7 +102,7 @@ pub async fn open_issue(client: &Client, ask: &Ask) -> Result<Thread, Failure> {
 
 /// Posts the one request comment and returns the request as the engine sees it: bound
 /// to GitHub's `created_at` and id of that comment.
-pub async fn post(
+pub(crate) async fn post(
     client: &Client,
     ask: &Ask,
     thread: Thread,
@@ -156,7 +139,7 @@ pub async fn post(
 
 /// Rewrites the request comment to show the outcome (best effort: a failure is logged,
 /// the decision stands).
-pub async fn show_outcome(client: &Client, ask: &Ask, posted: &Posted, outcome: &str) {
+pub(crate) async fn show_outcome(client: &Client, ask: &Ask, posted: &Posted, outcome: &str) {
     let timeout = (posted.deadline - posted.request.posted_at)
         .to_std()
         .unwrap_or_default();
@@ -170,7 +153,7 @@ pub async fn show_outcome(client: &Client, ask: &Ask, posted: &Posted, outcome: 
 }
 
 /// Each changed path with its CODEOWNERS owners (none without a CODEOWNERS file).
-pub fn owners_of(
+pub(crate) fn owners_of(
     codeowners: Option<&crate::codeowners::CodeOwners>,
     paths: &[String],
 ) -> Vec<PathOwners> {

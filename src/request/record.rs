@@ -12,7 +12,7 @@ use crate::policy::{Policy, SigningMethod};
 use crate::repo::Repo;
 
 /// The audit settings of a policy.
-pub fn settings(policy: &Policy) -> Settings {
+pub(crate) fn settings(policy: &Policy) -> Settings {
     Settings {
         branch: policy.audit.branch.clone(),
         remote: policy.audit.remote.clone(),
@@ -22,7 +22,7 @@ pub fn settings(policy: &Policy) -> Settings {
 
 /// An Actions OIDC token for the audience `jitaa:` + digest, fetched from the runner.
 /// The audit store is synchronous: each token is fetched on the process's runtime.
-pub struct ActionsOidcSigner;
+pub(crate) struct ActionsOidcSigner;
 
 impl OidcSigner for ActionsOidcSigner {
     fn token_for(&self, audience: &str) -> Result<String, String> {
@@ -33,7 +33,7 @@ impl OidcSigner for ActionsOidcSigner {
 }
 
 /// Whether the runner can hand out OIDC tokens (the job has `id-token: write`).
-pub fn oidc_available() -> bool {
+pub(crate) fn oidc_available() -> bool {
     [
         "ACTIONS_ID_TOKEN_REQUEST_URL",
         "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
@@ -43,7 +43,7 @@ pub fn oidc_available() -> bool {
 }
 
 /// The gate's signers: exactly the policy's `audit.signing`, each able to sign.
-pub fn gate_signers(policy: &Policy) -> Result<Signers, Failure> {
+pub(crate) fn gate_signers(policy: &Policy) -> Result<Signers, Failure> {
     let mut signers = Signers::default();
     for method in &policy.audit.signing {
         match method {
@@ -76,7 +76,7 @@ pub fn gate_signers(policy: &Policy) -> Result<Signers, Failure> {
 
 /// A developer's signers (`jitaa request`): JITAA_SIGNING_KEY, else git's SSH signing
 /// key (`gpg.format=ssh`, `user.signingkey`). OIDC tokens exist only inside Actions.
-pub fn developer_signers(repo: &Repo) -> Result<Signers, Failure> {
+pub(crate) fn developer_signers(repo: &Repo) -> Result<Signers, Failure> {
     if let Some(k) = SigningKey::from_env()? {
         return Ok(Signers::ssh(SshSigner::Key(k)));
     }
@@ -94,12 +94,12 @@ pub fn developer_signers(repo: &Repo) -> Result<Signers, Failure> {
 
 /// Appends `draft` and publishes the branch. A record that could not be pushed stays on
 /// the local branch; `pushed` says which.
-pub struct Written {
+pub(crate) struct Written {
     pub appended: Appended,
     pub pushed: Result<(), String>,
 }
 
-pub fn write(
+pub(crate) fn write(
     repo: &Repository,
     settings: &Settings,
     draft: &Draft,
@@ -115,6 +115,6 @@ pub fn write(
 }
 
 /// The record's approvals.
-pub fn approvals(list: &[crate::approval::Approval]) -> Vec<audit::Approval> {
+pub(crate) fn approvals(list: &[crate::approval::Approval]) -> Vec<audit::Approval> {
     list.iter().map(audit::Approval::from).collect()
 }

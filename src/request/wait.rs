@@ -22,7 +22,7 @@ use super::{Ask, Posted, body, gh_fail};
 
 /// How to wait.
 #[derive(Debug, Clone)]
-pub struct WaitOptions {
+pub(crate) struct WaitOptions {
     /// The idle polling interval cap (`--poll`); default the poller's 0.5–2 s.
     pub poll: Option<Duration>,
     /// Print a status line at least this often.
@@ -43,7 +43,7 @@ impl Default for WaitOptions {
 
 /// How waiting ended.
 #[derive(Debug, Clone)]
-pub enum Ended {
+pub(crate) enum Ended {
     /// The engine decided (approved, denied or expired).
     Decided(Box<Outcome>),
     /// SIGTERM or SIGINT (Ctrl-C or Ctrl-Break on Windows): no decision.
@@ -51,7 +51,7 @@ pub enum Ended {
 }
 
 /// The poll configuration for `--poll DUR`: from min(0.5 s, DUR) backing off to DUR.
-pub fn poll_config(poll: Option<Duration>) -> PollConfig {
+pub(super) fn poll_config(poll: Option<Duration>) -> PollConfig {
     let mut cfg = PollConfig::default();
     if let Some(p) = poll {
         let p = p.max(Duration::from_millis(20));
@@ -64,20 +64,20 @@ pub fn poll_config(poll: Option<Duration>) -> PollConfig {
 /// The cancelling signals, installed early (before anything is posted) so a signal that
 /// arrives while the request is being set up still cancels cleanly: SIGTERM and SIGINT
 /// on Unix, Ctrl-C and Ctrl-Break on Windows. `recv` names the one that arrived.
-pub struct Signals {
+pub(crate) struct Signals {
     os: os::Listeners,
 }
 
 impl Signals {
     /// Must run inside the tokio runtime.
-    pub fn install() -> Result<Signals, Failure> {
+    pub(crate) fn install() -> Result<Signals, Failure> {
         let os = os::Listeners::install()
             .map_err(|e| Failure::unreachable(format!("installing signal handlers: {e}")))?;
         Ok(Signals { os })
     }
 
     /// Waits for the next cancelling signal and returns its name (`SIGTERM`, `Ctrl-C`, ...).
-    pub async fn recv(&mut self) -> &'static str {
+    pub(crate) async fn recv(&mut self) -> &'static str {
         self.os.recv().await
     }
 }
@@ -86,20 +86,20 @@ impl Signals {
 mod os {
     use tokio::signal::unix::{Signal, SignalKind, signal};
 
-    pub struct Listeners {
+    pub(super) struct Listeners {
         term: Signal,
         int: Signal,
     }
 
     impl Listeners {
-        pub fn install() -> std::io::Result<Listeners> {
+        pub(super) fn install() -> std::io::Result<Listeners> {
             Ok(Listeners {
                 term: signal(SignalKind::terminate())?,
                 int: signal(SignalKind::interrupt())?,
             })
         }
 
-        pub async fn recv(&mut self) -> &'static str {
+        pub(super) async fn recv(&mut self) -> &'static str {
             tokio::select! {
                 _ = self.term.recv() => "SIGTERM",
                 _ = self.int.recv() => "SIGINT",
@@ -145,7 +145,7 @@ struct Acked {
 
 /// Waits until the request is decided, or a signal arrives. Any GitHub failure (after
 /// the client's retries) is an error: waiting never turns a failure into a decision.
-pub async fn wait(
+pub(crate) async fn wait(
     client: &Client,
     ask: &Ask,
     posted: &Posted,
@@ -261,7 +261,7 @@ fn to_events(s: &Snapshot) -> Events {
 
 /// GitHub's answer as the engine's permission: a known `role_name`, else the coarse
 /// `permission` (a custom role's base); anything else stays unresolved (ineligible).
-pub fn to_permission(p: &github::Permission) -> Option<approval::Permission> {
+pub(super) fn to_permission(p: &github::Permission) -> Option<approval::Permission> {
     p.role_name
         .as_deref()
         .and_then(|r| r.parse().ok())
@@ -360,7 +360,7 @@ async fn react(client: &Client, ask: &Ask, id: u64, kind: ReactionKind) {
 }
 
 /// `waiting: approved by @bob; still needed: 1 more (@carol, @dave); 29m 12s left`.
-pub fn status_line(outcome: &Outcome) -> String {
+pub(super) fn status_line(outcome: &Outcome) -> String {
     let Decision::Pending {
         missing,
         uncovered,

@@ -24,7 +24,7 @@ use ssh_key::{Algorithm, SshSig};
 
 /// Signatures per multi-scalar multiplication: large enough for Pippenger's method to
 /// pay off, small enough to bound memory on a long chain.
-pub const BATCH_SIZE: usize = 2048;
+pub(super) const BATCH_SIZE: usize = 2048;
 
 struct Item<E> {
     key: usize,
@@ -35,7 +35,7 @@ struct Item<E> {
 }
 
 /// Queued signatures; `E` is the error to report if an item turns out bad.
-pub struct Batch<E> {
+pub(super) struct Batch<E> {
     /// Distinct keys, decompressed once.
     keys: Vec<([u8; 32], EdwardsPoint)>,
     items: Vec<Item<E>>,
@@ -43,7 +43,7 @@ pub struct Batch<E> {
 }
 
 impl<E> Batch<E> {
-    pub fn new(limit: usize) -> Self {
+    pub(super) fn new(limit: usize) -> Self {
         Batch {
             keys: Vec::new(),
             items: Vec::new(),
@@ -52,14 +52,14 @@ impl<E> Batch<E> {
     }
 
     /// True when nothing is queued.
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 
     /// Queues `sig` over `data` (its namespace and key already checked). `Ok(false)`:
     /// not queued (not a well-formed Ed25519 signature); the caller must flush and
     /// then verify it alone. A full batch is checked at once: `Err` is its first bad item.
-    pub fn push(&mut self, sig: &SshSig, data: &[u8], err: E) -> Result<bool, E> {
+    pub(super) fn push(&mut self, sig: &SshSig, data: &[u8], err: E) -> Result<bool, E> {
         let Some(item) = self.prepare(sig, data, err) else {
             return Ok(false);
         };
@@ -109,7 +109,7 @@ impl<E> Batch<E> {
     }
 
     /// Checks everything queued. `Err` names the first bad signature in queue order.
-    pub fn flush(&mut self) -> Result<(), E> {
+    pub(super) fn flush(&mut self) -> Result<(), E> {
         if self.items.is_empty() {
             return Ok(());
         }

@@ -16,13 +16,13 @@ use crate::audit::record::{ContextSource, Decision, Kind};
 
 mod typed;
 
-pub use typed::from_json;
+pub(super) use typed::from_json;
 
 /// A JSON value whose strings borrow from the input when they hold no escape.
 /// Object members keep file order; a repeated name counts once, its last value (as
 /// in `Value`).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Json<'a> {
+pub(super) enum Json<'a> {
     Null,
     Bool(bool),
     Num(Number),
@@ -33,14 +33,14 @@ pub enum Json<'a> {
 
 impl<'a> Json<'a> {
     /// The member `key` of an object (its last occurrence).
-    pub fn get(&self, key: &str) -> Option<&Json<'a>> {
+    pub(super) fn get(&self, key: &str) -> Option<&Json<'a>> {
         match self {
             Json::Obj(m) => m.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
         }
     }
 
-    pub fn as_str(&self) -> Option<&str> {
+    pub(super) fn as_str(&self) -> Option<&str> {
         match self {
             Json::Str(s) => Some(s),
             _ => None,
@@ -48,7 +48,7 @@ impl<'a> Json<'a> {
     }
 
     /// The same value as a `serde_json::Value` (for the rare paths that need one).
-    pub fn to_value(&self) -> Value {
+    pub(super) fn to_value(&self) -> Value {
         match self {
             Json::Null => Value::Null,
             Json::Bool(b) => Value::Bool(*b),
@@ -153,7 +153,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
 /// A JSON string, borrowed when it holds no escape (serde's own `Cow<str>` and
 /// `String` always copy).
 #[derive(Debug)]
-pub struct Text<'a>(pub Cow<'a, str>);
+pub(super) struct Text<'a>(pub Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -178,7 +178,7 @@ impl fmt::Display for Text<'_> {
 /// refuses what deserialising a `Payload` does (a test holds them together). Only
 /// the fields verification reads are public.
 #[derive(Debug, Deserialize)]
-pub struct PayloadView<'a> {
+pub(super) struct PayloadView<'a> {
     pub v: u32,
     #[serde(borrow)]
     pub id: Text<'a>,
@@ -257,7 +257,7 @@ struct RuleView<'a> {
 
 /// The record file's `payload`, typed (other members are read through [`Json`]).
 #[derive(Debug, Deserialize)]
-pub struct DocView<'a> {
+pub(super) struct DocView<'a> {
     #[serde(borrow)]
     pub payload: PayloadView<'a>,
 }

@@ -16,7 +16,7 @@ const MAX_EXACT: u64 = 1 << 53;
 /// The JCS bytes of `v` into `out` (cleared first), or `None` for a number left to the
 /// reference (see the module doc). A name repeated in an object counts once, with its
 /// last value, as in `Value`.
-pub fn json_into(v: &Json<'_>, out: &mut Vec<u8>) -> Option<()> {
+pub(super) fn json_into(v: &Json<'_>, out: &mut Vec<u8>) -> Option<()> {
     out.clear();
     write_json(v, out)
 }

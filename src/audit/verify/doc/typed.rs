@@ -16,7 +16,7 @@ use super::Json;
 type Error = serde_json::Error;
 
 /// Deserialises `T` from the tree `v`.
-pub fn from_json<'de, T: de::Deserialize<'de>>(v: &Json<'de>) -> Result<T, Error> {
+pub(crate) fn from_json<'de, T: de::Deserialize<'de>>(v: &Json<'de>) -> Result<T, Error> {
     T::deserialize(Value(v))
 }
 
