@@ -1,4 +1,4 @@
-//! The audit branch (issue 6): signed, hash-chained records that auditors can verify
+//! The audit branch: signed, hash-chained records that auditors can verify
 //! without jitaa. Owns the record format and its JCS digest (`record`), SSHSIG and OIDC
 //! signing seams (`sign`), trusted keys and signature checks (`trust`), the git2 store
 //! (`store`), walking the branch (`chain`), publishing with re-linking on races

@@ -2,7 +2,7 @@
 //! gap, fork, reorder or duplicate), check every record and commit signature against
 //! keys trusted from outside the branch, and prove an earlier head is still there.
 //!
-//! Speed (issue 6: ≥ 20,000 records/s on one core) comes from doing each thing once:
+//! Speed (the goal: ≥ 20,000 records/s on one core) comes from doing each thing once:
 //! one JSON parse and one canonicalisation per record, the Ed25519 arithmetic of all
 //! record and commit signatures in batches (`batch`), keys decompressed once. Every
 //! check still runs on every record, and the error reported is the first one in
