@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{Global, Stdout, parse_duration};
+use super::{Format, Global, Stdout, parse_duration};
 use crate::exit::Code;
 
 #[derive(Debug, Args)]
@@ -26,6 +26,8 @@ pub struct GateArgs {
 }
 
 pub(super) async fn run(global: &Global, args: &GateArgs) -> anyhow::Result<Code> {
+    // The gate's results are step outputs and the job summary; its stdout is a log.
+    global.format("jitaa gate", &[Format::Table])?;
     let options = crate::gate::Options {
         repo: global.repo.clone(),
         environment: args.environment.clone(),

@@ -78,6 +78,7 @@ fn sha256_fallback(
 
 /// `jitaa hook pre-push REMOTE URL`, with git's ref lines on stdin.
 fn pre_push(global: &Global, args: &HookPrePushArgs) -> Result<Code, Failure> {
+    let format = global.format("jitaa hook pre-push", &[Format::Table, Format::Json])?;
     let stdin = std::io::stdin();
     let input = if stdin.is_terminal() {
         String::new()
@@ -121,7 +122,7 @@ fn pre_push(global: &Global, args: &HookPrePushArgs) -> Result<Code, Failure> {
                 eprintln!("jitaa: warning: {reason}");
             }
         }
-        if global.format == Format::Json {
+        if format == Format::Json {
             let items: Vec<serde_json::Value> = list
                 .iter()
                 .map(|a| {
@@ -142,6 +143,7 @@ fn pre_push(global: &Global, args: &HookPrePushArgs) -> Result<Code, Failure> {
 
 /// `jitaa hook install [--force]`.
 fn install(global: &Global, args: &HookInstallArgs) -> Result<Code, Failure> {
+    let format = global.format("jitaa hook install", &[Format::Table, Format::Json])?;
     let dir = global.repo.clone().unwrap_or_else(|| ".".into());
     let exe = std::env::current_exe()
         .map_err(|e| Failure::unreachable(format!("locating the jitaa binary: {e}")))?;
@@ -153,7 +155,7 @@ fn install(global: &Global, args: &HookInstallArgs) -> Result<Code, Failure> {
             ("installed (chained)", hook, Some(kept))
         }
     };
-    if global.format == Format::Json {
+    if format == Format::Json {
         println!(
             "{}",
             serde_json::json!({"result": what, "hook": path, "kept": kept})

@@ -18,8 +18,9 @@ pub struct KeygenArgs {
 }
 
 pub(super) fn run(global: &Global, args: &KeygenArgs) -> anyhow::Result<Code> {
+    let format = global.format("jitaa keygen", &[Format::Table, Format::Json])?;
     let g = crate::keys::generate(&args.out, &args.principal)?;
-    if global.format == Format::Json {
+    if format == Format::Json {
         println!(
             "{}",
             serde_json::json!({

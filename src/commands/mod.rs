@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use crate::exit::{Code, code_of};
+use crate::exit::{Code, Failure, code_of};
 
 pub use audit::AuditArgs;
 pub use docs::{CompletionsArgs, ManArgs};
@@ -47,11 +47,34 @@ pub fn main() -> ExitCode {
     let code = match run(&cli.global, cli.command) {
         Ok(code) => code,
         Err(err) => {
+            let code = code_of(&err);
             eprintln!("jitaa: {err:#}");
-            code_of(&err)
+            if cli.global.format == Some(Format::Json) {
+                // A program that asked for JSON gets JSON on failure too.
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "error": {"message": format!("{err:#}"), "kind": kind(code)},
+                        "code": code.as_i32(),
+                    })
+                );
+            }
+            code
         }
     };
     ExitCode::from(code.as_i32() as u8)
+}
+
+/// The exit code's meaning (DESIGN.md), for the JSON error object.
+fn kind(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "ok",
+        Code::Denied => "denied",
+        Code::Usage => "usage",
+        Code::TimedOut => "timed_out",
+        Code::Integrity => "integrity",
+        Code::Unreachable => "unreachable",
+    }
 }
 
 /// The one async runtime of the process. Multi-threaded (two workers), so that the
@@ -62,9 +85,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| {
-            crate::exit::Failure::unreachable(format!("starting the async runtime: {e}")).into()
-        })
+        .map_err(|e| Failure::unreachable(format!("starting the async runtime: {e}")).into())
 }
 
 fn run(global: &Global, command: Command) -> anyhow::Result<Code> {
@@ -78,8 +99,14 @@ fn run(global: &Global, command: Command) -> anyhow::Result<Code> {
         Command::Gate(args) => rt.block_on(gate::run(global, &args)),
         Command::Request(args) => rt.block_on(request::run(global, &args)),
         Command::Audit(args) => audit::run(global, &args),
-        Command::Completions(args) => docs::completions(&args, cli_command()),
-        Command::Man(args) => docs::man(&args, cli_command()),
+        Command::Completions(args) => {
+            global.format("jitaa completions", &[Format::Table])?;
+            docs::completions(&args, cli_command())
+        }
+        Command::Man(args) => {
+            global.format("jitaa man", &[Format::Table])?;
+            docs::man(&args, cli_command())
+        }
     }
 }
 
@@ -117,9 +144,11 @@ pub struct Global {
     /// The git repository to work in (default: the current repository).
     #[arg(long, global = true, value_name = "DIR")]
     pub repo: Option<PathBuf>,
-    /// Output format, where a command prints something a program may read.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format: table, json or csv, where the command offers it (each command's
+    /// help says which; the first it offers is its default). With json, a failure is a
+    /// JSON object too: {"error": {"message": ...}, "code": N}.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
     /// More logging (-v info, -vv debug, -vvv trace); JITAA_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -130,6 +159,39 @@ pub enum Format {
     Table,
     Json,
     Csv,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+impl Global {
+    /// The output format for `command`, which prints the formats `offers` (the first is
+    /// its default). Asking for one it does not print is a usage error, never ignored.
+    fn format(&self, command: &str, offers: &[Format]) -> Result<Format, Failure> {
+        let Some(asked) = self.format else {
+            return Ok(offers[0]);
+        };
+        if offers.contains(&asked) {
+            return Ok(asked);
+        }
+        let names: Vec<&str> = offers.iter().map(|f| f.name()).collect();
+        let prints = match names.as_slice() {
+            [one] => format!("prints {one} only"),
+            [init @ .., last] => format!("prints {} or {last}", init.join(", ")),
+            [] => "prints nothing".to_string(),
+        };
+        Err(Failure::usage(format!(
+            "--format {}: `{command}` {prints}",
+            asked.name()
+        )))
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -42,12 +42,23 @@ pub struct OidcVerifyArgs {
 /// not; 2 for bad configuration; 5 when the issuer or runner is unreachable.
 pub(super) async fn run(global: &Global, cmd: OidcCmd) -> anyhow::Result<Code> {
     let OidcCmd::Verify(args) = cmd;
+    let format = global.format(
+        "jitaa oidc verify",
+        &[Format::Table, Format::Json, Format::Csv],
+    )?;
     let ctx = verify(&args).await?;
-    print_context(&ctx, global.format)?;
+    print_context(&ctx, format)?;
     Ok(Code::Ok)
 }
 
 async fn verify(args: &OidcVerifyArgs) -> Result<Context, Failure> {
+    // Name the flag (or its variable) the user set, not only the variable.
+    let issuer = args.issuer.trim().trim_end_matches('/');
+    let named = match std::env::var("JITAA_OIDC_ISSUER") {
+        Ok(v) if v.trim().trim_end_matches('/') == issuer => "--issuer (JITAA_OIDC_ISSUER)",
+        _ => "--issuer",
+    };
+    crate::oidc::check_url(issuer, named)?;
     let verifier = Verifier::new(&args.issuer, &args.audience)?;
     let token = match args.token.as_deref() {
         Some("-") => {

@@ -58,6 +58,7 @@ pub(super) fn run(global: &Global, cmd: PolicyCmd) -> anyhow::Result<Code> {
 /// `jitaa policy check [PATH]`: exit 0 with `ok: <file>: N rules`, or exit 2 with
 /// every problem as `file:line:column: what is wrong`.
 fn check(global: &Global, args: &PolicyCheckArgs) -> Result<Code, Failure> {
+    let format = global.format("jitaa policy check", &[Format::Table, Format::Json])?;
     let (label, policy, digest) = match &args.path {
         Some(path) => {
             let bytes = read_disk(path)?;
@@ -80,12 +81,12 @@ fn check(global: &Global, args: &PolicyCheckArgs) -> Result<Code, Failure> {
     let n = policy.rules().count();
     // In JSON the warnings are a field (stdout stays one JSON document).
     let warnings = crate::policy::hosted::timeout_warnings(&policy);
-    if global.format != Format::Json {
+    if format != Format::Json {
         for w in &warnings {
             crate::actions::warning(w);
         }
     }
-    if global.format == Format::Json {
+    if format == Format::Json {
         println!(
             "{}",
             json!({"ok": true, "file": label, "rules": n, "digest": digest, "warnings": warnings})
@@ -127,6 +128,7 @@ struct Explained {
 /// `jitaa policy explain`: which rule matches and why, who may approve, and each path's
 /// owners with the deciding CODEOWNERS line.
 fn explain(global: &Global, args: &PolicyExplainArgs) -> Result<Code, Failure> {
+    let format = global.format("jitaa policy explain", &[Format::Table, Format::Json])?;
     let repo = Repo::discover(global.repo.as_deref())?;
     let commit = repo.commit_id(&args.git_ref)?;
     // `--ref` as given (DESIGN.md: explain reads the ref, through git), read by the
@@ -179,7 +181,7 @@ fn explain(global: &Global, args: &PolicyExplainArgs) -> Result<Code, Failure> {
             }
         }
     }
-    if global.format == Format::Json {
+    if format == Format::Json {
         println!("{}", to_json(&ex));
     } else {
         print!("{}", to_text(&ex));

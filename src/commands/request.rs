@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{Global, Stdout, parse_duration};
+use super::{Format, Global, Stdout, parse_duration};
 use crate::exit::Code;
 
 #[derive(Debug, Args)]
@@ -28,6 +28,7 @@ pub struct RequestArgs {
 }
 
 pub(super) async fn run(global: &Global, args: &RequestArgs) -> anyhow::Result<Code> {
+    global.format("jitaa request", &[Format::Table])?;
     let options = crate::request::flow::Options {
         repo: global.repo.clone(),
         git_ref: args.git_ref.clone(),

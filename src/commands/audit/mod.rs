@@ -161,6 +161,15 @@ fn audit_with(
     pusher_signers: Option<&str>,
     oidc: Option<&dyn crate::audit::OidcVerifier>,
 ) -> Result<Code, Failure> {
+    let format = match &args.command {
+        AuditCmd::Log(_) => global.format(
+            "jitaa audit log",
+            &[Format::Table, Format::Json, Format::Csv],
+        )?,
+        AuditCmd::Show(_) => global.format("jitaa audit show", &[Format::Json])?,
+        AuditCmd::Export(_) => global.format("jitaa audit export", &[Format::Csv, Format::Json])?,
+        AuditCmd::Verify(_) => global.format("jitaa audit verify", &[Format::Table, Format::Json])?,
+    };
     let repo = Repo::discover(global.repo.as_deref())?;
     let mut settings = settings.clone();
     if let Some(b) = &args.branch {
@@ -191,7 +200,7 @@ fn audit_with(
                 })
                 .filter(|l| a.actor.as_deref().is_none_or(|who| involves(l, who)))
                 .collect();
-            match global.format {
+            match format {
                 Format::Json => {
                     let all: Vec<Value> = items.iter().map(full_json).collect();
                     writeln!(
@@ -223,7 +232,7 @@ fn audit_with(
                 .into_iter()
                 .filter(|l| l.record.payload.decision.is_some() && in_window(l, since, until))
                 .collect();
-            if global.format == Format::Json {
+            if format == Format::Json {
                 let rows: Vec<Value> = items
                     .iter()
                     .map(|l| {
@@ -246,6 +255,14 @@ fn audit_with(
             }
         }
         AuditCmd::Verify(a) => {
+            // A malformed digest is a usage error (2), not a broken chain (4).
+            if let Some(h) = &a.expect_head
+                && !crate::audit::record::is_digest(h)
+            {
+                return Err(Failure::usage(format!(
+                    "--expect-head `{h}` is not a sha256:<64 hex> digest"
+                )));
+            }
             let trusted = trusted_keys(&repo, &settings, a.allowed_signers.as_deref())?;
             let pushers = pusher_keys(
                 &repo,
@@ -264,7 +281,7 @@ fn audit_with(
                 oidc,
             };
             let v = verify(repo.git(), tip, &opts).map_err(AuditError::from)?;
-            if global.format == Format::Json {
+            if format == Format::Json {
                 writeln!(out, "{}", json!({"verified": true, "records": v.records, "head": v.head, "commit": v.head_commit.to_string(), "ref": source})).map_err(io)?;
             } else {
                 writeln!(
