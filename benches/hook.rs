@@ -3,23 +3,23 @@
 //! runs (`jitaa hook pre-push origin URL` with one ref line on stdin), in a clone whose
 //! policy (read from `origin/main`) protects `main` and `release/*`.
 
-#[path = "../tests/hook_support/mod.rs"]
-mod hook_support;
+#[path = "../tests/it/support/mod.rs"]
+mod support;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hook_support::*;
 use jitaa::hook::protocol::RefUpdate;
 use jitaa::hook::{Push, Summary};
 use jitaa::repo::Repo;
+use support::{World, git, jitaa};
 
 fn bench(c: &mut Criterion) {
-    let w = World::new();
+    let w = World::with_hook();
     git(&w.work, &["checkout", "-q", "-b", "feature"]);
-    let sha = w.commit(&[("src/lib.rs", "pub fn two() -> u32 { 2 }\n")], "feature");
+    let sha = w.commit_local(&[("src/lib.rs", "pub fn two() -> u32 { 2 }\n")], "feature");
     let zero = "0".repeat(40);
     let updates = vec![RefUpdate {
         local_ref: "refs/heads/feature".into(),
@@ -48,9 +48,8 @@ fn bench(c: &mut Criterion) {
     });
     let stdin = format!("refs/heads/feature {sha} refs/heads/feature {zero}\n");
     let run = || {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_jitaa"));
-        base_env(&mut cmd)
-            .current_dir(&w.work)
+        let mut cmd = jitaa();
+        cmd.current_dir(&w.work)
             .args(["hook", "pre-push", "origin", &url])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())

@@ -16,6 +16,8 @@ use crate::exit::Code;
 pub(crate) enum Conclusion {
     /// Approved and still valid: the change may go.
     Approved {
+        /// Approved by the policy (`approvals: 0`), nobody's approval needed.
+        auto: bool,
         approvals: Vec<Approval>,
         valid_until: DateTime<Utc>,
     },
@@ -35,10 +37,12 @@ impl Conclusion {
     pub(crate) fn of(decision: &Decision, ttl: Duration, now: DateTime<Utc>) -> Conclusion {
         match decision {
             Decision::Approved {
+                auto,
                 approvals,
                 valid_until,
                 ..
             } if *valid_until > now => Conclusion::Approved {
+                auto: *auto,
                 approvals: approvals.clone(),
                 valid_until: *valid_until,
             },
@@ -69,6 +73,7 @@ impl Conclusion {
     /// The audit record's `decision`.
     pub(crate) fn record(&self) -> audit::Decision {
         match self {
+            Conclusion::Approved { auto: true, .. } => audit::Decision::Auto,
             Conclusion::Approved { .. } => audit::Decision::Approved,
             Conclusion::Lapsed { .. } | Conclusion::TimedOut => audit::Decision::Expired,
             Conclusion::Denied { .. } => audit::Decision::Denied,

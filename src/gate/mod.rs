@@ -609,6 +609,7 @@ async fn decided(
     if let Conclusion::Approved {
         approvals,
         valid_until: until,
+        ..
     } = &ended
     {
         draft.approvals = record::approvals(approvals);

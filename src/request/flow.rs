@@ -221,6 +221,7 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
     if let Conclusion::Approved {
         approvals,
         valid_until,
+        ..
     } = &ended
     {
         draft.approvals = record::approvals(approvals);

@@ -1,0 +1,148 @@
+//! The developer's story across the hook and `jitaa request`: a push to main is blocked,
+//! the developer runs the command the message names, the code owner approves on the
+//! request issue, and the same push goes through — the grant `jitaa request` records is
+//! exactly what the hook accepts. Deleting a protected branch goes the same way with an
+//! all-zero sha.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{REPO, World, text};
+
+/// Starts `jitaa request ARGS --wait` as bob, polling fast. The grant it writes is
+/// signed with the certifier key (`JITAA_SIGNING_KEY`, as a CI job holding it would):
+/// a grant bob signs with his own key never counts (nobody certifies their own
+/// approval; see hook/push.rs).
+fn request(w: &World, args: &[&str]) -> Child {
+    let mut cmd = w.terminal("bob");
+    cmd.env("JITAA_SIGNING_KEY", &w.key)
+        .arg("--repo")
+        .arg(&w.work)
+        .arg("request")
+        .args(args)
+        .args(["--wait", "--poll", "200ms"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.spawn().expect("jitaa request runs")
+}
+
+/// Waits for the request comment on a new issue, then has `login` comment `body`.
+fn answer(w: &World, child: &mut Child, login: &str, body: &str) {
+    let start = Instant::now();
+    loop {
+        let asked = w
+            .hub
+            .issues(REPO)
+            .into_iter()
+            .map(|(n, ..)| n)
+            .find(|n| w.hub.comments(REPO, *n).iter().any(|c| c.user == "bob"));
+        if let Some(n) = asked {
+            w.hub.comment_as(login, REPO, n, body).expect("comment");
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("jitaa request ended before asking: {status}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no request posted"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn finish(child: Child) -> (i32, String) {
+    let out = child.wait_with_output().expect("jitaa request ends");
+    (out.status.code().unwrap_or(-1), text(&out))
+}
+
+#[test]
+fn blocked_then_requested_then_approved_then_pushed() {
+    let w = World::with_hook();
+    let sha = w.commit_local(
+        &[("src/lib.rs", "pub fn one() -> u32 { 2 }\n")],
+        "change one",
+    );
+
+    let blocked = w.push(&["origin", "main"]);
+    assert!(!blocked.status.success(), "{}", text(&blocked));
+    assert!(
+        text(&blocked).contains("jitaa request --ref main --wait"),
+        "{}",
+        text(&blocked)
+    );
+    assert_ne!(w.remote_sha("main").as_deref(), Some(sha.as_str()));
+
+    let mut child = request(&w, &["--ref", "main", "--timeout", "1m"]);
+    answer(&w, &mut child, "alice", "/approve");
+    let (code, out) = finish(child);
+    assert_eq!(code, 0, "{out}");
+
+    let pushed = w.push(&["origin", "main"]);
+    assert!(pushed.status.success(), "{}", text(&pushed));
+    assert_eq!(w.remote_sha("main").as_deref(), Some(sha.as_str()));
+    let records = w.payloads();
+    let kinds: Vec<&str> = records.iter().filter_map(|r| r["kind"].as_str()).collect();
+    assert!(
+        kinds.contains(&"decision") && kinds.contains(&"push"),
+        "{kinds:?}"
+    );
+    let v = w.verify_audit();
+    assert!(v.status.success(), "{}", text(&v));
+}
+
+#[test]
+fn a_self_approval_does_not_open_the_push() {
+    let w = World::with_hook();
+    w.commit_local(
+        &[("src/lib.rs", "pub fn one() -> u32 { 3 }\n")],
+        "change one",
+    );
+    let mut child = request(&w, &["--ref", "main", "--timeout", "2s"]);
+    answer(&w, &mut child, "bob", "/approve");
+    let (code, out) = finish(child);
+    assert_eq!(code, 3, "bob cannot approve his own push: {out}");
+    assert!(!w.push(&["origin", "main"]).status.success());
+}
+
+#[test]
+fn deleting_a_protected_branch_needs_a_grant_for_the_zero_sha() {
+    let w = World::with_hook();
+    let blocked = w.push(&["origin", ":release/1"]);
+    assert!(!blocked.status.success(), "{}", text(&blocked));
+    assert!(w.remote_sha("release/1").is_some());
+
+    let zero = "0".repeat(40);
+    let mut child = request(
+        &w,
+        &["--ref", "release/1", "--sha", &zero, "--timeout", "1m"],
+    );
+    answer(&w, &mut child, "alice", "/approve");
+    let (code, out) = finish(child);
+    assert_eq!(code, 0, "{out}");
+
+    let deleted = w.push(&["origin", ":release/1"]);
+    assert!(deleted.status.success(), "{}", text(&deleted));
+    assert!(w.remote_sha("release/1").is_none());
+}
+
+#[test]
+fn a_request_whose_grant_would_be_signed_by_the_requesters_own_key_fails_before_asking() {
+    // Without JITAA_SIGNING_KEY the grant would be signed with bob's own git key (a pusher
+    // key): it could never count, so nobody is asked.
+    let w = World::with_hook();
+    w.commit_local(
+        &[("src/lib.rs", "pub fn one() -> u32 { 4 }\n")],
+        "change one",
+    );
+    let out = w
+        .terminal("bob")
+        .args(["request", "--ref", "main", "--wait", "--timeout", "5s"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("not a certifier"), "{}", text(&out));
+    assert!(w.hub.issues(REPO).is_empty(), "nothing was posted");
+}
