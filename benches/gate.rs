@@ -7,10 +7,7 @@
 //! (`cargo bench --bench gate` measures an optimised one). Name a measurement to run
 //! only it: `cargo test --bench gate -- idle`. Each checks its goal and exits non-zero
 //! when it is missed.
-#![allow(
-    clippy::disallowed_macros,
-    reason = "a measurement prints its figures"
-)]
+#![allow(clippy::disallowed_macros, reason = "a measurement prints its figures")]
 
 #[path = "../tests/it/support/mod.rs"]
 mod support;

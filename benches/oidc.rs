@@ -6,10 +6,7 @@
 //!     cargo test --bench oidc
 //!
 //! (`cargo bench --bench oidc` measures an optimised one).
-#![allow(
-    clippy::disallowed_macros,
-    reason = "a measurement prints its figures"
-)]
+#![allow(clippy::disallowed_macros, reason = "a measurement prints its figures")]
 
 use fakehub::oidc::serve_standalone;
 use jitaa::oidc::{JwkSet, Verifier, verify_record_token};

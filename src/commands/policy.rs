@@ -17,8 +17,11 @@ use crate::repo::Repo;
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCmd {
-    /// Validate a policy file; errors name file:line:column.
-    #[command(after_help = "Example:\n  jitaa policy check .github/jitaa.yml")]
+    /// Validate the policy and CODEOWNERS (the work tree's, by default); errors name
+    /// file:line:column.
+    #[command(
+        after_help = "Examples:\n  jitaa policy check                 # the work tree's policy and CODEOWNERS\n  jitaa policy check --ref origin/main\n  jitaa policy check .github/jitaa.yml"
+    )]
     Check(PolicyCheckArgs),
     /// Show which rule matches, who may approve, and each path's owners.
     #[command(
@@ -30,8 +33,12 @@ jitaa policy explain --format json"
 
 #[derive(Debug, Args)]
 pub struct PolicyCheckArgs {
-    /// The policy file (default: .github/jitaa.yml, else .jitaa.yml, at HEAD).
+    /// A policy file to check (default: the work tree's .github/jitaa.yml, else
+    /// .jitaa.yml, with its CODEOWNERS).
     pub path: Option<PathBuf>,
+    /// Check the committed policy and CODEOWNERS at REF instead of the work tree.
+    #[arg(long = "ref", value_name = "REF", conflicts_with = "path")]
+    pub git_ref: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -59,25 +66,62 @@ pub(super) fn run(global: &Global, cmd: PolicyCmd) -> anyhow::Result<Code> {
 /// every problem as `file:line:column: what is wrong`.
 fn check(global: &Global, args: &PolicyCheckArgs) -> Result<Code, Failure> {
     let format = global.format("jitaa policy check", &[Format::Table, Format::Json])?;
-    let (label, policy, digest) = match &args.path {
-        Some(path) => {
+    let (label, policy, digest, codeowners) = match (&args.path, &args.git_ref) {
+        (Some(path), _) => {
             let bytes = read_disk(path)?;
             let label = path.display().to_string();
             let policy = Policy::parse(&label, &bytes)?;
-            (label, policy, crate::policy::digest(&bytes))
+            (label, policy, crate::policy::digest(&bytes), None)
         }
-        None => {
+        (None, git_ref) => {
             let repo = Repo::discover(global.repo.as_deref())?;
-            let head = repo.commit_id("HEAD")?;
-            let files = crate::base::GitFiles::new(&repo, head, "HEAD");
-            let loaded = crate::base::rules(&files, None)?.policy;
-            let label = loaded
-                .file
-                .clone()
-                .unwrap_or_else(|| "no policy file at HEAD (built-in defaults)".to_string());
-            (label, loaded.policy, loaded.digest)
+            // What the user just edited, by default; the committed files with --ref.
+            let (rules, at) = match git_ref {
+                Some(r) => {
+                    let commit = repo.commit_id(r)?;
+                    let at = format!("{r} ({})", short_id(commit));
+                    let files = crate::base::GitFiles::new(&repo, commit, at.clone());
+                    (crate::base::rules(&files, None)?, format!(" at {at}"))
+                }
+                None => {
+                    let root = repo.git().workdir().ok_or_else(|| {
+                        Failure::usage("the repository has no work tree (bare); pass --ref REF")
+                    })?;
+                    (crate::base::rules(&WorkTree(root), None)?, String::new())
+                }
+            };
+            let label = match &rules.policy.file {
+                Some(f) => format!("{f}{at}"),
+                None => format!("no policy file{at} (built-in defaults)"),
+            };
+            (
+                label,
+                rules.policy.policy,
+                rules.policy.digest,
+                rules.codeowners,
+            )
         }
     };
+    // CODEOWNERS lines GitHub would ignore leave paths unowned: each is an error here.
+    if let Some(co) = &codeowners
+        && !co.problems().is_empty()
+    {
+        let lines: Vec<String> = co
+            .problems()
+            .iter()
+            .map(|p| {
+                if p.line == 0 {
+                    format!("{}: {p}", co.location())
+                } else {
+                    format!("{}:{p}", co.location())
+                }
+            })
+            .collect();
+        return Err(Failure::usage(format!(
+            "invalid CODEOWNERS (GitHub ignores these lines, so their paths have no owners):\n{}",
+            lines.join("\n")
+        )));
+    }
     let n = policy.rules().count();
     // In JSON the warnings are a field (stdout stays one JSON document).
     let warnings = crate::policy::hosted::timeout_warnings(&policy);
@@ -86,15 +130,44 @@ fn check(global: &Global, args: &PolicyCheckArgs) -> Result<Code, Failure> {
             crate::actions::warning(w);
         }
     }
+    let codeowners = codeowners.as_ref().map(|c| c.location().to_string());
     if format == Format::Json {
         println!(
             "{}",
-            json!({"ok": true, "file": label, "rules": n, "digest": digest, "warnings": warnings})
+            json!({"ok": true, "file": label, "rules": n, "digest": digest, "warnings": warnings, "codeowners": codeowners})
         );
     } else {
         println!("ok: {label}: {n} rule{}", if n == 1 { "" } else { "s" });
     }
     Ok(Code::Ok)
+}
+
+/// The work tree's files, for `policy check` without `--ref`: the policy and CODEOWNERS
+/// as the user has them now, read with the same limits and location order the flows use
+/// at a commit (`base::rules`).
+struct WorkTree<'a>(&'a Path);
+
+impl crate::base::Files for WorkTree<'_> {
+    fn get(&self, path: &str, max: usize) -> Result<crate::repo::FileAt, Failure> {
+        use crate::repo::FileAt;
+        let full = self.0.join(path);
+        let meta = match std::fs::metadata(&full) {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => return Ok(FileAt::Missing),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileAt::Missing),
+            Err(e) => return Err(Failure::usage(format!("{}: {e}", full.display()))),
+        };
+        let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+        if size > max {
+            return Ok(FileAt::TooLarge { size });
+        }
+        std::fs::read(&full)
+            .map(FileAt::Found)
+            .map_err(|e| Failure::usage(format!("{}: {e}", full.display())))
+    }
+    fn at(&self) -> &str {
+        "the work tree"
+    }
 }
 
 /// Reads a policy file from disk, refusing huge ones before reading them.

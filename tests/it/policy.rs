@@ -119,15 +119,10 @@ fn check_reports_file_line_column_and_exits_2_for_each_kind_of_bad_input() {
 }
 
 #[test]
-fn check_without_path_reads_head_not_the_work_tree() {
+fn check_without_path_reads_the_work_tree_and_ref_reads_the_commit() {
     let r = repo();
+    // The user just edited the policy: `check` sees the edit, not the commit.
     write(r.path(), ".github/jitaa.yml", "version: 9\n");
-    jitaa(r.path())
-        .args(["policy", "check"])
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains("2 rules"));
-    git(r.path(), &["commit", "-q", "-am", "break policy"]);
     jitaa(r.path())
         .args(["policy", "check"])
         .assert()
@@ -135,6 +130,83 @@ fn check_without_path_reads_head_not_the_work_tree() {
         .stderr(predicate::str::contains(
             ".github/jitaa.yml:1:10: version: 9 is not supported",
         ));
+    // The committed policy is still good, and says where it was read.
+    jitaa(r.path())
+        .args(["policy", "check", "--ref", "HEAD"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with(
+            "ok: .github/jitaa.yml at HEAD (",
+        ))
+        .stdout(predicate::str::contains("2 rules"));
+    git(r.path(), &["commit", "-q", "-am", "break policy"]);
+    jitaa(r.path())
+        .args(["policy", "check", "--ref", "HEAD"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            ".github/jitaa.yml:1:10: version: 9 is not supported",
+        ));
+}
+
+#[test]
+fn check_reports_codeowners_lines_github_would_ignore() {
+    let r = repo();
+    write(
+        r.path(),
+        ".github/CODEOWNERS",
+        "* @acme/core\nsrc/ not-an-owner\n",
+    );
+    jitaa(r.path())
+        .args(["policy", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid CODEOWNERS"))
+        .stderr(predicate::str::contains(".github/CODEOWNERS:2:"));
+    // The committed CODEOWNERS is fine.
+    jitaa(r.path())
+        .args(["policy", "check", "--ref", "HEAD"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn check_in_a_repository_without_commits_reads_the_work_tree() {
+    let dir = TempDir::new().unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    write(dir.path(), ".github/jitaa.yml", POLICY);
+    jitaa(dir.path())
+        .args(["policy", "check"])
+        .assert()
+        .code(0)
+        .stdout("ok: .github/jitaa.yml: 2 rules\n");
+}
+
+#[test]
+fn a_format_the_command_does_not_print_is_a_usage_error_and_json_failures_are_json() {
+    let r = repo();
+    jitaa(r.path())
+        .args(["policy", "explain", "--format", "csv"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--format csv: `jitaa policy explain` prints table or json",
+        ));
+    let out = jitaa(r.path())
+        .args(["policy", "check", "missing.yml", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v = json_of(&out.stdout);
+    assert_eq!(v["code"], 2);
+    assert_eq!(v["error"]["kind"], "usage");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing.yml"),
+        "{v}"
+    );
 }
 
 #[test]

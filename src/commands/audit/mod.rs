@@ -168,7 +168,9 @@ fn audit_with(
         )?,
         AuditCmd::Show(_) => global.format("jitaa audit show", &[Format::Json])?,
         AuditCmd::Export(_) => global.format("jitaa audit export", &[Format::Csv, Format::Json])?,
-        AuditCmd::Verify(_) => global.format("jitaa audit verify", &[Format::Table, Format::Json])?,
+        AuditCmd::Verify(_) => {
+            global.format("jitaa audit verify", &[Format::Table, Format::Json])?
+        }
     };
     let repo = Repo::discover(global.repo.as_deref())?;
     let mut settings = settings.clone();
