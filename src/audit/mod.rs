@@ -16,8 +16,6 @@ pub mod trust;
 pub mod verify;
 pub mod wiring;
 
-use crate::exit::Failure;
-
 pub use publish::{Outcome, Publisher, append_and_publish};
 pub use record::{Actor, Approval, ContextSource, Decision, Draft, Kind, Record, RuleRef, Subject};
 pub use sign::{OidcSigner, Signers, SshSigner};
@@ -49,7 +47,8 @@ impl Default for Settings {
     }
 }
 
-/// Errors of the audit module; each maps onto an exit code of DESIGN.md.
+/// Errors of the audit module; `crate::exit::seams` maps each onto an exit code of
+/// DESIGN.md.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     /// Bad configuration or arguments (exit 2).
@@ -70,17 +69,4 @@ pub enum AuditError {
     /// An invariant of jitaa itself broke (exit 5).
     #[error("{0}")]
     Internal(String),
-}
-
-impl From<AuditError> for Failure {
-    fn from(e: AuditError) -> Failure {
-        let msg = e.to_string();
-        match e {
-            AuditError::Config(_) => Failure::usage(msg),
-            AuditError::Integrity(_) | AuditError::Verify(_) => Failure::integrity(msg),
-            AuditError::Sign(_) | AuditError::Git(_) | AuditError::Internal(_) => {
-                Failure::unreachable(msg)
-            }
-        }
-    }
 }

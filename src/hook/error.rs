@@ -1,8 +1,7 @@
-//! The hook's typed errors and the exit codes they end with (DESIGN.md): a missing
-//! approval is 1, bad input or configuration 2, git or GitHub unreachable 5. None of
-//! them ever lets a push through.
+//! The hook's typed errors. None of them ever lets a push through; which exit code each
+//! ends with (DESIGN.md: a missing approval 1, bad input or configuration 2, git or
+//! GitHub unreachable 5) is decided in `crate::exit::seams`.
 
-use crate::exit::Failure;
 use crate::hook::protocol::ProtocolError;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,15 +18,4 @@ pub enum HookError {
     /// The push lacks a valid approval (exit 1); the message says what is missing.
     #[error("{0}")]
     Blocked(String),
-}
-
-impl From<HookError> for Failure {
-    fn from(e: HookError) -> Failure {
-        let msg = e.to_string();
-        match e {
-            HookError::Protocol(_) | HookError::Config(_) => Failure::usage(msg),
-            HookError::Git(_) => Failure::unreachable(msg),
-            HookError::Blocked(_) => Failure::denied(msg),
-        }
-    }
 }

@@ -1,6 +1,5 @@
-//! The typed errors of OIDC verification, and the exit code each one ends with.
-
-use crate::exit::{Code, Failure};
+//! The typed errors of OIDC verification. `crate::exit::seams` says which exit code
+//! each one ends with.
 
 /// Why a token was refused or could not be checked. Every variant fails closed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,25 +66,10 @@ pub enum OidcError {
 }
 
 impl OidcError {
-    /// The exit code of DESIGN.md for this error.
-    pub fn code(&self) -> Code {
-        match self {
-            OidcError::Config { .. } => Code::Usage,
-            OidcError::Unreachable { .. } => Code::Unreachable,
-            _ => Code::Integrity,
-        }
-    }
-
     pub(crate) fn claim(claim: &str, reason: impl Into<String>) -> OidcError {
         OidcError::Claim {
             claim: claim.to_string(),
             reason: reason.into(),
         }
-    }
-}
-
-impl From<OidcError> for Failure {
-    fn from(e: OidcError) -> Failure {
-        Failure::new(e.code(), e.to_string())
     }
 }

@@ -1,10 +1,13 @@
 //! Exit codes of DESIGN.md and the one error type that carries them to `main`.
 //!
 //! Modules keep their own typed errors; at a flow's seam they become a [`Failure`],
-//! which says which exit code the process ends with. Anything that is not a
-//! `Failure` ends with [`Code::Unreachable`]: an unexpected error never approves.
+//! which says which exit code the process ends with. Which code each module error
+//! ends with is decided in one place, [`seams`]. Anything that is not a `Failure`
+//! ends with [`Code::Unreachable`]: an unexpected error never approves.
 
 use std::fmt;
+
+pub mod seams;
 
 /// The process exit codes of the design contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,6 +70,23 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+/// An error's message followed by each of its causes, `: `-separated, as anyhow's `{:#}`
+/// prints a chain; a git error by its message alone (its `Display` appends libgit2's
+/// class and code, which users never saw).
+pub fn full_message(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        out.push_str(": ");
+        match e.downcast_ref::<git2::Error>() {
+            Some(g) => out.push_str(g.message()),
+            None => out.push_str(&e.to_string()),
+        }
+        next = e.source();
+    }
+    out
+}
 
 /// The exit code for any error that reached `main`: the first [`Failure`] in its
 /// chain decides; anything else is an infrastructure failure (5), never approval.
