@@ -288,7 +288,7 @@ impl<'r> GitFiles<'r> {
 
 impl Files for GitFiles<'_> {
     fn get(&self, path: &str, max: usize) -> Result<FileAt, Failure> {
-        self.repo.read_file(self.commit, path, max)
+        Ok(self.repo.read_file(self.commit, path, max)?)
     }
     fn at(&self) -> &str {
         &self.at

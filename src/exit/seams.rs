@@ -8,12 +8,42 @@
 //! integrity, 5 unreachable. Fail closed: whatever is not clearly the user's input or
 //! a broken chain is 5, never an approval.
 
-use super::{Code, Failure};
+use super::{Code, Failure, full_message};
 use crate::audit::AuditError;
 use crate::github::GitHubError;
 use crate::hook::HookError;
 use crate::oidc::OidcError;
 use crate::policy::PolicyError;
+use crate::repo::RepoError;
+
+impl From<RepoError> for Failure {
+    fn from(e: RepoError) -> Failure {
+        let code = match &e {
+            RepoError::NotARepository { .. }
+            | RepoError::NotACommitId { .. }
+            | RepoError::Revision { .. }
+            | RepoError::NotACommit { .. }
+            | RepoError::NoCommit { .. }
+            | RepoError::UnknownGitHubRepository { .. } => Code::Usage,
+            RepoError::NotFetched { .. } | RepoError::Read { .. } => Code::Unreachable,
+        };
+        Failure::new(code, repo_message(&e))
+    }
+}
+
+/// A repository error as the commands word it: `--repo` and `--ref` are their flags.
+fn repo_message(e: &RepoError) -> String {
+    match e {
+        RepoError::NotARepository { source, .. } => {
+            format!("{e} ({}); pass --repo DIR", source.message())
+        }
+        RepoError::Revision { rev, source } => format!("--ref {rev}: {}", source.message()),
+        RepoError::NotACommit { rev, source } => {
+            format!("--ref {rev}: not a commit ({})", source.message())
+        }
+        _ => full_message(e),
+    }
+}
 
 impl From<AuditError> for Failure {
     fn from(e: AuditError) -> Failure {
@@ -98,5 +128,41 @@ impl From<GitHubError> for Failure {
 impl From<PolicyError> for Failure {
     fn from(e: PolicyError) -> Failure {
         Failure::usage(format!("invalid policy:\n{e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git_error(msg: &str) -> git2::Error {
+        git2::Error::from_str(msg)
+    }
+
+    #[test]
+    fn repository_errors_name_the_flag_and_keep_gits_words() {
+        let f = Failure::from(RepoError::Revision {
+            rev: "main2".into(),
+            source: git_error("revspec 'main2' not found"),
+        });
+        assert_eq!(f, Failure::usage("--ref main2: revspec 'main2' not found"));
+        let f = Failure::from(RepoError::NotARepository {
+            dir: Some("/tmp/x".into()),
+            source: git_error("could not find repository"),
+        });
+        assert_eq!(
+            f,
+            Failure::usage(
+                "/tmp/x: not a git repository (could not find repository); pass --repo DIR"
+            )
+        );
+        let f = Failure::from(RepoError::Read {
+            what: "reading jitaa.yml".into(),
+            source: git_error("object not found"),
+        });
+        assert_eq!(
+            f,
+            Failure::unreachable("reading jitaa.yml: object not found")
+        );
     }
 }

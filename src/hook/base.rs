@@ -61,7 +61,7 @@ pub fn changed_paths(repo: &Repo, base: Option<Oid>, head: Oid) -> Result<Vec<St
     if let Some(b) = base {
         return repo
             .changed_paths(b, head)
-            .map_err(|f| HookError::Git(f.message));
+            .map_err(|e| HookError::Git(crate::exit::Failure::from(e).message));
     }
     all_paths(repo.git(), head)
 }

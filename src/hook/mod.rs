@@ -82,7 +82,7 @@ pub fn cmd_pre_push(global: &Global, args: &HookPrePushArgs) -> Result<Code, Fai
         Failure::usage("REMOTE: missing; git passes it to the hook (or set PRE_COMMIT_REMOTE_NAME)")
     })?;
     let url = args.url.clone().unwrap_or_else(|| remote.clone());
-    let repo = match Repo::discover(global.repo.as_deref()) {
+    let repo = match Repo::discover(global.repo.as_deref()).map_err(Failure::from) {
         Ok(r) => r,
         Err(e) if e.message.contains("object format") => {
             return sha256_fallback(global, &remote, &updates, e);
