@@ -105,8 +105,9 @@ impl RecordTokenVerifier {
             }
             let bytes = std::fs::read(f)
                 .map_err(|e| Failure::usage(format!("--jwks {shown}: cannot read ({e})")))?;
-            let one = oidc::parse_jwks(&bytes)
-                .map_err(|e| Failure::usage(format!("--jwks {shown}: {e}")))?;
+            let one = oidc::parse_jwks(&bytes).map_err(|e| {
+                Failure::usage(format!("--jwks {shown}: {}", crate::exit::full_message(&e)))
+            })?;
             if one.keys.is_empty() {
                 return Err(Failure::usage(format!(
                     "--jwks {shown}: keys: no key jitaa can use (a JWKS of RSA keys, as the issuer's jwks_uri serves)"
@@ -136,7 +137,8 @@ impl RecordTokenVerifier {
                 .enable_all()
                 .build()
                 .map_err(|e| format!("runtime: {e}"))?;
-            rt.block_on(verifier.jwks()).map_err(|e| e.to_string())
+            rt.block_on(verifier.jwks())
+                .map_err(|e| crate::exit::full_message(&e))
         })
         .join()
         .map_err(|_| "the JWKS request thread failed".to_string())?

@@ -71,7 +71,7 @@ impl From<HookError> for Failure {
 
 impl From<OidcError> for Failure {
     fn from(e: OidcError) -> Failure {
-        Failure::new(e.code(), e.to_string())
+        Failure::new(e.code(), full_message(&e))
     }
 }
 
@@ -80,8 +80,13 @@ impl OidcError {
     /// reach 5, and every refused token 4.
     pub fn code(&self) -> Code {
         match self {
-            OidcError::Config { .. } => Code::Usage,
-            OidcError::Unreachable { .. } => Code::Unreachable,
+            OidcError::Config { .. } | OidcError::NoTokenPermission => Code::Usage,
+            OidcError::Unreachable { .. }
+            | OidcError::NoToken
+            | OidcError::HttpClient(_)
+            | OidcError::Runtime(_)
+            | OidcError::Thread(_)
+            | OidcError::JwksUnavailable { .. } => Code::Unreachable,
             OidcError::Malformed(_)
             | OidcError::Algorithm(_)
             | OidcError::MissingKid
@@ -164,5 +169,15 @@ mod tests {
             f,
             Failure::unreachable("reading jitaa.yml: object not found")
         );
+    }
+
+    #[test]
+    fn oidc_configuration_is_usage_and_the_rest_fails_closed() {
+        assert_eq!(
+            Failure::from(OidcError::NoTokenPermission).code,
+            Code::Usage
+        );
+        assert_eq!(Failure::from(OidcError::NoToken).code, Code::Unreachable);
+        assert_eq!(Failure::from(OidcError::MissingKid).code, Code::Integrity);
     }
 }

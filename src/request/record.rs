@@ -33,7 +33,7 @@ impl OidcSigner for ActionsOidcSigner {
                 .build()
                 .map_err(|e| format!("runtime: {e}"))?;
             rt.block_on(crate::oidc::request_token(&audience))
-                .map_err(|f| f.message)
+                .map_err(|e| Failure::from(e).message)
         });
         fetch
             .join()
