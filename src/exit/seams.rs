@@ -47,14 +47,38 @@ fn repo_message(e: &RepoError) -> String {
 
 impl From<AuditError> for Failure {
     fn from(e: AuditError) -> Failure {
-        let msg = e.to_string();
-        match e {
-            AuditError::Config(_) => Failure::usage(msg),
-            AuditError::Integrity(_) | AuditError::Verify(_) => Failure::integrity(msg),
-            AuditError::Sign(_) | AuditError::Git(_) | AuditError::Internal(_) => {
-                Failure::unreachable(msg)
+        let code = match &e {
+            AuditError::Upstream(f) => return f.clone(),
+            AuditError::JwksFile { .. } => {
+                return Failure::usage(format!("--jwks {}", full_message(&e)));
             }
-        }
+            AuditError::BranchName(_)
+            | AuditError::NoSigner
+            | AuditError::SigningKey { .. }
+            | AuditError::SigningKeyFile { .. } => Code::Usage,
+            // Nothing was written.
+            AuditError::SshSign(_)
+            | AuditError::SignIo { .. }
+            | AuditError::SshKeygen { .. }
+            | AuditError::OidcToken(_) => Code::Unreachable,
+            AuditError::Git { .. }
+            | AuditError::GitCommand { .. }
+            | AuditError::Fetch { .. }
+            | AuditError::KeptMoving { .. }
+            | AuditError::RelinkKeptMoving(_) => Code::Unreachable,
+            AuditError::Chain { .. }
+            | AuditError::RecordJson { .. }
+            | AuditError::JwksNotJson(_)
+            | AuditError::JwksNoKeys
+            | AuditError::UnsafeKid(_)
+            | AuditError::Verify(_) => Code::Integrity,
+            // An invariant of jitaa itself broke.
+            AuditError::Encode { .. }
+            | AuditError::Canonical(_)
+            | AuditError::RecordTime(_)
+            | AuditError::Internal(_) => Code::Unreachable,
+        };
+        Failure::new(code, full_message(&e))
     }
 }
 
@@ -169,6 +193,17 @@ mod tests {
             f,
             Failure::unreachable("reading jitaa.yml: object not found")
         );
+    }
+
+    #[test]
+    fn a_cause_is_printed_once() {
+        let e = AuditError::SignIo {
+            what: "running ssh-keygen",
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        };
+        assert_eq!(e.to_string(), "running ssh-keygen");
+        let chain = format!("{:#}", anyhow::Error::new(e));
+        assert_eq!(chain, "running ssh-keygen: no such file");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use git2::Repository;
 use crate::audit::{self, Appended, Draft, OidcSigner, Settings, Signers, SshSigner};
 use crate::exit::Failure;
 use crate::keys::SigningKey;
+use crate::oidc::OidcError;
 use crate::policy::{Policy, SigningMethod};
 use crate::repo::Repo;
 
@@ -25,19 +26,18 @@ pub fn settings(policy: &Policy) -> Settings {
 pub struct ActionsOidcSigner;
 
 impl OidcSigner for ActionsOidcSigner {
-    fn token_for(&self, audience: &str) -> Result<String, String> {
+    fn token_for(&self, audience: &str) -> Result<String, OidcError> {
         let audience = audience.to_string();
         let fetch = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| format!("runtime: {e}"))?;
+                .map_err(OidcError::Runtime)?;
             rt.block_on(crate::oidc::request_token(&audience))
-                .map_err(|e| Failure::from(e).message)
         });
         fetch
             .join()
-            .map_err(|_| "the token request thread failed".to_string())?
+            .map_err(|_| OidcError::Thread("token request"))?
     }
 }
 
