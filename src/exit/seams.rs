@@ -84,12 +84,40 @@ impl From<AuditError> for Failure {
 
 impl From<HookError> for Failure {
     fn from(e: HookError) -> Failure {
-        let msg = e.to_string();
-        match e {
-            HookError::Protocol(_) | HookError::Config(_) => Failure::usage(msg),
-            HookError::Git(_) => Failure::unreachable(msg),
-            HookError::Blocked(_) => Failure::denied(msg),
-        }
+        let code = match e {
+            HookError::Repo(e) => return e.into(),
+            HookError::Audit(e) => return e.into(),
+            HookError::Upstream(f) => return f,
+            HookError::RepositoryName(e) => return e.into(),
+            HookError::Paths(e) => return Failure::unreachable(repo_message(&e)),
+            HookError::GitHub(e) => {
+                return Failure::new(
+                    e.code(),
+                    format!("{e}\nno approval could be confirmed, so the push is blocked"),
+                );
+            }
+            HookError::Blocked(_) => Code::Denied,
+            HookError::Protocol(_)
+            | HookError::PreCommitEnv
+            | HookError::NotARemote(_)
+            | HookError::NoDefaultBranch(_)
+            | HookError::ObjectName(_)
+            | HookError::GitConfig(_)
+            | HookError::NotARepository { .. }
+            | HookError::Managed { .. }
+            | HookError::ForeignHook(_)
+            | HookError::KeptExists(_)
+            | HookError::Io { .. } => Code::Usage,
+            HookError::GitCommand { .. }
+            | HookError::Fetch { .. }
+            | HookError::NoFetchHead { .. }
+            | HookError::NotFetched { .. }
+            | HookError::PushedCommitMissing(_)
+            | HookError::Git { .. }
+            | HookError::Runtime(_)
+            | HookError::Internal(_) => Code::Unreachable,
+        };
+        Failure::new(code, full_message(&e))
     }
 }
 
@@ -204,6 +232,25 @@ mod tests {
         assert_eq!(e.to_string(), "running ssh-keygen");
         let chain = format!("{:#}", anyhow::Error::new(e));
         assert_eq!(chain, "running ssh-keygen: no such file");
+    }
+
+    #[test]
+    fn the_hook_keeps_the_codes_of_what_it_wraps() {
+        let blocked = Failure::from(HookError::Blocked(vec!["a".into(), "b".into()]));
+        assert_eq!(blocked, Failure::denied("a\n\nb"));
+        let upstream = Failure::integrity("bad chain");
+        assert_eq!(
+            Failure::from(HookError::Upstream(upstream.clone())),
+            upstream
+        );
+        // A commit the hook already checked but cannot diff is git failing, not usage.
+        let paths = Failure::from(HookError::Paths(RepoError::NoCommit {
+            id: git2::Oid::ZERO_SHA1,
+            source: git_error("object not found"),
+        }));
+        assert_eq!(paths.code, Code::Unreachable);
+        let repo = Failure::from(HookError::Repo(RepoError::NotFetched { sha: "ab".into() }));
+        assert_eq!(repo.code, Code::Unreachable);
     }
 
     #[test]
