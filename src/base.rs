@@ -288,7 +288,7 @@ impl<'r> GitFiles<'r> {
 
 impl Files for GitFiles<'_> {
     fn get(&self, path: &str, max: usize) -> Result<FileAt, Failure> {
-        self.repo.read_file(self.commit, path, max)
+        Ok(self.repo.read_file(self.commit, path, max)?)
     }
     fn at(&self) -> &str {
         &self.at
@@ -525,7 +525,7 @@ pub fn read_keys(
                 .map_err(|_| Failure::usage(format!("{key}: {path} is not UTF-8")))?;
             AllowedSigners::parse(&text, label)
                 .map(Some)
-                .map_err(|e| Failure::usage(format!("{key}: {e}")))
+                .map_err(|e| Failure::usage(format!("{key}: {}", crate::exit::full_message(&e))))
         }
     }
 }

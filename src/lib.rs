@@ -33,6 +33,6 @@ pub mod policy;
 pub(crate) mod progress;
 pub mod repo;
 pub(crate) mod request;
-pub(crate) mod runtime;
+pub mod runtime;
 
 pub use commands::main;

@@ -7,7 +7,76 @@ use std::process::Command;
 
 use git2::{ObjectType, Oid, Repository};
 
-use crate::exit::Failure;
+/// What went wrong reading the local repository. Each variant carries what it was
+/// about (the directory, the revision, the commit) and keeps git's error as its source;
+/// the command that knows which flag named the value words the advice
+/// (`crate::commands::codes` (the command layer) chooses the exit code and the final message).
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    /// No repository at `dir` (`None`: the current directory, or GIT_DIR).
+    #[error("{}: not a git repository", dir.as_deref().map_or_else(|| ".".into(), |d| d.display().to_string()))]
+    NotARepository {
+        dir: Option<PathBuf>,
+        #[source]
+        source: git2::Error,
+    },
+    /// Not 40 (or 64) hex digits.
+    #[error("`{sha}` is not a commit id")]
+    NotACommitId {
+        sha: String,
+        #[source]
+        source: git2::Error,
+    },
+    /// The commit is neither local nor fetchable from origin (a shallow checkout).
+    #[error(
+        "commit {sha} is not in the checkout and `git fetch origin {sha}` did not bring it (use actions/checkout with fetch-depth: 0)"
+    )]
+    NotFetched { sha: String },
+    /// A revision (`HEAD`, `origin/main`, a sha) that does not resolve.
+    #[error("`{rev}` is not a revision git knows")]
+    Revision {
+        rev: String,
+        #[source]
+        source: git2::Error,
+    },
+    /// A revision that resolves to something other than a commit.
+    #[error("`{rev}` is not a commit")]
+    NotACommit {
+        rev: String,
+        #[source]
+        source: git2::Error,
+    },
+    /// A commit id with no commit (or tree) behind it.
+    #[error("commit {id}")]
+    NoCommit {
+        id: Oid,
+        #[source]
+        source: git2::Error,
+    },
+    /// Reading objects that should be there failed.
+    #[error("{what}")]
+    Read {
+        what: String,
+        #[source]
+        source: git2::Error,
+    },
+    /// Nothing names the GitHub repository.
+    #[error(
+        "cannot tell which GitHub repository this is: set GITHUB_REPOSITORY, point remote `{remote}` at GitHub, or run `git config jitaa.repository owner/name`"
+    )]
+    UnknownGitHubRepository { remote: String },
+}
+
+impl RepoError {
+    fn read(what: impl Into<String>) -> impl FnOnce(git2::Error) -> RepoError {
+        let what = what.into();
+        move |source| RepoError::Read { what, source }
+    }
+
+    fn no_commit(id: Oid) -> impl FnOnce(git2::Error) -> RepoError {
+        move |source| RepoError::NoCommit { id, source }
+    }
+}
 
 /// An open repository. `git2::Repository` is Send but not Sync: keep it on one thread.
 pub struct Repo {
@@ -28,19 +97,14 @@ pub enum FileAt {
 impl Repo {
     /// Opens the repository at `dir` (the `--repo` flag), else the one around the
     /// current directory. Ignores GIT_DIR/GIT_WORK_TREE only when `dir` is given.
-    pub fn discover(dir: Option<&Path>) -> Result<Repo, Failure> {
+    pub fn discover(dir: Option<&Path>) -> Result<Repo, RepoError> {
         let found = match dir {
             Some(d) => Repository::discover(d),
             None => Repository::open_from_env(),
         };
-        let git = found.map_err(|e| {
-            let at = dir
-                .map(|d| d.display().to_string())
-                .unwrap_or_else(|| ".".into());
-            Failure::usage(format!(
-                "{at}: not a git repository ({}); pass --repo DIR",
-                e.message()
-            ))
+        let git = found.map_err(|source| RepoError::NotARepository {
+            dir: dir.map(Path::to_path_buf),
+            source,
         })?;
         Ok(Repo { git })
     }
@@ -63,9 +127,11 @@ impl Repo {
 
     /// `sha` as a local commit, fetching it (shallow) from origin when missing; an
     /// error (exit 5) when even the fetch does not bring it.
-    pub fn present(&self, sha: &str) -> Result<Oid, Failure> {
-        let id = Oid::from_str(sha)
-            .map_err(|e| Failure::usage(format!("`{sha}` is not a commit id: {e}")))?;
+    pub fn present(&self, sha: &str) -> Result<Oid, RepoError> {
+        let id = Oid::from_str(sha).map_err(|source| RepoError::NotACommitId {
+            sha: sha.to_string(),
+            source,
+        })?;
         if self.git().find_commit(id).is_ok() {
             return Ok(id);
         }
@@ -81,35 +147,42 @@ impl Repo {
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        self.git().find_commit(id).map(|c| c.id()).map_err(|_| {
-            Failure::unreachable(format!(
-                "commit {sha} is not in the checkout and `git fetch origin {sha}` did not bring it (use actions/checkout with fetch-depth: 0)"
-            ))
-        })
+        self.git()
+            .find_commit(id)
+            .map(|c| c.id())
+            .map_err(|_| RepoError::NotFetched {
+                sha: sha.to_string(),
+            })
     }
 
     /// Resolves a revision (`HEAD`, `origin/main`, a sha) to a commit id.
-    pub fn commit_id(&self, rev: &str) -> Result<Oid, Failure> {
+    pub fn commit_id(&self, rev: &str) -> Result<Oid, RepoError> {
         let obj = self
             .git
             .revparse_single(rev)
-            .map_err(|e| Failure::usage(format!("--ref {rev}: {}", e.message())))?;
+            .map_err(|source| RepoError::Revision {
+                rev: rev.to_string(),
+                source,
+            })?;
         let commit = obj
             .peel_to_commit()
-            .map_err(|e| Failure::usage(format!("--ref {rev}: not a commit ({})", e.message())))?;
+            .map_err(|source| RepoError::NotACommit {
+                rev: rev.to_string(),
+                source,
+            })?;
         Ok(commit.id())
     }
 
     /// Reads `path` as committed in `commit`; blobs larger than `max` bytes are reported,
     /// not loaded.
-    pub fn read_file(&self, commit: Oid, path: &str, max: usize) -> Result<FileAt, Failure> {
+    pub fn read_file(&self, commit: Oid, path: &str, max: usize) -> Result<FileAt, RepoError> {
         let commit = self
             .git
             .find_commit(commit)
-            .map_err(|e| Failure::usage(format!("commit {commit}: {}", e.message())))?;
-        let tree = commit.tree().map_err(|e| {
-            Failure::unreachable(format!("reading tree of {}: {}", commit.id(), e.message()))
-        })?;
+            .map_err(RepoError::no_commit(commit))?;
+        let tree = commit
+            .tree()
+            .map_err(RepoError::read(format!("reading tree of {}", commit.id())))?;
         let entry = match tree.get_path(Path::new(path)) {
             Ok(entry) => entry,
             Err(_) => return Ok(FileAt::Missing),
@@ -117,36 +190,37 @@ impl Repo {
         if entry.kind() != Some(ObjectType::Blob) {
             return Ok(FileAt::Missing);
         }
-        let odb = self.git.odb().map_err(|e| {
-            Failure::unreachable(format!("opening object database: {}", e.message()))
-        })?;
+        let odb = self
+            .git
+            .odb()
+            .map_err(RepoError::read("opening object database"))?;
         let (size, _) = odb
             .read_header(entry.id())
-            .map_err(|e| Failure::unreachable(format!("reading {path}: {}", e.message())))?;
+            .map_err(RepoError::read(format!("reading {path}")))?;
         if size > max {
             return Ok(FileAt::TooLarge { size });
         }
         let blob = self
             .git
             .find_blob(entry.id())
-            .map_err(|e| Failure::unreachable(format!("reading {path}: {}", e.message())))?;
+            .map_err(RepoError::read(format!("reading {path}")))?;
         Ok(FileAt::Found(blob.content().to_vec()))
     }
 
     /// The paths that differ between two commits (added, modified, deleted, both
     /// sides of a rename), sorted and without duplicates.
-    pub fn changed_paths(&self, base: Oid, head: Oid) -> Result<Vec<String>, Failure> {
+    pub fn changed_paths(&self, base: Oid, head: Oid) -> Result<Vec<String>, RepoError> {
         let tree_of = |id: Oid| {
             self.git
                 .find_commit(id)
                 .and_then(|c| c.tree())
-                .map_err(|e| Failure::usage(format!("commit {id}: {}", e.message())))
+                .map_err(RepoError::no_commit(id))
         };
         let (old, new) = (tree_of(base)?, tree_of(head)?);
         let diff = self
             .git
             .diff_tree_to_tree(Some(&old), Some(&new), None)
-            .map_err(|e| Failure::unreachable(format!("diff {base}..{head}: {}", e.message())))?;
+            .map_err(RepoError::read(format!("diff {base}..{head}")))?;
         let mut paths = Vec::new();
         for delta in diff.deltas() {
             for file in [delta.old_file(), delta.new_file()] {
@@ -161,12 +235,12 @@ impl Repo {
     }
 
     /// Every file path in `commit`'s tree, sorted: what deleting a branch removes.
-    pub fn all_paths(&self, commit: Oid) -> Result<Vec<String>, Failure> {
+    pub fn all_paths(&self, commit: Oid) -> Result<Vec<String>, RepoError> {
         let tree = self
             .git
             .find_commit(commit)
             .and_then(|c| c.tree())
-            .map_err(|e| Failure::usage(format!("commit {commit}: {}", e.message())))?;
+            .map_err(RepoError::no_commit(commit))?;
         let mut paths = Vec::new();
         tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
             if entry.kind() == Some(ObjectType::Blob)
@@ -176,7 +250,7 @@ impl Repo {
             }
             git2::TreeWalkResult::Ok
         })
-        .map_err(|e| Failure::unreachable(format!("listing {commit}: {}", e.message())))?;
+        .map_err(RepoError::read(format!("listing {commit}")))?;
         paths.sort();
         Ok(paths)
     }
@@ -226,7 +300,7 @@ impl Repo {
     /// The GitHub repository `owner/name`: GITHUB_REPOSITORY, else the `remote`'s URL
     /// (https or ssh, github.com or GITHUB_SERVER_URL's host), else `git config
     /// jitaa.repository`.
-    pub fn github_repository(&self, remote: &str) -> Result<String, Failure> {
+    pub fn github_repository(&self, remote: &str) -> Result<String, RepoError> {
         if let Ok(r) = std::env::var("GITHUB_REPOSITORY")
             && !r.is_empty()
         {
@@ -247,9 +321,9 @@ impl Repo {
         {
             return Ok(name);
         }
-        Err(Failure::usage(format!(
-            "cannot tell which GitHub repository this is: set GITHUB_REPOSITORY, point remote `{remote}` at GitHub, or run `git config jitaa.repository owner/name`"
-        )))
+        Err(RepoError::UnknownGitHubRepository {
+            remote: remote.to_string(),
+        })
     }
 
     /// Updates `refs/remotes/REMOTE/BRANCH` from the remote with the `git` CLI (so

@@ -7,7 +7,7 @@ use std::future::Future;
 
 /// There is no runtime to wait on (a caller outside the command layer forgot to enter one).
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum RuntimeError {
+pub enum RuntimeError {
     #[error("no async runtime is running (internal error)")]
     Missing(#[source] tokio::runtime::TryCurrentError),
     #[error("the async task panicked (internal error)")]
@@ -16,7 +16,7 @@ pub(crate) enum RuntimeError {
 
 /// Runs the future `start` makes to completion on the current runtime and returns its
 /// output. The future is made on the waiting thread, so it need not be `Send`.
-pub(crate) fn block_on<S, F>(start: S) -> Result<F::Output, RuntimeError>
+pub fn block_on<S, F>(start: S) -> Result<F::Output, RuntimeError>
 where
     S: FnOnce() -> F + Send,
     F: Future,

@@ -23,9 +23,52 @@ use serde_json::Value;
 use super::chain::{self, Listed};
 use super::record::{self, Decision, Kind, Record, Signature};
 use super::sign::RECORD_NAMESPACE;
-use super::{Publisher, Settings};
+use super::{AuditError, Publisher, Settings};
 use crate::base::Trust;
-use crate::exit::Failure;
+use crate::exit::full_message;
+
+/// Why a record does not count as certified, or a key would not certify.
+#[derive(Debug, thiserror::Error)]
+pub enum Uncertified {
+    #[error("it has no payload")]
+    NoPayload,
+    #[error("it has no digest")]
+    NoDigest,
+    #[error(
+        "digest mismatch: it states {stated} but its payload hashes to {digest} (the record was altered)"
+    )]
+    DigestMismatch { stated: String, digest: String },
+    #[error(
+        "no trusted keys: {0} is not on the default branch, so no record can certify an approval"
+    )]
+    NoTrustedKeys(String),
+    #[error("signatures")]
+    Signatures(#[source] serde_json::Error),
+    /// No signature certifies; `reasons` says why for each (or that there is none).
+    #[error("not certified by a key of {file}: {}", reasons.join("; "))]
+    NotCertified { file: String, reasons: Vec<String> },
+    /// The record file cannot be read back from its commit.
+    #[error("{path}")]
+    Read {
+        path: String,
+        #[source]
+        source: git2::Error,
+    },
+    #[error("{path}: not JSON")]
+    NotJson {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// A key that is not a certifier's.
+    #[error("the signing key ({principal}) is not a certifier in {file} on the default branch")]
+    NotACertifier { principal: String, file: String },
+    /// The requester's own key.
+    #[error("the signing key ({0}) is the requester's own: nobody certifies their own approval")]
+    OwnKey(String),
+}
 
 /// What a record must approve.
 #[derive(Debug, Clone, Copy)]
@@ -78,26 +121,26 @@ pub struct Records<'r> {
 impl<'r> Records<'r> {
     /// The records of the audit branch, oldest first: the remote's (fetched now), else
     /// the local branch. An absent branch has none.
-    pub fn load(repo: &'r Repository, settings: &Settings) -> Result<Records<'r>, Failure> {
-        let publisher = Publisher::new(repo, settings).map_err(Failure::from)?;
+    pub fn load(repo: &'r Repository, settings: &Settings) -> Result<Records<'r>, AuditError> {
+        let publisher = Publisher::new(repo, settings)?;
         let remote_tip = match publisher.fetch() {
             Ok(t) => t,
             Err(e) => {
-                tracing::warn!("audit: {e}; reading the local branch");
+                tracing::warn!("audit: {}; reading the local branch", full_message(&e));
                 None
             }
         };
         let tip = match remote_tip {
             Some(t) => Some(t),
-            None => publisher.store().tip().map_err(Failure::from)?,
+            None => publisher.store().tip()?,
         };
         Records::at(repo, tip)
     }
 
     /// The records of the chain ending at `tip` (none without a tip).
-    pub fn at(repo: &'r Repository, tip: Option<Oid>) -> Result<Records<'r>, Failure> {
+    pub fn at(repo: &'r Repository, tip: Option<Oid>) -> Result<Records<'r>, AuditError> {
         let listed = match tip {
-            Some(t) => chain::list(repo, t).map_err(Failure::from)?,
+            Some(t) => chain::list(repo, t)?,
             None => Vec::new(),
         };
         Ok(Records {
@@ -142,7 +185,8 @@ impl<'r> Records<'r> {
             let expires_at = match r.payload.expires_at.as_deref().map(record::parse_time) {
                 Some(Ok(t)) => t,
                 Some(Err(e)) => {
-                    out.rejected.push(format!("{noun} {id}: expires_at: {e}"));
+                    out.rejected
+                        .push(format!("{noun} {id}: expires_at: {}", full_message(&e)));
                     continue;
                 }
                 None => {
@@ -169,7 +213,7 @@ impl<'r> Records<'r> {
                 }
                 Err(e) => out
                     .rejected
-                    .push(format!("{noun} {id} does not count: {e}")),
+                    .push(format!("{noun} {id} does not count: {}", full_message(&e))),
             }
         }
         out
@@ -201,10 +245,13 @@ impl<'r> Records<'r> {
     }
 
     /// The digest, when the record's file recomputes and a certifier signed it.
-    fn certified(&self, l: &Listed, trust: &Trust) -> Result<String, String> {
+    fn certified(&self, l: &Listed, trust: &Trust) -> Result<String, Uncertified> {
         let doc = match self.repo {
             Some(repo) => raw_record(repo, l.commit, &l.path)?,
-            None => serde_json::to_value(&l.record).map_err(|e| e.to_string())?,
+            None => serde_json::to_value(&l.record).map_err(|source| AuditError::Encode {
+                what: "record",
+                source,
+            })?,
         };
         certify(&doc, trust, &l.record.payload.requester.login)
     }
@@ -268,41 +315,45 @@ pub fn same_ref(granted: Option<&str>, want: &str) -> bool {
 }
 
 /// The record file as JSON, straight from the commit's tree.
-fn raw_record(repo: &Repository, commit: Oid, path: &str) -> Result<Value, String> {
+fn raw_record(repo: &Repository, commit: Oid, path: &str) -> Result<Value, Uncertified> {
     let blob = repo
         .find_commit(commit)
         .and_then(|c| c.tree())
         .and_then(|t| t.get_path(std::path::Path::new(path)))
         .and_then(|e| repo.find_blob(e.id()))
-        .map_err(|e| format!("{path}: {}", e.message()))?;
-    serde_json::from_slice(blob.content()).map_err(|e| format!("{path}: not JSON ({e})"))
+        .map_err(|source| Uncertified::Read {
+            path: path.to_string(),
+            source,
+        })?;
+    serde_json::from_slice(blob.content()).map_err(|source| Uncertified::NotJson {
+        path: path.to_string(),
+        source,
+    })
 }
 
 /// Recomputes the digest of a record document and finds a certifying signature: an
 /// `ssh` signature by a certifier key whose principal is not `requester`. Returns the
 /// digest. Other signatures neither certify nor spoil a record; one that claims to be
 /// by a certifier but does not verify makes it not count (it was tampered with).
-pub fn certify(doc: &Value, trust: &Trust, requester: &str) -> Result<String, String> {
-    let payload = doc.get("payload").ok_or("it has no payload")?;
+pub fn certify(doc: &Value, trust: &Trust, requester: &str) -> Result<String, Uncertified> {
+    let payload = doc.get("payload").ok_or(Uncertified::NoPayload)?;
     let stated = doc
         .get("digest")
         .and_then(Value::as_str)
-        .ok_or("it has no digest")?;
-    let jcs = record::jcs(payload).map_err(|e| e.to_string())?;
+        .ok_or(Uncertified::NoDigest)?;
+    let jcs = record::jcs(payload)?;
     let digest = record::digest_of(&jcs);
     if digest != stated {
-        return Err(format!(
-            "digest mismatch: it states {stated} but its payload hashes to {digest} (the record was altered)"
-        ));
+        return Err(Uncertified::DigestMismatch {
+            stated: stated.to_string(),
+            digest,
+        });
     }
     let Some(keys) = trust.certifiers.as_ref() else {
-        return Err(format!(
-            "no trusted keys: {} is not on the default branch, so no record can certify an approval",
-            trust.certifiers_file
-        ));
+        return Err(Uncertified::NoTrustedKeys(trust.certifiers_file.clone()));
     };
     let sigs: Vec<Signature> = match doc.get("signatures") {
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("signatures: {e}"))?,
+        Some(v) => serde_json::from_value(v.clone()).map_err(Uncertified::Signatures)?,
         None => Vec::new(),
     };
     let mut why = Vec::new();
@@ -310,7 +361,10 @@ pub fn certify(doc: &Value, trust: &Trust, requester: &str) -> Result<String, St
         match sig {
             Signature::Ssh { principal, sig } => {
                 match keys.verify(sig, RECORD_NAMESPACE, &jcs, Some(principal)) {
-                    Err(e) => why.push(format!("signatures[{i}] (ssh, {principal}): {e}")),
+                    Err(e) => why.push(format!(
+                        "signatures[{i}] (ssh, {principal}): {}",
+                        full_message(&e)
+                    )),
                     Ok(_) if is_requester(principal, requester) => why.push(format!(
                         "signatures[{i}] is by {principal}, the requester: nobody certifies their own approval"
                     )),
@@ -329,11 +383,10 @@ pub fn certify(doc: &Value, trust: &Trust, requester: &str) -> Result<String, St
     if why.is_empty() {
         why.push("it carries no signature".into());
     }
-    Err(format!(
-        "not certified by a key of {}: {}",
-        trust.certifiers_file,
-        why.join("; ")
-    ))
+    Err(Uncertified::NotCertified {
+        file: trust.certifiers_file.clone(),
+        reasons: why,
+    })
 }
 
 /// Whether a record that `requester` asks for and that is signed with `key` (as
@@ -343,21 +396,19 @@ pub fn would_certify(
     key: &ssh_key::PublicKey,
     principal: &str,
     requester: &str,
-) -> Result<(), String> {
+) -> Result<(), Uncertified> {
     let trusted = trust
         .certifiers
         .as_ref()
         .is_some_and(|k| k.trusts(key, RECORD_NAMESPACE, principal));
     if !trusted {
-        return Err(format!(
-            "the signing key ({principal}) is not a certifier in {} on the default branch",
-            trust.certifiers_file
-        ));
+        return Err(Uncertified::NotACertifier {
+            principal: principal.to_string(),
+            file: trust.certifiers_file.clone(),
+        });
     }
     if is_requester(principal, requester) {
-        return Err(format!(
-            "the signing key ({principal}) is the requester's own: nobody certifies their own approval"
-        ));
+        return Err(Uncertified::OwnKey(principal.to_string()));
     }
     Ok(())
 }

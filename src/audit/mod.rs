@@ -15,6 +15,10 @@ pub mod trust;
 pub mod verify;
 pub mod wiring;
 
+use std::path::PathBuf;
+
+use git2::Oid;
+
 use crate::exit::Failure;
 
 pub use publish::{Outcome, Publisher, append_and_publish};
@@ -48,38 +52,139 @@ impl Default for Settings {
     }
 }
 
-/// Errors of the audit module; each maps onto an exit code of DESIGN.md.
+/// Errors of the audit module. Each says what failed, with what it was about, and keeps
+/// the error it came from as its source; `crate::commands::codes` (the command layer) chooses the exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
-    /// Bad configuration or arguments (exit 2).
-    #[error("{0}")]
-    Config(String),
-    /// A signer failed (exit 5: nothing was written).
-    #[error("{0}")]
-    Sign(String),
-    /// git failed (exit 5).
-    #[error("{0}")]
-    Git(String),
-    /// The branch is not what it must be (exit 4).
-    #[error("{0}")]
-    Integrity(String),
-    /// Verification found a bad record (exit 4).
-    #[error("{0}")]
+    // --- configuration and arguments
+    /// `audit.branch` is not a branch name.
+    #[error("audit.branch: `{0}` is not a valid branch name")]
+    BranchName(String),
+    /// Nothing to sign a record with.
+    #[error(
+        "no signer: set JITAA_SIGNING_KEY, configure a git SSH signing key, or enable github-oidc"
+    )]
+    NoSigner,
+    /// `git config user.signingkey` (or the file it names, `origin`) is not an SSH public key.
+    #[error("{origin}: not an SSH public key")]
+    SigningKey {
+        origin: String,
+        #[source]
+        source: ssh_key::Error,
+    },
+    /// The public key file `user.signingkey` names cannot be read.
+    #[error("git config user.signingkey: cannot read public key {}", path.display())]
+    SigningKeyFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A JWKS file given to trust `github-oidc` keys cannot be used.
+    #[error("{}", path.display())]
+    JwksFile {
+        path: PathBuf,
+        #[source]
+        source: JwksFileError,
+    },
+    /// The policy or keys read from the default branch (`crate::base`, which still
+    /// words its own failures and their exit codes).
+    #[error(transparent)]
+    Upstream(Failure),
+
+    // --- signing: nothing was written
+    #[error("SSH signing failed")]
+    SshSign(#[source] ssh_key::Error),
+    /// Running `ssh-keygen`, or the temporary key file it reads.
+    #[error("{what}")]
+    SignIo {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("ssh-keygen -Y sign -f {} failed: {stderr}", key.display())]
+    SshKeygen { key: PathBuf, stderr: String },
+    #[error("GitHub OIDC token")]
+    OidcToken(#[source] crate::oidc::OidcError),
+
+    // --- git
+    /// A libgit2 call failed; `what` says what was being done.
+    #[error("{what}")]
+    Git {
+        what: String,
+        #[source]
+        source: git2::Error,
+    },
+    /// The `git` command could not run.
+    #[error("running git {command}")]
+    GitCommand {
+        command: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `git fetch` of the audit branch failed.
+    #[error("git fetch {remote} {branch}: {stderr}")]
+    Fetch {
+        remote: String,
+        branch: String,
+        stderr: String,
+    },
+    /// Other writers kept moving the branch.
+    #[error("{ref_name}: the branch kept moving; gave up after {attempts} attempts")]
+    KeptMoving { ref_name: String, attempts: usize },
+    #[error("{0}: the branch kept moving while re-linking")]
+    RelinkKeptMoving(String),
+
+    // --- the branch is not what it must be
+    /// An audit commit breaks the branch's rules.
+    #[error("audit commit {commit}")]
+    Chain {
+        commit: Oid,
+        #[source]
+        source: chain::ChainError,
+    },
+    /// A record file on the branch is not a record.
+    #[error("audit commit {commit}: {path}")]
+    RecordJson {
+        commit: Oid,
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The JWKS to archive beside a record is unusable.
+    #[error("JWKS: not JSON")]
+    JwksNotJson(#[source] serde_json::Error),
+    #[error("JWKS: no `keys` array")]
+    JwksNoKeys,
+    #[error("JWKS: kid `{0}` is not a safe file name")]
+    UnsafeKid(String),
+    /// Verification found a bad record.
+    #[error(transparent)]
     Verify(#[from] VerifyError),
-    /// An invariant of jitaa itself broke (exit 5).
+
+    // --- invariants of jitaa itself
+    #[error("encoding {what}")]
+    Encode {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("canonicalising payload")]
+    Canonical(#[source] serde_json::Error),
+    #[error("payload.time")]
+    RecordTime(#[source] record::TimeError),
     #[error("{0}")]
-    Internal(String),
+    Internal(&'static str),
 }
 
-impl From<AuditError> for Failure {
-    fn from(e: AuditError) -> Failure {
-        let msg = e.to_string();
-        match e {
-            AuditError::Config(_) => Failure::usage(msg),
-            AuditError::Integrity(_) | AuditError::Verify(_) => Failure::integrity(msg),
-            AuditError::Sign(_) | AuditError::Git(_) | AuditError::Internal(_) => {
-                Failure::unreachable(msg)
-            }
-        }
-    }
+/// Why a `--jwks FILE` cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JwksFileError {
+    #[error("cannot read")]
+    Read(#[source] std::io::Error),
+    #[error("{size} bytes, over the {limit}-byte limit")]
+    TooLarge { size: u64, limit: u64 },
+    #[error(transparent)]
+    Document(#[from] crate::oidc::DocumentError),
+    #[error("keys: no key jitaa can use (a JWKS of RSA keys, as the issuer's jwks_uri serves)")]
+    NoUsableKey,
 }

@@ -72,18 +72,20 @@ impl<'r> Publisher<'r> {
                 &spec,
             ])
             .output()
-            .map_err(|e| AuditError::Git(format!("running git fetch: {e}")))?;
+            .map_err(|source| AuditError::GitCommand {
+                command: "fetch",
+                source,
+            })?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             if err.contains("couldn't find remote ref") {
                 return Ok(None);
             }
-            return Err(AuditError::Git(format!(
-                "git fetch {} {}: {}",
-                self.remote,
-                self.store.branch(),
-                err.trim()
-            )));
+            return Err(AuditError::Fetch {
+                remote: self.remote.clone(),
+                branch: self.store.branch().to_string(),
+                stderr: err.trim().to_string(),
+            });
         }
         match self.store.repo().refname_to_id(&self.tracking_ref()) {
             Ok(id) => Ok(Some(id)),
@@ -169,10 +171,7 @@ impl<'r> Publisher<'r> {
                 return Ok(count);
             }
         }
-        Err(AuditError::Git(format!(
-            "{}: the branch kept moving while re-linking",
-            self.store.ref_name()
-        )))
+        Err(AuditError::RelinkKeptMoving(self.store.ref_name()))
     }
 
     fn push(&self) -> Result<(), String> {
@@ -229,7 +228,7 @@ impl<'r> Publisher<'r> {
                     self.relink(remote_tip, signers)?;
                 }
                 Ok(None) => {}
-                Err(e) => last = e.to_string(),
+                Err(e) => last = crate::exit::full_message(&e),
             }
             local = match self.store.tip()? {
                 Some(t) => t,
@@ -303,7 +302,10 @@ pub fn append_and_publish(
             publisher.relink(remote_tip, signers)?;
         }
         Ok(None) => {}
-        Err(e) => tracing::warn!("audit: {e}; appending locally"),
+        Err(e) => tracing::warn!(
+            "audit: {}; appending locally",
+            crate::exit::full_message(&e)
+        ),
     }
     let appended = publisher.store().append(draft, signers)?;
     let outcome = publisher.publish(signers)?;

@@ -60,12 +60,16 @@ display_lowercase!(Kind);
 display_lowercase!(Decision);
 display_lowercase!(ContextSource);
 
+/// A word that is not a [`Decision`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a decision (approved, denied, expired, cancelled, auto)")]
+pub struct UnknownDecision(pub String);
+
 impl std::str::FromStr for Decision {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        serde_json::from_value(Value::String(s.to_ascii_lowercase())).map_err(|_| {
-            format!("`{s}` is not a decision (approved, denied, expired, cancelled, auto)")
-        })
+    type Err = UnknownDecision;
+    fn from_str(s: &str) -> Result<Self, UnknownDecision> {
+        serde_json::from_value(Value::String(s.to_ascii_lowercase()))
+            .map_err(|_| UnknownDecision(s.to_string()))
     }
 }
 
@@ -186,8 +190,10 @@ pub struct Record {
 impl Record {
     /// The file's bytes: pretty JSON with a trailing newline.
     pub fn to_file_bytes(&self) -> Result<Vec<u8>, AuditError> {
-        let mut out = serde_json::to_vec_pretty(self)
-            .map_err(|e| AuditError::Internal(format!("encoding record: {e}")))?;
+        let mut out = serde_json::to_vec_pretty(self).map_err(|source| AuditError::Encode {
+            what: "record",
+            source,
+        })?;
         out.push(b'\n');
         Ok(out)
     }
@@ -200,15 +206,27 @@ impl Record {
 
 /// `records/YYYY/MM/DD/<id>.json` for a record time (RFC 3339) and id.
 pub fn record_path(time: &str, id: &str) -> Result<String, AuditError> {
-    let t = parse_time(time).map_err(|e| AuditError::Internal(format!("payload.time: {e}")))?;
+    let t = parse_time(time).map_err(AuditError::RecordTime)?;
     Ok(format!("records/{}/{id}.json", t.format("%Y/%m/%d")))
 }
 
+/// A time that is not RFC 3339.
+#[derive(Debug, thiserror::Error)]
+#[error("`{text}` is not an RFC 3339 time")]
+pub struct TimeError {
+    pub text: String,
+    #[source]
+    pub source: chrono::ParseError,
+}
+
 /// Parses an RFC 3339 time into UTC.
-pub fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+pub fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, TimeError> {
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&chrono::Utc))
-        .map_err(|e| format!("`{s}` is not an RFC 3339 time ({e})"))
+        .map_err(|source| TimeError {
+            text: s.to_string(),
+            source,
+        })
 }
 
 /// Formats a time as DESIGN.md does: `2026-11-25T12:00:00Z`.
@@ -218,8 +236,7 @@ pub fn format_time(t: chrono::DateTime<chrono::Utc>) -> String {
 
 /// The RFC 8785 (JCS) bytes of any JSON-serialisable value.
 pub fn jcs<T: Serialize>(value: &T) -> Result<Vec<u8>, AuditError> {
-    serde_json_canonicalizer::to_vec(value)
-        .map_err(|e| AuditError::Internal(format!("canonicalising payload: {e}")))
+    serde_json_canonicalizer::to_vec(value).map_err(AuditError::Canonical)
 }
 
 /// `sha256:` + lowercase hex SHA-256 of `bytes`.

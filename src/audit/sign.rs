@@ -21,7 +21,7 @@ pub const COMMIT_NAMESPACE: &str = "git";
 /// Fetches a GitHub Actions OIDC token for an audience. The `oidc` module implements
 /// it; the audit store asks for audience `jitaa:` + digest.
 pub trait OidcSigner {
-    fn token_for(&self, audience: &str) -> Result<String, String>;
+    fn token_for(&self, audience: &str) -> Result<String, crate::oidc::OidcError>;
 }
 
 /// An SSH signer.
@@ -89,7 +89,7 @@ impl SshSigner {
                 .key
                 .sign(namespace, HashAlg::Sha512, data)
                 .and_then(|s| s.to_pem(LineEnding::LF))
-                .map_err(|e| AuditError::Sign(format!("SSH signing failed: {e}"))),
+                .map_err(AuditError::SshSign),
             SshSigner::Cli { key, agent, .. } => ssh_keygen_sign(key, *agent, namespace, data),
         }
     }
@@ -114,15 +114,17 @@ impl SshSigner {
             .map(str::to_string)
             .or_else(|| value.starts_with("ssh-").then(|| value.clone()));
         if let Some(text) = literal {
-            let public = PublicKey::from_openssh(&text).map_err(|e| {
-                AuditError::Config(format!(
-                    "git config user.signingkey: not an SSH public key ({e})"
-                ))
-            })?;
-            let mut file = tempfile::NamedTempFile::new()
-                .map_err(|e| AuditError::Sign(format!("temporary key file: {e}")))?;
-            writeln!(file, "{text}")
-                .map_err(|e| AuditError::Sign(format!("temporary key file: {e}")))?;
+            let public =
+                PublicKey::from_openssh(&text).map_err(|source| AuditError::SigningKey {
+                    origin: "git config user.signingkey".into(),
+                    source,
+                })?;
+            let temp = |source| AuditError::SignIo {
+                what: "temporary key file",
+                source,
+            };
+            let mut file = tempfile::NamedTempFile::new().map_err(temp)?;
+            writeln!(file, "{text}").map_err(temp)?;
             let path = file.into_temp_path();
             return Ok(Some(SshSigner::Cli {
                 key: path.to_path_buf(),
@@ -140,18 +142,16 @@ impl SshSigner {
             p.push(".pub");
             PathBuf::from(p)
         };
-        let text = std::fs::read_to_string(&pub_path).map_err(|e| {
-            AuditError::Config(format!(
-                "git config user.signingkey: cannot read public key {}: {e}",
-                pub_path.display()
-            ))
-        })?;
-        let public = PublicKey::from_openssh(text.trim()).map_err(|e| {
-            AuditError::Config(format!(
-                "{}: not an SSH public key ({e})",
-                pub_path.display()
-            ))
-        })?;
+        let text =
+            std::fs::read_to_string(&pub_path).map_err(|source| AuditError::SigningKeyFile {
+                path: pub_path.clone(),
+                source,
+            })?;
+        let public =
+            PublicKey::from_openssh(text.trim()).map_err(|source| AuditError::SigningKey {
+                origin: pub_path.display().to_string(),
+                source,
+            })?;
         Ok(Some(SshSigner::Cli {
             agent: key == pub_path,
             key,
@@ -194,22 +194,28 @@ fn ssh_keygen_sign(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| AuditError::Sign(format!("running ssh-keygen: {e}")))?;
+        .map_err(|source| AuditError::SignIo {
+            what: "running ssh-keygen",
+            source,
+        })?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(data)
-            .map_err(|e| AuditError::Sign(format!("writing to ssh-keygen: {e}")))?;
+        stdin.write_all(data).map_err(|source| AuditError::SignIo {
+            what: "writing to ssh-keygen",
+            source,
+        })?;
     }
     let out = child
         .wait_with_output()
-        .map_err(|e| AuditError::Sign(format!("running ssh-keygen: {e}")))?;
+        .map_err(|source| AuditError::SignIo {
+            what: "running ssh-keygen",
+            source,
+        })?;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     if !out.status.success() || !text.contains("BEGIN SSH SIGNATURE") {
-        return Err(AuditError::Sign(format!(
-            "ssh-keygen -Y sign -f {} failed: {}",
-            key.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(AuditError::SshKeygen {
+            key: key.to_path_buf(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
     Ok(text)
 }
@@ -241,13 +247,11 @@ impl Signers {
         if let Some(oidc) = &self.oidc {
             let token = oidc
                 .token_for(&format!("jitaa:{digest}"))
-                .map_err(|e| AuditError::Sign(format!("GitHub OIDC token: {e}")))?;
+                .map_err(AuditError::OidcToken)?;
             out.push(Signature::GithubOidc { token });
         }
         if out.is_empty() {
-            return Err(AuditError::Config(
-                "no signer: set JITAA_SIGNING_KEY, configure a git SSH signing key, or enable github-oidc".into(),
-            ));
+            return Err(AuditError::NoSigner);
         }
         Ok(out)
     }

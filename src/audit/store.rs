@@ -36,9 +36,7 @@ impl<'r> Store<'r> {
     pub fn new(repo: &'r Repository, branch: &str) -> Result<Store<'r>, AuditError> {
         let name = format!("refs/heads/{branch}");
         if branch.is_empty() || !git2::Reference::is_valid_name(&name) {
-            return Err(AuditError::Config(format!(
-                "audit.branch: `{branch}` is not a valid branch name"
-            )));
+            return Err(AuditError::BranchName(branch.to_string()));
         }
         Ok(Store {
             repo,
@@ -87,10 +85,10 @@ impl<'r> Store<'r> {
                 return Ok(appended);
             }
         }
-        Err(AuditError::Git(format!(
-            "{}: the branch kept moving; gave up after {LOCAL_ATTEMPTS} attempts",
-            self.ref_name()
-        )))
+        Err(AuditError::KeptMoving {
+            ref_name: self.ref_name(),
+            attempts: LOCAL_ATTEMPTS,
+        })
     }
 
     /// Compare-and-swap of the branch from `expected` to `new`. `Ok(false)` when it moved.
@@ -206,10 +204,10 @@ impl<'r> Store<'r> {
                     .map_err(|e| git_err("writing commit", e))?;
                 let text = buf
                     .as_str()
-                    .map_err(|_| AuditError::Internal("commit buffer is not UTF-8".into()))?;
+                    .map_err(|_| AuditError::Internal("commit buffer is not UTF-8"))?;
                 let signature = signers
                     .sign_commit(text)?
-                    .ok_or_else(|| AuditError::Internal("commit signer vanished".into()))?;
+                    .ok_or(AuditError::Internal("commit signer vanished"))?;
                 repo.commit_signed(text, &signature, None)
                     .map_err(|e| git_err("writing signed commit", e))?
             }
@@ -227,8 +225,11 @@ fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
 }
 
-pub(crate) fn git_err(what: &str, e: git2::Error) -> AuditError {
-    AuditError::Git(format!("{what}: {}", e.message()))
+pub(crate) fn git_err(what: &str, source: git2::Error) -> AuditError {
+    AuditError::Git {
+        what: what.to_string(),
+        source,
+    }
 }
 
 /// Writes `blob` at `path` under `base`, rebuilding only the trees on the path.
@@ -253,7 +254,7 @@ fn insert(
             if keep && existing.is_some() {
                 return base
                     .map(Tree::id)
-                    .ok_or_else(|| AuditError::Internal("tree vanished".into()));
+                    .ok_or(AuditError::Internal("tree vanished"));
             }
             (blob, FileMode::Blob)
         }
@@ -292,17 +293,23 @@ pub fn record_of(repo: &Repository, commit: &Commit<'_>) -> Result<(String, Reco
                 .tree_id(),
         ),
     };
+    let bad = |source| AuditError::Chain {
+        commit: commit.id(),
+        source,
+    };
     let changes = super::chain::Trees::new(&odb)
         .diff(parent_tree, commit.tree_id())
-        .map_err(|why| AuditError::Integrity(format!("audit commit {} {why}", commit.id())))?;
-    let step = super::chain::step(&changes, commit.id())
-        .map_err(|why| AuditError::Integrity(format!("audit commit {} {why}", commit.id())))?;
+        .map_err(bad)?;
+    let step = super::chain::step(&changes, commit.id()).map_err(bad)?;
     let blob = repo
         .find_blob(step.blob)
         .map_err(|e| git_err(&format!("reading {}", step.path), e))?;
-    let record: Record = serde_json::from_slice(blob.content()).map_err(|e| {
-        AuditError::Integrity(format!("audit commit {}: {}: {e}", commit.id(), step.path))
-    })?;
+    let record: Record =
+        serde_json::from_slice(blob.content()).map_err(|source| AuditError::RecordJson {
+            commit: commit.id(),
+            path: step.path.clone(),
+            source,
+        })?;
     Ok((step.path, record))
 }
 
@@ -312,24 +319,23 @@ pub fn jwks_files(jwks: Option<&str>) -> Result<Vec<(String, Vec<u8>)>, AuditErr
     let Some(text) = jwks else {
         return Ok(Vec::new());
     };
-    let doc: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| AuditError::Integrity(format!("JWKS: not JSON ({e})")))?;
+    let doc: serde_json::Value = serde_json::from_str(text).map_err(AuditError::JwksNotJson)?;
     let keys = doc
         .get("keys")
         .and_then(|k| k.as_array())
-        .ok_or_else(|| AuditError::Integrity("JWKS: no `keys` array".into()))?;
+        .ok_or(AuditError::JwksNoKeys)?;
     let mut out = Vec::new();
     for key in keys {
         let Some(kid) = key.get("kid").and_then(|k| k.as_str()) else {
             continue;
         };
         if !is_safe_kid(kid) {
-            return Err(AuditError::Integrity(format!(
-                "JWKS: kid `{kid}` is not a safe file name"
-            )));
+            return Err(AuditError::UnsafeKid(kid.to_string()));
         }
-        let mut bytes = serde_json::to_vec_pretty(key)
-            .map_err(|e| AuditError::Internal(format!("encoding JWK: {e}")))?;
+        let mut bytes = serde_json::to_vec_pretty(key).map_err(|source| AuditError::Encode {
+            what: "JWK",
+            source,
+        })?;
         bytes.push(b'\n');
         out.push((format!("jwks/{kid}.json"), bytes));
     }

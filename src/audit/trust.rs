@@ -2,7 +2,47 @@
 //! (principals, `namespaces=`, wildcards), SSHSIG verification of records and commits,
 //! and the seam through which GitHub OIDC signatures are verified.
 
-use ssh_key::{PublicKey, SshSig};
+use std::path::PathBuf;
+
+use ssh_key::{Fingerprint, PublicKey, SshSig};
+
+use crate::oidc::OidcError;
+
+/// Why an allowed-signers file is unusable, or a signature is not trusted.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    /// The file cannot be read.
+    #[error("{}: cannot read allowed signers", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line has principals but no key (`origin` is `FILE:LINE`).
+    #[error("{origin}: key: expected `TYPE BASE64` after the principals")]
+    MissingKey { origin: String },
+    /// A line's key does not parse.
+    #[error("{origin}: key: not an SSH public key")]
+    BadKey {
+        origin: String,
+        #[source]
+        source: ssh_key::Error,
+    },
+    /// The armored signature does not parse.
+    #[error("malformed SSH signature")]
+    Malformed(#[source] ssh_key::Error),
+    #[error("SSH signature namespace is `{found}`, expected `{expected}`")]
+    Namespace { found: String, expected: String },
+    #[error("signed by {0}, a key not in the trusted allowed signers")]
+    UnknownKey(Fingerprint),
+    #[error("the signing key is not trusted for namespace `{0}`")]
+    NamespaceNotTrusted(String),
+    #[error("principal `{0}` is not allowed for the signing key in the trusted allowed signers")]
+    Principal(String),
+    /// The signature arithmetic fails.
+    #[error("{}", MISMATCH)]
+    Mismatch,
+}
 
 /// One trusted key.
 #[derive(Debug, Clone)]
@@ -29,7 +69,7 @@ pub struct AllowedSigners {
 
 impl AllowedSigners {
     /// Parses the file text; `source` names it in errors (`FILE:LINE: field`).
-    pub fn parse(text: &str, source: &str) -> Result<AllowedSigners, String> {
+    pub fn parse(text: &str, source: &str) -> Result<AllowedSigners, TrustError> {
         let mut out = AllowedSigners::default();
         for (n, raw) in text.lines().enumerate() {
             let line = raw.trim();
@@ -69,14 +109,12 @@ impl AllowedSigners {
             let mut parts = key_text.split_whitespace();
             let key_str = match (parts.next(), parts.next()) {
                 (Some(a), Some(b)) => format!("{a} {b}"),
-                _ => {
-                    return Err(format!(
-                        "{origin}: key: expected `TYPE BASE64` after the principals"
-                    ));
-                }
+                _ => return Err(TrustError::MissingKey { origin }),
             };
-            let key = PublicKey::from_openssh(&key_str)
-                .map_err(|e| format!("{origin}: key: not an SSH public key ({e})"))?;
+            let key = match PublicKey::from_openssh(&key_str) {
+                Ok(key) => key,
+                Err(source) => return Err(TrustError::BadKey { origin, source }),
+            };
             out.signers.push(Signer {
                 principals: principals.split(',').map(str::to_string).collect(),
                 namespaces,
@@ -107,9 +145,11 @@ impl AllowedSigners {
     }
 
     /// Reads and parses a file.
-    pub fn load(path: &std::path::Path) -> Result<AllowedSigners, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read allowed signers: {e}", path.display()))?;
+    pub fn load(path: &std::path::Path) -> Result<AllowedSigners, TrustError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TrustError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(&text, &path.display().to_string())
     }
 
@@ -122,7 +162,7 @@ impl AllowedSigners {
         namespace: &str,
         data: &[u8],
         principal: Option<&str>,
-    ) -> Result<&Signer, String> {
+    ) -> Result<&Signer, TrustError> {
         let checked = self.check(armored, namespace, principal)?;
         checked.verify(namespace, data)?;
         Ok(checked.signer)
@@ -137,14 +177,13 @@ impl AllowedSigners {
         armored: &str,
         namespace: &str,
         principal: Option<&str>,
-    ) -> Result<Checked<'_>, String> {
-        let sig =
-            parse_sshsig(armored.trim()).map_err(|e| format!("malformed SSH signature ({e})"))?;
+    ) -> Result<Checked<'_>, TrustError> {
+        let sig = parse_sshsig(armored.trim()).map_err(TrustError::Malformed)?;
         if sig.namespace() != namespace {
-            return Err(format!(
-                "SSH signature namespace is `{}`, expected `{namespace}`",
-                sig.namespace()
-            ));
+            return Err(TrustError::Namespace {
+                found: sig.namespace().to_string(),
+                expected: namespace.to_string(),
+            });
         }
         let key_data = sig.public_key();
         let mut candidates = self
@@ -154,9 +193,7 @@ impl AllowedSigners {
             .peekable();
         if candidates.peek().is_none() {
             let fp = PublicKey::from(key_data.clone()).fingerprint(Default::default());
-            return Err(format!(
-                "signed by {fp}, a key not in the trusted allowed signers"
-            ));
+            return Err(TrustError::UnknownKey(fp));
         }
         let mut allowed = candidates
             .filter(|s| {
@@ -166,17 +203,13 @@ impl AllowedSigners {
             })
             .peekable();
         let Some(first) = allowed.peek().copied() else {
-            return Err(format!(
-                "the signing key is not trusted for namespace `{namespace}`"
-            ));
+            return Err(TrustError::NamespaceNotTrusted(namespace.to_string()));
         };
         let signer = match principal {
             None => first,
             Some(p) => allowed
                 .find(|s| principal_matches(&s.principals, p))
-                .ok_or_else(|| {
-                    format!("principal `{p}` is not allowed for the signing key in the trusted allowed signers")
-                })?,
+                .ok_or_else(|| TrustError::Principal(p.to_string()))?,
         };
         Ok(Checked { signer, sig })
     }
@@ -192,11 +225,12 @@ pub struct Checked<'a> {
 
 impl Checked<'_> {
     /// The signature arithmetic, one signature at a time.
-    pub fn verify(&self, namespace: &str, data: &[u8]) -> Result<(), String> {
+    pub fn verify(&self, namespace: &str, data: &[u8]) -> Result<(), TrustError> {
+        // ed25519 says nothing more than "no": the reason is the whole story.
         self.signer
             .key
             .verify(namespace, data, &self.sig)
-            .map_err(|_| MISMATCH.to_string())
+            .map_err(|_| TrustError::Mismatch)
     }
 }
 
@@ -324,23 +358,23 @@ fn glob(pattern: &str, s: &str) -> bool {
 /// the branch's `jwks/` counts (DESIGN.md "Trust in keys comes from outside the branch").
 pub trait OidcVerifier {
     /// The key id in the token's header (shape and header checked; no key needed).
-    fn kid(&self, token: &str) -> Result<String, String>;
+    fn kid(&self, token: &str) -> Result<String, OidcError>;
     /// What the trusted source says about `kid`: `Ok(Some(key))`, `Ok(None)` when it
     /// has no such key, `Err(why)` when no trusted source could be read (then the
     /// message says how to give one). `audit verify` asks at most once per kid.
-    fn trusted_key(&self, kid: &str) -> Result<Option<crate::oidc::Jwk>, String>;
+    fn trusted_key(&self, kid: &str) -> Result<Option<crate::oidc::Jwk>, OidcError>;
     /// The trusted source, for messages (`--jwks FILE`, `the issuer's JWKS (URL)`).
     fn source(&self) -> String;
     /// Verifies `token` with `key`: RS256, the configured issuer, `expected_audience`
     /// (`jitaa:` + digest) and an `iat` within the window of `record_time`. Returns the
-    /// verified claims.
+    /// verified claims as a context.
     fn verify(
         &self,
         token: &str,
         key: &crate::oidc::Jwk,
         expected_audience: &str,
         record_time: chrono::DateTime<chrono::Utc>,
-    ) -> Result<serde_json::Value, String>;
+    ) -> Result<crate::oidc::Context, OidcError>;
 }
 
 #[cfg(test)]
@@ -426,6 +460,6 @@ EII0KAU0owTV00WQz+j9E6WRX83OwKAA==
         assert_eq!(a.skipped.len(), 1);
         assert!(a.signers[1].namespaces.is_none());
         let err = AllowedSigners::parse("bob ssh-ed25519 AAAAnotbase64!", "f").unwrap_err();
-        assert!(err.starts_with("f:1: key:"), "{err}");
+        assert!(err.to_string().starts_with("f:1: key:"), "{err}");
     }
 }

@@ -20,7 +20,8 @@ use serde_json::Value;
 use super::chain;
 use super::record::{self, GENESIS, Kind, Signature};
 use super::sign::{COMMIT_NAMESPACE, RECORD_NAMESPACE};
-use super::trust::{AllowedSigners, Checked, MISMATCH, OidcVerifier};
+use super::trust::{AllowedSigners, Checked, MISMATCH, OidcVerifier, TrustError};
+use crate::exit::full_message;
 
 mod batch;
 mod doc;
@@ -73,7 +74,7 @@ fn check_role<'a>(
     armored: &str,
     namespace: &str,
     principal: Option<&str>,
-) -> Result<(Checked<'a>, Role), String> {
+) -> Result<(Checked<'a>, Role), TrustError> {
     match opts.trusted.check(armored, namespace, principal) {
         Ok(c) => Ok((c, Role::Certifier)),
         Err(e) if opts.pushers.is_empty() => Err(e),
@@ -142,7 +143,8 @@ impl Archived {
                     verifier.source()
                 )),
                 (Err(why), _) => Err(format!(
-                    "{unsigned}, and nothing outside the branch vouches for it: {why}"
+                    "{unsigned}, and nothing outside the branch vouches for it: {}",
+                    full_message(&why)
                 )),
             }
         };
@@ -214,7 +216,7 @@ pub fn verify(
         commit: Some(c),
         path: None,
         record: None,
-        reason: format!("the commit {why}"),
+        reason: format!("the commit {}", full_message(&why)),
     })?;
     verify_batched(repo, &ids, tip, opts, BATCH_SIZE)
 }
@@ -274,15 +276,15 @@ fn walk(
             )
         })?;
         let head = chain::raw::header(obj.data())
-            .map_err(|why| at(None, None, format!("the commit {why}")))?;
+            .map_err(|why| at(None, None, format!("the commit {}", full_message(&why))))?;
         let signed = chain::raw::split_signature(obj.data(), &mut commit_sig, &mut signed_bytes)
             .map_err(|why| at(None, None, why.to_string()))?;
         drop(obj);
         let changes = trees
             .diff(parent_tree, head.tree)
-            .map_err(|why| at(None, None, format!("the commit {why}")))?;
-        let step =
-            chain::step(&changes, id).map_err(|why| at(None, None, format!("the commit {why}")))?;
+            .map_err(|why| at(None, None, format!("the commit {}", full_message(&why))))?;
+        let step = chain::step(&changes, id)
+            .map_err(|why| at(None, None, format!("the commit {}", full_message(&why))))?;
         added.clear();
         for (kid, blob) in archived_kids(&changes) {
             archive.insert(
@@ -347,7 +349,8 @@ fn walk(
             )));
         }
         // `record::record_path` without re-parsing a strftime pattern per record.
-        let t = record::parse_time(&payload.time).map_err(|e| rec(format!("payload.time: {e}")))?;
+        let t = record::parse_time(&payload.time)
+            .map_err(|e| rec(format!("payload.time: {}", full_message(&e))))?;
         want.clear();
         write!(
             want,
@@ -477,7 +480,7 @@ fn check_signatures(
                 let what =
                     |e: &str| rec(format!("signatures[{i}] (ssh, principal {principal}): {e}"));
                 let (checked, role) = check_role(opts, sig, RECORD_NAMESPACE, Some(principal))
-                    .map_err(|e| what(&e))?;
+                    .map_err(|e| what(&full_message(&e)))?;
                 if role == Role::Pusher && r.payload.kind != Kind::Push {
                     return Err(what(&pusher_refused(checked.signer, r.payload.kind)));
                 }
@@ -492,7 +495,7 @@ fn check_signatures(
                 {
                     checked
                         .verify(RECORD_NAMESPACE, r.jcs)
-                        .map_err(|e| what(&e))?;
+                        .map_err(|e| what(&full_message(&e)))?;
                 }
             }
             SigRef::GithubOidc { token } => {
@@ -500,16 +503,16 @@ fn check_signatures(
                     rec(format!("signatures[{i}] (github-oidc): cannot be verified: no OIDC verifier is configured"))
                 })?;
                 let time = record::parse_time(&r.payload.time)
-                    .map_err(|e| rec(format!("payload.time: {e}")))?;
+                    .map_err(|e| rec(format!("payload.time: {}", full_message(&e))))?;
                 let bad = |e: &str| rec(format!("signatures[{i}] (github-oidc): {e}"));
-                let kid = verifier.kid(token).map_err(|e| bad(&e))?;
+                let kid = verifier.kid(token).map_err(|e| bad(&full_message(&e)))?;
                 let archived = archive
                     .get_mut(kid.as_str())
                     .ok_or_else(|| bad(&format!("key `{kid}` is not archived in jwks/")))?;
                 let key = archived.key(repo, &kid).map_err(|e| bad(&e))?;
                 verifier
                     .verify(token, key, &format!("jitaa:{}", r.digest), time)
-                    .map_err(|e| bad(&e))?;
+                    .map_err(|e| bad(&full_message(&e)))?;
                 pending.push((i, kid));
             }
             SigRef::Unknown(v) => {
@@ -646,8 +649,8 @@ fn check_commit_signature(
             let what = |e: &str| rec(format!("commit signature: {e}"));
             let sig = std::str::from_utf8(sig)
                 .map_err(|_| rec("the commit signature is not text".into()))?;
-            let (checked, role) =
-                check_role(opts, sig, COMMIT_NAMESPACE, None).map_err(|e| what(&e))?;
+            let (checked, role) = check_role(opts, sig, COMMIT_NAMESPACE, None)
+                .map_err(|e| what(&full_message(&e)))?;
             if role == Role::Pusher && r.payload.kind != Kind::Push {
                 return Err(what(&pusher_refused(checked.signer, r.payload.kind)));
             }
@@ -661,7 +664,7 @@ fn check_commit_signature(
             {
                 checked
                     .verify(COMMIT_NAMESPACE, content)
-                    .map_err(|e| what(&e))?;
+                    .map_err(|e| what(&full_message(&e)))?;
             }
             Ok(Some(role))
         }

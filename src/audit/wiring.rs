@@ -3,12 +3,12 @@
 
 use std::cell::RefCell;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{OidcVerifier, Settings};
-use crate::exit::Failure;
-use crate::oidc::{self, JwkSet};
+use super::{AuditError, JwksFileError, OidcVerifier, Settings};
+use crate::oidc::{self, JwkSet, OidcError};
 use crate::policy::AuditSettings;
 use crate::repo::Repo;
 
@@ -40,18 +40,19 @@ impl From<&AuditSettings> for Settings {
 /// The policy's audit settings as committed on the default branch (the remote's tip,
 /// else the local branch). A repository with no default branch or no policy file gets
 /// the built-in defaults; an invalid policy is an error (exit 2), never ignored.
-pub fn settings_from_default_branch(repo: &Repo) -> Result<Settings, Failure> {
+pub fn settings_from_default_branch(repo: &Repo) -> Result<Settings, AuditError> {
     Ok(Settings::from(&policy_audit_from_default_branch(repo)?))
 }
 
 /// [`settings_from_default_branch`] as the policy has it (with `pusher_signers`).
-pub fn policy_audit_from_default_branch(repo: &Repo) -> Result<AuditSettings, Failure> {
+pub fn policy_audit_from_default_branch(repo: &Repo) -> Result<AuditSettings, AuditError> {
     let remote = AuditSettings::default().remote;
     let Some((_, tip)) = default_branch_tip(repo, &remote) else {
         return Ok(AuditSettings::default());
     };
     let files = crate::base::GitFiles::new(repo, tip, "the default branch");
-    Ok(crate::base::rules(&files, None)?.policy.policy.audit)
+    let rules = crate::base::rules(&files, None).map_err(AuditError::Upstream)?;
+    Ok(rules.policy.policy.audit)
 }
 
 /// Where `audit verify` takes `github-oidc` keys from: outside the branch.
@@ -60,7 +61,7 @@ enum TrustedJwks {
     Files { names: String, set: JwkSet },
     /// The issuer's live JWKS, fetched on first need and kept for the run.
     Live {
-        fetched: RefCell<Option<Result<JwkSet, String>>>,
+        fetched: RefCell<Option<Result<JwkSet, Arc<OidcError>>>>,
     },
 }
 
@@ -90,26 +91,24 @@ impl RecordTokenVerifier {
 
     /// Trusts the keys of these JWKS documents (`--jwks FILE`), and no network. A file
     /// that cannot be read, is not a JWKS, or holds no usable key is exit 2.
-    pub fn with_files(issuer: &str, files: &[PathBuf]) -> Result<Self, Failure> {
+    pub fn with_files(issuer: &str, files: &[PathBuf]) -> Result<Self, AuditError> {
         let mut set = JwkSet { keys: Vec::new() };
         for f in files {
-            let shown = f.display();
-            let meta = std::fs::metadata(f)
-                .map_err(|e| Failure::usage(format!("--jwks {shown}: cannot read ({e})")))?;
+            let bad = |source: JwksFileError| AuditError::JwksFile {
+                path: f.clone(),
+                source,
+            };
+            let meta = std::fs::metadata(f).map_err(|e| bad(JwksFileError::Read(e)))?;
             if meta.len() > MAX_JWKS_FILE {
-                return Err(Failure::usage(format!(
-                    "--jwks {shown}: {} bytes, over the {MAX_JWKS_FILE}-byte limit",
-                    meta.len()
-                )));
+                return Err(bad(JwksFileError::TooLarge {
+                    size: meta.len(),
+                    limit: MAX_JWKS_FILE,
+                }));
             }
-            let bytes = std::fs::read(f)
-                .map_err(|e| Failure::usage(format!("--jwks {shown}: cannot read ({e})")))?;
-            let one = oidc::parse_jwks(&bytes)
-                .map_err(|e| Failure::usage(format!("--jwks {shown}: {e}")))?;
+            let bytes = std::fs::read(f).map_err(|e| bad(JwksFileError::Read(e)))?;
+            let one = oidc::parse_jwks(&bytes).map_err(|e| bad(e.into()))?;
             if one.keys.is_empty() {
-                return Err(Failure::usage(format!(
-                    "--jwks {shown}: keys: no key jitaa can use (a JWKS of RSA keys, as the issuer's jwks_uri serves)"
-                )));
+                return Err(bad(JwksFileError::NoUsableKey));
             }
             set.keys.extend(one.keys);
         }
@@ -125,34 +124,29 @@ impl RecordTokenVerifier {
     }
 
     /// The issuer's JWKS over the OIDC module's fetcher, on the process's runtime.
-    fn fetch(issuer: &str) -> Result<JwkSet, String> {
-        let verifier =
-            oidc::Verifier::new(issuer, oidc::DEFAULT_AUDIENCE).map_err(|e| e.to_string())?;
-        crate::runtime::block_on(|| verifier.jwks())
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())
+    fn fetch(issuer: &str) -> Result<JwkSet, OidcError> {
+        let verifier = oidc::Verifier::new(issuer, oidc::DEFAULT_AUDIENCE)?;
+        crate::runtime::block_on(|| verifier.jwks()).map_err(OidcError::Runtime)?
     }
 }
 
 impl OidcVerifier for RecordTokenVerifier {
-    fn kid(&self, token: &str) -> Result<String, String> {
-        oidc::parse_unverified(token)
-            .map(|u| u.kid)
-            .map_err(|e| e.to_string())
+    fn kid(&self, token: &str) -> Result<String, OidcError> {
+        oidc::parse_unverified(token).map(|u| u.kid)
     }
 
-    fn trusted_key(&self, kid: &str) -> Result<Option<oidc::Jwk>, String> {
+    fn trusted_key(&self, kid: &str) -> Result<Option<oidc::Jwk>, OidcError> {
         match &self.keys {
             TrustedJwks::Files { set, .. } => Ok(set.find(kid).cloned()),
             TrustedJwks::Live { fetched } => {
                 let mut slot = fetched.borrow_mut();
-                let got = slot.get_or_insert_with(|| Self::fetch(&self.issuer));
+                let got = slot.get_or_insert_with(|| Self::fetch(&self.issuer).map_err(Arc::new));
                 match got {
                     Ok(set) => Ok(set.find(kid).cloned()),
-                    Err(why) => Err(format!(
-                        "the issuer's JWKS ({}) could not be read: {why}; pass --jwks FILE (the issuer's JWKS document, kept from a trusted source) to verify offline",
-                        self.issuer
-                    )),
+                    Err(why) => Err(OidcError::JwksUnavailable {
+                        issuer: self.issuer.clone(),
+                        source: Arc::clone(why),
+                    }),
                 }
             }
         }
@@ -171,16 +165,8 @@ impl OidcVerifier for RecordTokenVerifier {
         key: &oidc::Jwk,
         expected_audience: &str,
         record_time: DateTime<Utc>,
-    ) -> Result<serde_json::Value, String> {
-        let context = oidc::verify_record_token_with(
-            token,
-            key,
-            &self.issuer,
-            expected_audience,
-            record_time,
-        )
-        .map_err(|e| e.to_string())?;
-        serde_json::to_value(&context).map_err(|e| e.to_string())
+    ) -> Result<oidc::Context, OidcError> {
+        oidc::verify_record_token_with(token, key, &self.issuer, expected_audience, record_time)
     }
 }
 

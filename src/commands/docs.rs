@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::exit::Code;
+use crate::exit::{Code, Failure};
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -21,19 +21,23 @@ pub struct ManArgs {
     pub out_dir: Option<PathBuf>,
 }
 
-pub(super) fn completions(args: &CompletionsArgs, mut cmd: clap::Command) -> anyhow::Result<Code> {
+pub(super) fn completions(args: &CompletionsArgs, mut cmd: clap::Command) -> Result<Code, Failure> {
     clap_complete::generate(args.shell, &mut cmd, "jitaa", &mut std::io::stdout());
     Ok(Code::Ok)
 }
 
-pub(super) fn man(args: &ManArgs, cmd: clap::Command) -> anyhow::Result<Code> {
+pub(super) fn man(args: &ManArgs, cmd: clap::Command) -> Result<Code, Failure> {
     match &args.out_dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir)?;
-            clap_mangen::generate_to(cmd, dir)?;
+            let failed =
+                |e: std::io::Error| Failure::usage(format!("--out-dir {}: {e}", dir.display()));
+            std::fs::create_dir_all(dir).map_err(failed)?;
+            clap_mangen::generate_to(cmd, dir).map_err(failed)?;
             eprintln!("wrote the man pages to {}", dir.display());
         }
-        None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?,
+        None => clap_mangen::Man::new(cmd)
+            .render(&mut std::io::stdout())
+            .map_err(|e| Failure::unreachable(format!("writing the man page: {e}")))?,
     }
     Ok(Code::Ok)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{Format, Global, Stdout, parse_duration};
-use crate::exit::Code;
+use crate::exit::{Code, Failure};
 
 #[derive(Debug, Args)]
 pub struct GateArgs {
@@ -25,7 +25,7 @@ pub struct GateArgs {
     pub policy: Option<PathBuf>,
 }
 
-pub(super) async fn run(global: &Global, args: &GateArgs) -> anyhow::Result<Code> {
+pub(super) async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
     // The gate's results are step outputs and the job summary; its stdout is a log.
     global.format("jitaa gate", &[Format::Table])?;
     let options = crate::gate::Options {
@@ -38,5 +38,5 @@ pub(super) async fn run(global: &Global, args: &GateArgs) -> anyhow::Result<Code
             .as_ref()
             .map(|p| p.to_string_lossy().trim_start_matches("./").to_string()),
     };
-    Ok(crate::gate::run(&options, &Stdout).await?)
+    crate::gate::run(&options, &Stdout).await
 }

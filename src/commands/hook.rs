@@ -48,11 +48,11 @@ pub struct HookInstallArgs {
     pub force: bool,
 }
 
-pub(super) fn run(global: &Global, cmd: HookCmd) -> anyhow::Result<Code> {
-    Ok(match cmd {
-        HookCmd::Install(args) => install(global, &args)?,
-        HookCmd::PrePush(args) => pre_push(global, &args)?,
-    })
+pub(super) fn run(global: &Global, cmd: HookCmd) -> Result<Code, Failure> {
+    match cmd {
+        HookCmd::Install(args) => install(global, &args),
+        HookCmd::PrePush(args) => pre_push(global, &args),
+    }
 }
 
 /// git2 cannot open SHA-256 repositories: unprotected pushes still pass (scope read
@@ -95,7 +95,7 @@ fn pre_push(global: &Global, args: &HookPrePushArgs) -> Result<Code, Failure> {
         Failure::usage("REMOTE: missing; git passes it to the hook (or set PRE_COMMIT_REMOTE_NAME)")
     })?;
     let url = args.url.clone().unwrap_or_else(|| remote.clone());
-    let repo = match Repo::discover(global.repo.as_deref()) {
+    let repo = match Repo::discover(global.repo.as_deref()).map_err(Failure::from) {
         Ok(r) => r,
         Err(e) if e.message.contains("object format") => {
             return sha256_fallback(global, &remote, &updates, e);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{Format, Global};
-use crate::exit::Code;
+use crate::exit::{Code, Failure};
 
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
@@ -17,7 +17,7 @@ pub struct KeygenArgs {
     pub principal: String,
 }
 
-pub(super) fn run(global: &Global, args: &KeygenArgs) -> anyhow::Result<Code> {
+pub(super) fn run(global: &Global, args: &KeygenArgs) -> Result<Code, Failure> {
     let format = global.format("jitaa keygen", &[Format::Table, Format::Json])?;
     let g = crate::keys::generate(&args.out, &args.principal)?;
     if format == Format::Json {

@@ -7,6 +7,7 @@
 //! runtime is built here.
 
 mod audit;
+mod codes;
 mod docs;
 mod gate;
 mod hook;
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use crate::exit::{Code, Failure, code_of};
+use crate::exit::{Code, Failure};
 
 pub use audit::AuditArgs;
 pub use docs::{CompletionsArgs, ManArgs};
@@ -47,14 +48,14 @@ pub fn main() -> ExitCode {
     let code = match run(&cli.global, cli.command) {
         Ok(code) => code,
         Err(err) => {
-            let code = code_of(&err);
-            eprintln!("jitaa: {err:#}");
+            let code = err.code;
+            eprintln!("jitaa: {err}");
             if cli.global.format == Some(Format::Json) {
                 // A program that asked for JSON gets JSON on failure too.
                 println!(
                     "{}",
                     serde_json::json!({
-                        "error": {"message": format!("{err:#}"), "kind": kind(code)},
+                        "error": {"message": err.message, "kind": kind(code)},
                         "code": code.as_i32(),
                     })
                 );
@@ -80,15 +81,17 @@ fn kind(code: Code) -> &'static str {
 /// The one async runtime of the process. Multi-threaded (two workers), so that the
 /// synchronous parts (the audit store's OIDC signer, the hook's GitHub checks, verify's
 /// JWKS fetch) can wait on it from their own thread while its workers drive the I/O.
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Failure::unreachable(format!("starting the async runtime: {e}")).into())
+        .map_err(|e| Failure::unreachable(format!("starting the async runtime: {e}")))
 }
 
-fn run(global: &Global, command: Command) -> anyhow::Result<Code> {
+/// Every error reaches here as a [`Failure`]: each seam's error became one through
+/// `codes.rs`, so no error skips its exit code.
+fn run(global: &Global, command: Command) -> Result<Code, Failure> {
     let rt = runtime()?;
     let _entered = rt.enter();
     match command {

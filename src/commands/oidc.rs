@@ -40,7 +40,7 @@ pub struct OidcVerifyArgs {
 
 /// Runs `jitaa oidc verify`. Exit 0 and the context when valid; 4 with the reason when
 /// not; 2 for bad configuration; 5 when the issuer or runner is unreachable.
-pub(super) async fn run(global: &Global, cmd: OidcCmd) -> anyhow::Result<Code> {
+pub(super) async fn run(global: &Global, cmd: OidcCmd) -> Result<Code, Failure> {
     let OidcCmd::Verify(args) = cmd;
     let format = global.format(
         "jitaa oidc verify",
@@ -86,16 +86,20 @@ fn clean(s: &str) -> String {
     }
 }
 
-fn print_context(ctx: &Context, format: Format) -> anyhow::Result<()> {
+fn print_context(ctx: &Context, format: Format) -> Result<(), Failure> {
+    let failed = |e: &dyn std::fmt::Display| Failure::unreachable(format!("writing output: {e}"));
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(ctx)?),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(ctx).map_err(|e| failed(&e))?
+        ),
         Format::Csv => {
             let mut w = csv::Writer::from_writer(std::io::stdout());
-            w.write_record(["claim", "value"])?;
+            w.write_record(["claim", "value"]).map_err(|e| failed(&e))?;
             for (k, v) in ctx.rows() {
-                w.write_record([k, v])?;
+                w.write_record([k, v]).map_err(|e| failed(&e))?;
             }
-            w.flush()?;
+            w.flush().map_err(|e| failed(&e))?;
         }
         Format::Table => {
             let rows = ctx.rows();

@@ -55,11 +55,11 @@ pub struct PolicyExplainArgs {
     pub paths: Vec<String>,
 }
 
-pub(super) fn run(global: &Global, cmd: PolicyCmd) -> anyhow::Result<Code> {
-    Ok(match cmd {
-        PolicyCmd::Check(args) => check(global, &args)?,
-        PolicyCmd::Explain(args) => explain(global, &args)?,
-    })
+pub(super) fn run(global: &Global, cmd: PolicyCmd) -> Result<Code, Failure> {
+    match cmd {
+        PolicyCmd::Check(args) => check(global, &args),
+        PolicyCmd::Explain(args) => explain(global, &args),
+    }
 }
 
 /// `jitaa policy check [PATH]`: exit 0 with `ok: <file>: N rules`, or exit 2 with
@@ -78,7 +78,9 @@ fn check(global: &Global, args: &PolicyCheckArgs) -> Result<Code, Failure> {
             // What the user just edited, by default; the committed files with --ref.
             let (rules, at) = match git_ref {
                 Some(r) => {
-                    let commit = repo.commit_id(r)?;
+                    let commit = repo
+                        .commit_id(r)
+                        .map_err(|e| crate::exit::for_flag("--ref", e))?;
                     let at = format!("{r} ({})", short_id(commit));
                     let files = crate::base::GitFiles::new(&repo, commit, at.clone());
                     (crate::base::rules(&files, None)?, format!(" at {at}"))
@@ -203,7 +205,9 @@ struct Explained {
 fn explain(global: &Global, args: &PolicyExplainArgs) -> Result<Code, Failure> {
     let format = global.format("jitaa policy explain", &[Format::Table, Format::Json])?;
     let repo = Repo::discover(global.repo.as_deref())?;
-    let commit = repo.commit_id(&args.git_ref)?;
+    let commit = repo
+        .commit_id(&args.git_ref)
+        .map_err(|e| crate::exit::for_flag("--ref", e))?;
     // `--ref` as given (DESIGN.md: explain reads the ref, through git), read by the
     // same loader the flows use at their protected base.
     let files = crate::base::GitFiles::new(&repo, commit, args.git_ref.clone());

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{Format, Global, Stdout, parse_duration};
-use crate::exit::Code;
+use crate::exit::{Code, Failure};
 
 #[derive(Debug, Args)]
 pub struct RequestArgs {
@@ -27,7 +27,7 @@ pub struct RequestArgs {
     pub poll: Option<Duration>,
 }
 
-pub(super) async fn run(global: &Global, args: &RequestArgs) -> anyhow::Result<Code> {
+pub(super) async fn run(global: &Global, args: &RequestArgs) -> Result<Code, Failure> {
     global.format("jitaa request", &[Format::Table])?;
     let options = crate::request::flow::Options {
         repo: global.repo.clone(),
@@ -38,5 +38,5 @@ pub(super) async fn run(global: &Global, args: &RequestArgs) -> anyhow::Result<C
         poll: args.poll,
         spinner: std::io::stdout().is_terminal(),
     };
-    Ok(crate::request::flow::run(&options, &Stdout).await?)
+    crate::request::flow::run(&options, &Stdout).await
 }

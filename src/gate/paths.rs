@@ -45,5 +45,5 @@ pub(super) async fn changed_paths(
 pub(super) fn git_paths(repo: &Repo, from: &str, to: &str) -> Result<Vec<String>, Failure> {
     let (f, t) = (repo.present(from)?, repo.present(to)?);
     let start = repo.merge_base(f, t).unwrap_or(f);
-    repo.changed_paths(start, t)
+    Ok(repo.changed_paths(start, t)?)
 }

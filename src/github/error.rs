@@ -1,9 +1,7 @@
-//! The GitHub layer's typed errors and their exit codes (DESIGN.md): configuration
-//! problems are usage errors (2); anything GitHub did not answer usefully after the
-//! bounded retries is "unreachable" (5). None of them is ever an integrity failure (4),
-//! and none of them ever approves.
-
-use crate::exit::{Code, Failure};
+//! The GitHub layer's typed errors. Their exit codes (DESIGN.md) are chosen in
+//! `crate::commands::codes` (the command layer): configuration problems are usage errors (2); anything GitHub
+//! did not answer usefully after the bounded retries is "unreachable" (5). None of them
+//! is ever an integrity failure (4), and none of them ever approves.
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitHubError {
@@ -61,16 +59,6 @@ pub enum GitHubError {
 }
 
 impl GitHubError {
-    pub fn code(&self) -> Code {
-        match self {
-            GitHubError::BadApiUrl { .. }
-            | GitHubError::BadRepository { .. }
-            | GitHubError::NoToken
-            | GitHubError::BadCredentials { .. } => Code::Usage,
-            _ => Code::Unreachable,
-        }
-    }
-
     /// The HTTP status GitHub answered with, for errors that carry one.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -78,11 +66,5 @@ impl GitHubError {
             GitHubError::BadCredentials { .. } => Some(401),
             _ => None,
         }
-    }
-}
-
-impl From<GitHubError> for Failure {
-    fn from(e: GitHubError) -> Failure {
-        Failure::new(e.code(), e.to_string())
     }
 }

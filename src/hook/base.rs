@@ -16,25 +16,34 @@ pub fn fetch_branch(repo: &Repo, remote: &str, branch: &str) -> Result<Option<Oi
         .args(["fetch", "--quiet", "--no-tags", "--end-of-options", remote])
         .arg(format!("refs/heads/{branch}"))
         .output()
-        .map_err(|e| HookError::Git(format!("running git fetch: {e}")))?;
+        .map_err(|source| HookError::GitCommand {
+            command: "git fetch",
+            source,
+        })?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         if err.contains("couldn't find remote ref") {
             return Ok(None);
         }
-        return Err(HookError::Git(format!(
-            "git fetch {remote} {branch}: {}",
-            err.trim()
-        )));
+        return Err(HookError::Fetch {
+            remote: remote.to_string(),
+            branch: branch.to_string(),
+            stderr: err.trim().to_string(),
+        });
     }
     let out = repo
         .git_cli()
         .args(["rev-parse", "--verify", "--quiet", "FETCH_HEAD^{commit}"])
         .output()
-        .map_err(|e| HookError::Git(format!("running git rev-parse: {e}")))?;
+        .map_err(|source| HookError::GitCommand {
+            command: "git rev-parse",
+            source,
+        })?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let id = Oid::from_str(text.trim())
-        .map_err(|_| HookError::Git(format!("git fetch {remote} {branch}: no FETCH_HEAD")))?;
+    let id = Oid::from_str(text.trim()).map_err(|_| HookError::NoFetchHead {
+        remote: remote.to_string(),
+        branch: branch.to_string(),
+    })?;
     Ok(Some(id))
 }
 
@@ -42,8 +51,7 @@ pub fn fetch_branch(repo: &Repo, remote: &str, branch: &str) -> Result<Option<Oi
 /// object is missing. An object git named but that even a fetch does not bring is an
 /// error (exit 5): the base cannot be read, so nothing is approved.
 pub fn ensure_commit(repo: &Repo, remote: &str, branch: &str, sha: &str) -> Result<Oid, HookError> {
-    let id = Oid::from_str(sha)
-        .map_err(|_| HookError::Config(format!("object name `{sha}` is not a git object id")))?;
+    let id = Oid::from_str(sha).map_err(|_| HookError::ObjectName(sha.to_string()))?;
     if repo.git().find_commit(id).is_ok() {
         return Ok(id);
     }
@@ -51,17 +59,17 @@ pub fn ensure_commit(repo: &Repo, remote: &str, branch: &str, sha: &str) -> Resu
     if repo.git().find_commit(id).is_ok() {
         return Ok(id);
     }
-    Err(HookError::Git(format!(
-        "{remote}'s {branch} is at {sha}, which is not here even after `git fetch {remote} {branch}`"
-    )))
+    Err(HookError::NotFetched {
+        remote: remote.to_string(),
+        branch: branch.to_string(),
+        sha: sha.to_string(),
+    })
 }
 
 /// Paths changed from `base` to `head` (every file of `head` without a base).
 pub fn changed_paths(repo: &Repo, base: Option<Oid>, head: Oid) -> Result<Vec<String>, HookError> {
     if let Some(b) = base {
-        return repo
-            .changed_paths(b, head)
-            .map_err(|f| HookError::Git(f.message));
+        return repo.changed_paths(b, head).map_err(HookError::Paths);
     }
     all_paths(repo.git(), head)
 }
@@ -70,10 +78,16 @@ fn all_paths(git: &Repository, head: Oid) -> Result<Vec<String>, HookError> {
     let tree = git
         .find_commit(head)
         .and_then(|c| c.tree())
-        .map_err(|e| HookError::Git(format!("reading commit {head}: {}", e.message())))?;
+        .map_err(|source| HookError::Git {
+            what: format!("reading commit {head}"),
+            source,
+        })?;
     let diff = git
         .diff_tree_to_tree(None, Some(&tree), None)
-        .map_err(|e| HookError::Git(format!("listing {head}: {}", e.message())))?;
+        .map_err(|source| HookError::Git {
+            what: format!("listing {head}"),
+            source,
+        })?;
     let mut paths: Vec<String> = diff
         .deltas()
         .filter_map(|d| {

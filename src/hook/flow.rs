@@ -10,8 +10,7 @@ use serde_json::json;
 use crate::audit::approvals::{Purpose, Query, Records};
 use crate::audit::{self, RuleRef};
 use crate::base::{self as protected, Action, AtDefault, GitFiles, Trust};
-use crate::exit::Failure;
-use crate::github::{Client, GitHubError, RepoName};
+use crate::github::{Client, RepoName};
 use crate::hook::base;
 use crate::hook::error::HookError;
 use crate::hook::message::{self, Blocked};
@@ -71,20 +70,13 @@ struct Hub {
     client: Client,
 }
 
-fn hub(slot: &mut Option<Hub>) -> Result<&Hub, Failure> {
+fn hub(slot: &mut Option<Hub>) -> Result<&Hub, HookError> {
     if slot.is_none() {
-        let client = Client::from_env(None).map_err(github_failure)?;
+        let client = Client::from_env(None).map_err(HookError::GitHub)?;
         *slot = Some(Hub { client });
     }
     slot.as_ref()
-        .ok_or_else(|| Failure::unreachable("GitHub client unavailable"))
-}
-
-fn github_failure(e: GitHubError) -> Failure {
-    Failure::new(
-        e.code(),
-        format!("{e}\nno approval could be confirmed, so the push is blocked"),
-    )
+        .ok_or(HookError::Internal("GitHub client unavailable"))
 }
 
 /// Everything shared by the updates of one push.
@@ -99,25 +91,19 @@ struct Ctx<'a> {
 }
 
 /// Runs the hook for one push. `Err` with exit 1 when blocked.
-pub fn run(repo: &Repo, push: Push<'_>) -> Result<Summary, Failure> {
+pub fn run(repo: &Repo, push: Push<'_>) -> Result<Summary, HookError> {
     let mut scope = scope::scope(repo, push.remote, push.updates)?;
     if scope.is_empty() {
         return Ok(Summary::NothingGated);
     }
     if repo.git().find_remote(push.remote).is_err() {
-        return Err(HookError::Config(format!(
-            "`{}` is not a configured remote: pushes to protected branches go through a named remote (`git remote add NAME URL`), so the audit branch can be fetched from and pushed to it",
-            push.remote
-        ))
-        .into());
+        return Err(HookError::NotARemote(push.remote.to_string()));
     }
     if !scope.known {
-        let d = scope.default_branch.clone().ok_or_else(|| {
-            HookError::Config(format!(
-                "cannot tell {}'s default branch; run `git remote set-head {} --auto`",
-                push.remote, push.remote
-            ))
-        })?;
+        let d = scope
+            .default_branch
+            .clone()
+            .ok_or_else(|| HookError::NoDefaultBranch(push.remote.to_string()))?;
         let tip = base::fetch_branch(repo, push.remote, &d)?;
         scope.default_tip = tip;
         if let Some(tip) = tip {
@@ -167,7 +153,7 @@ pub fn run(repo: &Repo, push: Push<'_>) -> Result<Summary, Failure> {
         }
     }
     if !blocked.is_empty() {
-        return Err(HookError::Blocked(blocked.join("\n\n")).into());
+        return Err(HookError::Blocked(blocked));
     }
     let Some(signers) = record::signers(repo.git())? else {
         // The approval is already on GitHub or the audit branch; the hook's own record
@@ -194,9 +180,9 @@ fn source(policy: &LoadedPolicy, remote: &str, branch: &str, base: Option<Oid>) 
     }
 }
 
-fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check, Failure> {
+fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check, HookError> {
     let Some(branch) = u.remote_branch() else {
-        return Err(Failure::unreachable(
+        return Err(HookError::Internal(
             "internal: a gated update is not a branch",
         ));
     };
@@ -254,7 +240,7 @@ fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check,
         let head = Oid::from_str(&u.local_sha)
             .ok()
             .filter(|id| ctx.repo.git().find_commit(*id).is_ok())
-            .ok_or_else(|| HookError::Git(format!("pushed commit {} is not here", u.local_sha)))?;
+            .ok_or_else(|| HookError::PushedCommitMissing(u.local_sha.clone()))?;
         let paths = base::changed_paths(ctx.repo, base, head)?;
         let owners = base::owners(codeowners.as_ref(), &paths);
         (paths, owners)
@@ -324,7 +310,8 @@ fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check,
         None
     } else {
         let hub = hub(gh)?;
-        let repo_name = RepoName::parse(&ctx.repository, "the GitHub repository")?;
+        let repo_name = RepoName::parse(&ctx.repository, "the GitHub repository")
+            .map_err(HookError::RepositoryName)?;
         let q = PrQuery {
             repo: &repo_name,
             sha: &u.local_sha,
@@ -334,8 +321,8 @@ fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check,
             now: ctx.now,
         };
         let v = crate::runtime::block_on(|| pr::check(&hub.client, &q))
-            .map_err(|e| Failure::unreachable(e.to_string()))?
-            .map_err(github_failure)?;
+            .map_err(HookError::Runtime)?
+            .map_err(HookError::GitHub)?;
         if let PrVerdict::Approved {
             pr,
             pusher,
@@ -378,7 +365,7 @@ fn write_record(
     settings: &audit::Settings,
     signers: &audit::Signers,
     p: Pass,
-) -> Result<AllowedRef, Failure> {
+) -> Result<AllowedRef, HookError> {
     let git = ctx.repo.git();
     let requester = p.requester.clone().unwrap_or_else(|| audit::Actor {
         login: git

@@ -10,7 +10,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::exit::Failure;
+use crate::hook::HookError;
 use crate::repo::git_cli;
 
 /// Marks a hook written by jitaa, so re-installing updates it in place.
@@ -28,17 +28,19 @@ pub enum Installed {
 }
 
 /// The hooks directory git uses for the repository at `dir`.
-pub fn hooks_dir(dir: &Path) -> Result<PathBuf, Failure> {
+pub fn hooks_dir(dir: &Path) -> Result<PathBuf, HookError> {
     let out = git_cli(dir)
         .args(["rev-parse", "--path-format=absolute", "--git-path", "hooks"])
         .output()
-        .map_err(|e| Failure::unreachable(format!("running git: {e}")))?;
+        .map_err(|source| HookError::GitCommand {
+            command: "git",
+            source,
+        })?;
     if !out.status.success() {
-        return Err(Failure::usage(format!(
-            "{}: not a git repository ({})",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(HookError::NotARepository {
+            dir: dir.to_path_buf(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
     let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
     Ok(PathBuf::from(path))
@@ -106,34 +108,46 @@ pub fn manager(hooks: &Path, existing: Option<&str>) -> Option<Manager> {
         .then_some(Manager::Lefthook)
 }
 
+/// Why jitaa does not write a hook that `manager` owns, and what to do instead.
+pub fn managed_message(hook: &Path, manager: Manager, force: bool) -> String {
+    let (who, why) = match manager {
+        Manager::Husky => (
+            "husky",
+            "husky regenerates that folder and runs only .husky/<hook>, so a hook written \
+there would be lost or would stop yours",
+        ),
+        Manager::Lefthook => (
+            "lefthook",
+            "`lefthook install` rewrites that hook, so jitaa's would be lost",
+        ),
+    };
+    format!(
+        "{} is managed by {who}; jitaa does not write it{}: {why}.\n\
+Run jitaa from {who} instead:\n{MANAGER_SNIPPETS}",
+        hook.display(),
+        if force { ", even with --force" } else { "" },
+    )
+}
+
+fn io(what: String) -> impl FnOnce(std::io::Error) -> HookError {
+    move |source| HookError::Io { what, source }
+}
+
 /// Installs the hook for the repository at `dir`, running `jitaa` at `jitaa`.
-pub fn install(dir: &Path, jitaa: &Path, force: bool) -> Result<Installed, Failure> {
+pub fn install(dir: &Path, jitaa: &Path, force: bool) -> Result<Installed, HookError> {
     let hooks = hooks_dir(dir)?;
     let hook = hooks.join("pre-push");
     let existing = fs::read(&hook).ok();
     let text = existing.as_deref().map(String::from_utf8_lossy);
     let ours = text.as_deref().is_some_and(|t| t.contains(MARKER));
-    if !ours && let Some(m) = manager(&hooks, text.as_deref()) {
-        let (who, why) = match m {
-            Manager::Husky => (
-                "husky",
-                "husky regenerates that folder and runs only .husky/<hook>, so a hook written \
-there would be lost or would stop yours",
-            ),
-            Manager::Lefthook => (
-                "lefthook",
-                "`lefthook install` rewrites that hook, so jitaa's would be lost",
-            ),
-        };
-        return Err(Failure::usage(format!(
-            "{} is managed by {who}; jitaa does not write it{}: {why}.\n\
-Run jitaa from {who} instead:\n{MANAGER_SNIPPETS}",
-            hook.display(),
-            if force { ", even with --force" } else { "" },
-        )));
+    if !ours && let Some(manager) = manager(&hooks, text.as_deref()) {
+        return Err(HookError::Managed {
+            hook,
+            manager,
+            force,
+        });
     }
-    fs::create_dir_all(&hooks)
-        .map_err(|e| Failure::usage(format!("creating {}: {e}", hooks.display())))?;
+    fs::create_dir_all(&hooks).map_err(io(format!("creating {}", hooks.display())))?;
     let result = match existing {
         None => {
             write_executable(&hook, &script(jitaa, None))?;
@@ -146,25 +160,13 @@ Run jitaa from {who} instead:\n{MANAGER_SNIPPETS}",
             write_executable(&hook, &script(jitaa, chain.as_deref()))?;
             Installed::Updated(hook)
         }
-        Some(_) if !force => {
-            return Err(Failure::usage(format!(
-                "{} already holds another pre-push hook; jitaa leaves it alone.\n\
-To keep it and run jitaa after it, run `jitaa hook install --force`: your hook moves to \
-pre-push.local and the new hook runs it first (same arguments and stdin), then jitaa.\n\
-Or call `jitaa hook pre-push \"$@\"` yourself at the end of your hook, passing git's stdin on.",
-                hook.display()
-            )));
-        }
+        Some(_) if !force => return Err(HookError::ForeignHook(hook)),
         Some(_) => {
             let kept = hooks.join("pre-push.local");
             if kept.exists() {
-                return Err(Failure::usage(format!(
-                    "{} exists too; move one of the two hooks away first, nothing was changed",
-                    kept.display()
-                )));
+                return Err(HookError::KeptExists(kept));
             }
-            fs::rename(&hook, &kept)
-                .map_err(|e| Failure::usage(format!("moving {} aside: {e}", hook.display())))?;
+            fs::rename(&hook, &kept).map_err(io(format!("moving {} aside", hook.display())))?;
             write_executable(&hook, &script(jitaa, Some(&kept)))?;
             Installed::Chained { hook, kept }
         }
@@ -172,14 +174,13 @@ Or call `jitaa hook pre-push \"$@\"` yourself at the end of your hook, passing g
     Ok(result)
 }
 
-fn write_executable(path: &Path, text: &str) -> Result<(), Failure> {
-    fs::write(path, text)
-        .map_err(|e| Failure::usage(format!("writing {}: {e}", path.display())))?;
+fn write_executable(path: &Path, text: &str) -> Result<(), HookError> {
+    fs::write(path, text).map_err(io(format!("writing {}", path.display())))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(path, fs::Permissions::from_mode(0o755))
-            .map_err(|e| Failure::usage(format!("chmod {}: {e}", path.display())))?;
+            .map_err(io(format!("chmod {}", path.display())))?;
     }
     // Windows has no executable bit: Git for Windows runs every hook through its own sh,
     // which reads the `#!/bin/sh` line, so the written file is all it needs.
@@ -189,6 +190,7 @@ fn write_executable(path: &Path, text: &str) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exit::Failure;
 
     #[test]
     fn husky_v9_stubs_are_never_moved_and_the_snippets_are_printed() {
@@ -203,7 +205,8 @@ mod tests {
         fs::write(underscore.join("h"), "#!/usr/bin/env sh\n").unwrap();
         fs::write(underscore.join("pre-push"), stub).unwrap();
         for force in [false, true] {
-            let err = install(dir.path(), Path::new("/usr/bin/jitaa"), force).unwrap_err();
+            let err =
+                Failure::from(install(dir.path(), Path::new("/usr/bin/jitaa"), force).unwrap_err());
             assert_eq!(err.code, crate::exit::Code::Usage);
             assert!(err.message.contains("husky"), "{}", err.message);
             assert!(err.message.contains(".husky/pre-push"), "{}", err.message);
@@ -223,7 +226,8 @@ mod tests {
         fs::create_dir_all(&hooks).unwrap();
         let theirs = "#!/bin/sh\nlefthook run \"pre-push\" \"$@\"\n";
         fs::write(hooks.join("pre-push"), theirs).unwrap();
-        let err = install(dir.path(), Path::new("/usr/bin/jitaa"), true).unwrap_err();
+        let err =
+            Failure::from(install(dir.path(), Path::new("/usr/bin/jitaa"), true).unwrap_err());
         assert!(err.message.contains("lefthook"), "{}", err.message);
         assert!(err.message.contains("run: jitaa hook pre-push {1} {2}"));
         assert_eq!(fs::read_to_string(hooks.join("pre-push")).unwrap(), theirs);
@@ -261,7 +265,8 @@ mod tests {
         let hooks = hooks_dir(dir.path()).unwrap();
         fs::create_dir_all(&hooks).unwrap();
         fs::write(hooks.join("pre-push"), "#!/bin/sh\necho mine\n").unwrap();
-        let err = install(dir.path(), Path::new("/usr/bin/jitaa"), false).unwrap_err();
+        let err =
+            Failure::from(install(dir.path(), Path::new("/usr/bin/jitaa"), false).unwrap_err());
         assert_eq!(err.code, crate::exit::Code::Usage);
         assert!(err.message.contains("--force"));
         assert_eq!(

@@ -29,11 +29,9 @@ pub fn updates_from(
     if !updates.is_empty() || get("PRE_COMMIT_TO_REF").is_none() {
         return Ok(updates);
     }
-    protocol::from_pre_commit(&get).map(|u| vec![u]).ok_or_else(|| {
-        HookError::Config(
-            "PRE_COMMIT_TO_REF, PRE_COMMIT_FROM_REF and PRE_COMMIT_REMOTE_BRANCH do not describe a push (object names must be 40 or 64 hex digits)".into(),
-        )
-    })
+    protocol::from_pre_commit(&get)
+        .map(|u| vec![u])
+        .ok_or(HookError::PreCommitEnv)
 }
 
 #[cfg(test)]

@@ -9,16 +9,14 @@
 use serde_json::{Value, json};
 
 use crate::audit::{self, Draft, Kind, Signers, SshSigner, Subject};
-use crate::exit::Failure;
+use crate::hook::HookError;
 use crate::hook::protocol::RefUpdate;
 use crate::keys::SigningKey;
 
 /// The signer for hook records (see the module doc); `None` without a key: the push
 /// then goes through unrecorded (DESIGN.md, audit section).
-pub fn signers(repo: &git2::Repository) -> Result<Option<Signers>, Failure> {
-    let config = repo
-        .config()
-        .map_err(|e| Failure::usage(format!("reading git config: {}", e.message())))?;
+pub fn signers(repo: &git2::Repository) -> Result<Option<Signers>, HookError> {
+    let config = repo.config().map_err(HookError::GitConfig)?;
     if let Some(s) = SshSigner::from_git_config(&config)? {
         return Ok(Some(Signers::ssh(s)));
     }

@@ -6,7 +6,7 @@
 
 use git2::Oid;
 
-use crate::exit::Failure;
+use crate::hook::HookError;
 use crate::hook::protocol::RefUpdate;
 use crate::policy::{LoadedPolicy, Policy};
 use crate::repo::Repo;
@@ -35,7 +35,7 @@ impl Scope {
 }
 
 /// Decides the scope of a push to `remote` from local refs and objects only.
-pub fn scope(repo: &Repo, remote: &str, updates: &[RefUpdate]) -> Result<Scope, Failure> {
+pub fn scope(repo: &Repo, remote: &str, updates: &[RefUpdate]) -> Result<Scope, HookError> {
     let default_branch = repo.default_branch(remote);
     let default_tip = default_branch.as_deref().and_then(|d| {
         repo.git()
@@ -101,7 +101,7 @@ pub fn gated_by_cli(
     dir: &std::path::Path,
     remote: &str,
     updates: &[RefUpdate],
-) -> Result<Vec<RefUpdate>, Failure> {
+) -> Result<Vec<RefUpdate>, HookError> {
     if updates.iter().all(|u| u.remote_branch().is_none()) {
         return Ok(Vec::new());
     }

@@ -114,7 +114,7 @@ fn grant_checks_recompute_the_digest_and_verify_signatures() {
     let trusted = trust(Some(AllowedSigners::parse(&line, "trusted").unwrap()));
     let untrusted = trust(Some(AllowedSigners::parse(&other_line, "other").unwrap()));
     let check = |doc: &serde_json::Value, t: &crate::base::Trust| {
-        crate::audit::approvals::certify(doc, t, "bob")
+        crate::audit::approvals::certify(doc, t, "bob").map_err(|e| e.to_string())
     };
     let doc = signed_grant(&k);
     assert!(check(&doc, &trusted).is_ok());

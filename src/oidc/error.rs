@@ -1,9 +1,11 @@
-//! The typed errors of OIDC verification, and the exit code each one ends with.
+//! The typed errors of the OIDC module: fetching a token, the issuer's documents, and
+//! verification. `crate::commands::codes` (the command layer) says which exit code each one ends with.
 
-use crate::exit::{Code, Failure};
+use std::sync::Arc;
 
-/// Why a token was refused or could not be checked. Every variant fails closed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a token was refused, could not be fetched, or could not be checked. Every
+/// variant fails closed.
+#[derive(Debug, thiserror::Error)]
 pub enum OidcError {
     /// Not a compact JWS: wrong shape, bad base64, bad JSON, too long.
     #[error("the OIDC token is malformed: {0}")]
@@ -56,36 +58,75 @@ pub enum OidcError {
         claim_value: String,
     },
     /// The issuer's discovery document or JWKS is unusable (wrong issuer, not https, bad JSON).
-    #[error("the OIDC issuer's {what} is unusable: {reason}")]
-    IssuerDocument { what: String, reason: String },
-    /// A configuration variable or flag is invalid (exit 2).
+    #[error("the OIDC issuer's {what} is unusable")]
+    IssuerDocument {
+        what: String,
+        #[source]
+        source: DocumentError,
+    },
+    /// A configuration variable or flag is invalid.
     #[error("{var}: {reason}")]
     Config { var: String, reason: String },
-    /// The issuer or the token endpoint could not be reached (exit 5).
+    /// The job may not ask for a token: the runner's variables are not set.
+    #[error(
+        "cannot request an OIDC token: ACTIONS_ID_TOKEN_REQUEST_URL and \
+ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set. In GitHub Actions the job needs the id-token \
+permission; add to the workflow or job:\n\n{}\n\n\
+(Outside Actions, pass a token: `jitaa oidc verify TOKEN` or `-` for stdin; or set \
+`oidc: optional` in the policy.)",
+        super::PERMISSIONS_HINT
+    )]
+    NoTokenPermission,
+    /// The issuer or the token endpoint could not be reached; `source` is the last
+    /// transport error, when there was one (an HTTP status is in `reason`).
     #[error("could not reach {url}: {reason}")]
-    Unreachable { url: String, reason: String },
+    Unreachable {
+        url: String,
+        reason: String,
+        #[source]
+        source: Option<reqwest::Error>,
+    },
+    /// The runner's token endpoint answered, but not with a token.
+    #[error("the runner's token endpoint answered without a token (`value`)")]
+    NoToken,
+    /// The HTTP client could not be built.
+    #[error("cannot set up the HTTP client")]
+    HttpClient(#[source] reqwest::Error),
+    /// A synchronous caller could not wait on the process's runtime.
+    #[error("waiting on the OIDC request")]
+    Runtime(#[source] crate::runtime::RuntimeError),
+    /// `audit verify` needed the issuer's live JWKS and could not read it.
+    #[error(
+        "the issuer's JWKS ({issuer}) could not be read; pass --jwks FILE (the issuer's JWKS document, kept from a trusted source) to verify offline"
+    )]
+    JwksUnavailable {
+        issuer: String,
+        #[source]
+        source: Arc<OidcError>,
+    },
+}
+
+/// What is wrong with an issuer's discovery document or JWKS (or a `--jwks` file).
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error("not JSON")]
+    NotJson(#[source] serde_json::Error),
+    #[error("its issuer is {found}, expected `{expected}`")]
+    WrongIssuer { found: String, expected: String },
+    #[error("it has no jwks_uri")]
+    NoJwksUri,
+    /// `jwks_uri` is not an https URL (loopback hosts excepted).
+    #[error(transparent)]
+    JwksUri(Box<OidcError>),
+    #[error("it has no `keys` array")]
+    NoKeys,
 }
 
 impl OidcError {
-    /// The exit code of DESIGN.md for this error.
-    pub fn code(&self) -> Code {
-        match self {
-            OidcError::Config { .. } => Code::Usage,
-            OidcError::Unreachable { .. } => Code::Unreachable,
-            _ => Code::Integrity,
-        }
-    }
-
     pub(crate) fn claim(claim: &str, reason: impl Into<String>) -> OidcError {
         OidcError::Claim {
             claim: claim.to_string(),
             reason: reason.into(),
         }
-    }
-}
-
-impl From<OidcError> for Failure {
-    fn from(e: OidcError) -> Failure {
-        Failure::new(e.code(), e.to_string())
     }
 }

@@ -8,7 +8,6 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{EnvFn, OidcError, check_url, http_client, process_env};
-use crate::exit::Failure;
 
 /// Attempts at the runner's token endpoint before giving up (exit 5).
 pub(super) const TOKEN_ATTEMPTS: u32 = 4;
@@ -22,7 +21,7 @@ pub const PERMISSIONS_HINT: &str = "permissions:\n  id-token: write       # lets
 /// `&audience=`, with `Authorization: Bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN`. When
 /// `GITHUB_ACTIONS=true` it prints `::add-mask::<token>` to stdout first. Missing
 /// variables (no `id-token: write`) are exit 2; failures after retries exit 5.
-pub async fn request_token(audience: &str) -> Result<String, Failure> {
+pub async fn request_token(audience: &str) -> Result<String, OidcError> {
     let mut out = std::io::stdout();
     request_token_with(&process_env, audience, &mut out).await
 }
@@ -32,18 +31,12 @@ pub async fn request_token_with(
     env: EnvFn<'_>,
     audience: &str,
     out: &mut (dyn Write + Send),
-) -> Result<String, Failure> {
+) -> Result<String, OidcError> {
     let (Some(url), Some(bearer)) = (
         env("ACTIONS_ID_TOKEN_REQUEST_URL"),
         env("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
     ) else {
-        return Err(Failure::usage(format!(
-            "cannot request an OIDC token: ACTIONS_ID_TOKEN_REQUEST_URL and \
-ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set. In GitHub Actions the job needs the id-token \
-permission; add to the workflow or job:\n\n{PERMISSIONS_HINT}\n\n\
-(Outside Actions, pass a token: `jitaa oidc verify TOKEN` or `-` for stdin; or set \
-`oidc: optional` in the policy.)"
-        )));
+        return Err(OidcError::NoTokenPermission);
     };
     let mut url = check_url(&url, "ACTIONS_ID_TOKEN_REQUEST_URL")?;
     url.query_pairs_mut().append_pair("audience", audience);
@@ -54,11 +47,7 @@ permission; add to the workflow or job:\n\n{PERMISSIONS_HINT}\n\n\
         .ok()
         .and_then(|v| v.get("value").and_then(Value::as_str).map(str::to_string))
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            Failure::unreachable(
-                "the runner's token endpoint answered without a token (`value`)".to_string(),
-            )
-        })?;
+        .ok_or(OidcError::NoToken)?;
     if env("GITHUB_ACTIONS").as_deref() == Some("true") {
         let _ = writeln!(out, "::add-mask::{token}");
         let _ = out.flush();
@@ -80,11 +69,15 @@ pub(crate) async fn get_bytes(
     attempts: u32,
 ) -> Result<Vec<u8>, OidcError> {
     let shown = url.split('?').next().unwrap_or(url).to_string();
-    let unreachable = |reason: String| OidcError::Unreachable {
+    let unreachable = |reason: String, source: Option<reqwest::Error>| OidcError::Unreachable {
         url: shown.clone(),
         reason,
+        source,
     };
+    // What the last attempt ran into: an HTTP status, or a transport error (kept as the
+    // source, without its URL, whose query may hold a secret).
     let mut last = String::new();
+    let mut last_err: Option<reqwest::Error> = None;
     for attempt in 0..attempts.max(1) {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(250u64 << (attempt - 1).min(4))).await;
@@ -99,41 +92,49 @@ pub(crate) async fn get_bytes(
                 last = if e.is_timeout() {
                     "timed out after 5 s".into()
                 } else {
-                    format!("{}", e.without_url())
+                    "no answer".into()
                 };
-                tracing::debug!(url = %shown, attempt, "request failed: {last}");
+                let e = e.without_url();
+                tracing::debug!(url = %shown, attempt, "request failed: {last}: {e}");
+                last_err = Some(e);
                 continue;
             }
         };
         let status = resp.status();
         if !status.is_success() {
             last = format!("HTTP {status}");
+            last_err = None;
             if retryable(status) {
                 tracing::debug!(url = %shown, attempt, "{last}, retrying");
                 continue;
             }
-            return Err(unreachable(format!("{last} (not retried)")));
+            return Err(unreachable(format!("{last} (not retried)"), None));
         }
         let mut body = Vec::new();
         loop {
             match resp.chunk().await {
                 Ok(Some(c)) => {
                     if body.len() + c.len() > MAX_BODY {
-                        return Err(unreachable(format!(
-                            "the answer is larger than {MAX_BODY} bytes"
-                        )));
+                        return Err(unreachable(
+                            format!("the answer is larger than {MAX_BODY} bytes"),
+                            None,
+                        ));
                     }
                     body.extend_from_slice(&c);
                 }
                 Ok(None) => return Ok(body),
                 Err(e) => {
-                    last = format!("{}", e.without_url());
+                    last = "the answer broke off".into();
+                    last_err = Some(e.without_url());
                     break;
                 }
             }
         }
     }
-    Err(unreachable(format!("{last} (after {attempts} attempts)")))
+    Err(unreachable(
+        format!("{last} (after {attempts} attempts)"),
+        last_err,
+    ))
 }
 
 #[cfg(test)]
@@ -147,6 +148,7 @@ mod tests {
         let e = request_token_with(&env, "jitaa", &mut out)
             .await
             .unwrap_err();
+        let e = crate::exit::Failure::from(e);
         assert_eq!(e.code, crate::exit::Code::Usage);
         assert!(
             e.message.contains("permissions:\n  id-token: write"),
@@ -167,6 +169,7 @@ mod tests {
         let e = request_token_with(&env, "jitaa", &mut out)
             .await
             .unwrap_err();
+        let e = crate::exit::Failure::from(e);
         assert_eq!(e.code, crate::exit::Code::Usage);
         assert!(e.message.contains("ACTIONS_ID_TOKEN_REQUEST_URL"));
         assert!(!e.message.contains("secret"));

@@ -20,7 +20,7 @@ mod fetch;
 mod verify;
 
 pub use context::{Context, cross_check};
-pub use error::OidcError;
+pub use error::{DocumentError, OidcError};
 pub use fetch::{PERMISSIONS_HINT, request_token, request_token_with};
 pub use jsonwebtoken::jwk::{Jwk, JwkSet};
 pub use verify::{
@@ -28,8 +28,6 @@ pub use verify::{
     check_token, parse_jwks, parse_unverified, same_key, verify_record_token,
     verify_record_token_with,
 };
-
-use crate::exit::Failure;
 
 /// GitHub.com's issuer; GHES uses `https://HOST/_services/token`, enterprises with a
 /// custom issuer `https://token.actions.githubusercontent.com/<slug>`.
@@ -87,17 +85,14 @@ pub(crate) fn http_client() -> Result<reqwest::Client, OidcError> {
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("jitaa/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| OidcError::Unreachable {
-            url: "(http client)".into(),
-            reason: e.to_string(),
-        })
+        .map_err(OidcError::HttpClient)
 }
 
 /// In a job: fetch a token for `audience`, verify it against `JITAA_OIDC_ISSUER`, and
 /// check it against `GITHUB_REPOSITORY`, `GITHUB_SHA`, `GITHUB_REF`, `GITHUB_RUN_ID` and
 /// `GITHUB_RUN_ATTEMPT`. Missing `id-token: write` is exit 2; an invalid or
 /// contradicting token exit 4; an unreachable runner or issuer exit 5.
-pub async fn context_from_actions(audience: &str) -> Result<Context, Failure> {
+pub async fn context_from_actions(audience: &str) -> Result<Context, OidcError> {
     let mut out = std::io::stdout();
     context_from_actions_with(&process_env, audience, &mut out).await
 }
@@ -107,7 +102,7 @@ pub async fn context_from_actions_with(
     env: EnvFn<'_>,
     audience: &str,
     out: &mut (dyn std::io::Write + Send),
-) -> Result<Context, Failure> {
+) -> Result<Context, OidcError> {
     let token = request_token_with(env, audience, out).await?;
     let verifier = Verifier::from_env_with(env)?.with_audience(audience);
     let context = verifier.verify(&token).await?;

@@ -14,10 +14,9 @@ use serde_json::{Map, Value};
 
 use super::fetch::get_bytes;
 use super::{
-    Context, DEFAULT_AUDIENCE, DEFAULT_ISSUER, EnvFn, LEEWAY_SECS, OidcError, check_url,
-    process_env,
+    Context, DEFAULT_AUDIENCE, DEFAULT_ISSUER, DocumentError, EnvFn, LEEWAY_SECS, OidcError,
+    check_url, process_env,
 };
-use crate::exit::Failure;
 
 /// How far a record token's `iat` may lie from the record's time.
 pub const RECORD_IAT_WINDOW_SECS: i64 = 600;
@@ -333,15 +332,15 @@ impl Verifier {
 
     /// From `JITAA_OIDC_ISSUER` (default GitHub.com's) and `JITAA_OIDC_AUDIENCE`
     /// (default `jitaa`). An invalid value is exit 2.
-    pub fn from_env() -> Result<Verifier, Failure> {
+    pub fn from_env() -> Result<Verifier, OidcError> {
         Self::from_env_with(&process_env)
     }
 
     /// [`Verifier::from_env`] over any environment.
-    pub fn from_env_with(env: EnvFn) -> Result<Verifier, Failure> {
+    pub fn from_env_with(env: EnvFn) -> Result<Verifier, OidcError> {
         let issuer = env("JITAA_OIDC_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into());
         let audience = env("JITAA_OIDC_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into());
-        Ok(Verifier::new(&issuer, &audience)?)
+        Verifier::new(&issuer, &audience)
     }
 
     /// The same verifier expecting another audience (e.g. `jitaa:` + a digest).
@@ -430,30 +429,31 @@ impl Verifier {
 
     async fn fetch_jwks(&self) -> Result<(JwkSet, String), OidcError> {
         let discovery_url = format!("{}/.well-known/openid-configuration", self.issuer);
-        let doc_err = |reason: String| OidcError::IssuerDocument {
+        let doc_err = |source: DocumentError| OidcError::IssuerDocument {
             what: format!("discovery document {discovery_url}"),
-            reason,
+            source,
         };
         let body = get_bytes(&self.client, &discovery_url, None, 2).await?;
         let doc: Value =
-            serde_json::from_slice(&body).map_err(|e| doc_err(format!("not JSON ({e})")))?;
+            serde_json::from_slice(&body).map_err(|e| doc_err(DocumentError::NotJson(e)))?;
         if doc.get("issuer").and_then(Value::as_str) != Some(self.issuer.as_str()) {
-            return Err(doc_err(format!(
-                "its issuer is {}, expected `{}`",
-                doc.get("issuer")
+            return Err(doc_err(DocumentError::WrongIssuer {
+                found: doc
+                    .get("issuer")
                     .map_or("missing".into(), |v| v.to_string()),
-                self.issuer
-            )));
+                expected: self.issuer.clone(),
+            }));
         }
         let jwks_uri = doc
             .get("jwks_uri")
             .and_then(Value::as_str)
-            .ok_or_else(|| doc_err("it has no jwks_uri".into()))?;
-        check_url(jwks_uri, "jwks_uri").map_err(|e| doc_err(e.to_string()))?;
+            .ok_or_else(|| doc_err(DocumentError::NoJwksUri))?;
+        check_url(jwks_uri, "jwks_uri")
+            .map_err(|e| doc_err(DocumentError::JwksUri(Box::new(e))))?;
         let body = get_bytes(&self.client, jwks_uri, None, 2).await?;
-        let set = parse_jwks(&body).map_err(|reason| OidcError::IssuerDocument {
+        let set = parse_jwks(&body).map_err(|source| OidcError::IssuerDocument {
             what: format!("JWKS {jwks_uri}"),
-            reason,
+            source,
         })?;
         tracing::debug!(
             keys = set.keys.len(),
@@ -465,12 +465,12 @@ impl Verifier {
 }
 
 /// Parses a JWKS, skipping keys jsonwebtoken cannot represent (they can verify nothing).
-pub fn parse_jwks(body: &[u8]) -> Result<JwkSet, String> {
-    let doc: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON ({e})"))?;
+pub fn parse_jwks(body: &[u8]) -> Result<JwkSet, DocumentError> {
+    let doc: Value = serde_json::from_slice(body).map_err(DocumentError::NotJson)?;
     let keys = doc
         .get("keys")
         .and_then(Value::as_array)
-        .ok_or("it has no `keys` array")?;
+        .ok_or(DocumentError::NoKeys)?;
     Ok(JwkSet {
         keys: keys
             .iter()

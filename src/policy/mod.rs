@@ -16,7 +16,6 @@ use globset::GlobSet;
 use sha2::{Digest, Sha256};
 
 use crate::codeowners::Owner;
-use crate::exit::Failure;
 
 pub use validate::{MAX_APPROVALS, MAX_DURATION};
 
@@ -240,12 +239,6 @@ impl fmt::Display for PolicyError {
             write!(f, "{p}")?;
         }
         Ok(())
-    }
-}
-
-impl From<PolicyError> for Failure {
-    fn from(e: PolicyError) -> Failure {
-        Failure::usage(format!("invalid policy:\n{e}"))
     }
 }
 

@@ -88,7 +88,9 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
         // Deleting the branch removes every file on it: their owners decide.
         Some(zero) => (zero.clone(), repo.all_paths(tip)?),
         None => {
-            let sha = repo.commit_id(args.sha.as_deref().unwrap_or("HEAD"))?;
+            let sha = repo
+                .commit_id(args.sha.as_deref().unwrap_or("HEAD"))
+                .map_err(|e| crate::exit::for_flag("--sha", e))?;
             let start = repo.merge_base(tip, sha).unwrap_or(tip);
             (sha.to_string(), repo.changed_paths(start, sha)?)
         }

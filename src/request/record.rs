@@ -8,6 +8,7 @@ use git2::Repository;
 use crate::audit::{self, Appended, Draft, OidcSigner, Settings, Signers, SshSigner};
 use crate::exit::Failure;
 use crate::keys::SigningKey;
+use crate::oidc::OidcError;
 use crate::policy::{Policy, SigningMethod};
 use crate::repo::Repo;
 
@@ -25,10 +26,9 @@ pub(crate) fn settings(policy: &Policy) -> Settings {
 pub(crate) struct ActionsOidcSigner;
 
 impl OidcSigner for ActionsOidcSigner {
-    fn token_for(&self, audience: &str) -> Result<String, String> {
+    fn token_for(&self, audience: &str) -> Result<String, OidcError> {
         crate::runtime::block_on(|| crate::oidc::request_token(audience))
-            .map_err(|e| e.to_string())?
-            .map_err(|f| f.message)
+            .map_err(OidcError::Runtime)?
     }
 }
 

@@ -13,6 +13,8 @@
 
 use git2::Oid;
 
+use super::ChainError;
+
 /// What the header says about a commit's place in history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
@@ -22,25 +24,23 @@ pub struct Header {
 
 /// `tree <hex>`, any `parent <hex>` lines, then `author` and `committer`, the order
 /// libgit2's own commit parser requires.
-pub fn header(raw: &[u8]) -> Result<Header, String> {
+pub fn header(raw: &[u8]) -> Result<Header, ChainError> {
     let mut lines = raw.split(|&b| b == b'\n');
-    let id = |line: Option<&[u8]>, key: &str| -> Result<Option<Oid>, String> {
+    let id = |line: Option<&[u8]>, key: &'static str| -> Result<Option<Oid>, ChainError> {
         let Some(rest) = line.and_then(|l| l.strip_prefix(key.as_bytes())) else {
             return Ok(None);
+        };
+        let malformed = |source| ChainError::Header {
+            key: key.trim_end(),
+            source,
         };
         let hex = std::str::from_utf8(rest)
             .ok()
             .filter(|h| h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-            .ok_or_else(|| format!("has a malformed `{}` header", key.trim_end()))?;
-        Oid::from_str(hex).map(Some).map_err(|e| {
-            format!(
-                "has a malformed `{}` header ({})",
-                key.trim_end(),
-                e.message()
-            )
-        })
+            .ok_or_else(|| malformed(None))?;
+        Oid::from_str(hex).map(Some).map_err(|e| malformed(Some(e)))
     };
-    let tree = id(lines.next(), "tree ")?.ok_or("does not start with a `tree` header")?;
+    let tree = id(lines.next(), "tree ")?.ok_or(ChainError::NoTree)?;
     let mut parents = Vec::new();
     let mut line = lines.next();
     while let Some(p) = id(line, "parent ")? {
@@ -48,10 +48,10 @@ pub fn header(raw: &[u8]) -> Result<Header, String> {
         line = lines.next();
     }
     if !line.is_some_and(|l| l.starts_with(b"author ")) {
-        return Err("has no `author` header after its tree and parents".into());
+        return Err(ChainError::NoAuthor);
     }
     if !lines.next().is_some_and(|l| l.starts_with(b"committer ")) {
-        return Err("has no `committer` header after its author".into());
+        return Err(ChainError::NoCommitter);
     }
     Ok(Header { tree, parents })
 }

@@ -17,6 +17,8 @@ use std::rc::Rc;
 
 use git2::{ObjectType, Odb, OdbObject, Oid};
 
+use super::ChainError;
+
 /// One file a commit changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
@@ -51,7 +53,7 @@ impl<'o> Trees<'o> {
     }
 
     /// The files that differ between the trees `old` (None: empty) and `new`.
-    pub fn diff(&mut self, old: Option<Oid>, new: Oid) -> Result<Vec<Change>, String> {
+    pub fn diff(&mut self, old: Option<Oid>, new: Oid) -> Result<Vec<Change>, ChainError> {
         self.last.append(&mut self.now);
         let mut out = Vec::new();
         let mut path = String::new();
@@ -60,7 +62,7 @@ impl<'o> Trees<'o> {
         res.map(|()| out)
     }
 
-    fn read(&mut self, id: Oid) -> Result<Rc<OdbObject<'o>>, String> {
+    fn read(&mut self, id: Oid) -> Result<Rc<OdbObject<'o>>, ChainError> {
         let find = |trees: &[(Oid, Rc<OdbObject<'o>>)]| {
             trees
                 .iter()
@@ -77,12 +79,12 @@ impl<'o> Trees<'o> {
         let obj = self
             .odb
             .read(id)
-            .map_err(|e| format!("cannot read tree {id} ({})", e.message()))?;
+            .map_err(|source| ChainError::ReadTree { id, source })?;
         if obj.kind() != ObjectType::Tree {
-            return Err(format!(
-                "names {id} as a tree, but it is a {}",
-                obj.kind().str()
-            ));
+            return Err(ChainError::NotATree {
+                id,
+                kind: obj.kind(),
+            });
         }
         let obj = Rc::new(obj);
         self.keep(id, &obj);
@@ -106,7 +108,7 @@ impl<'o> Trees<'o> {
         new: Option<Oid>,
         path: &mut String,
         out: &mut Vec<Change>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ChainError> {
         let old_obj = old.map(|id| self.read(id)).transpose()?;
         let new_obj = new.map(|id| self.read(id)).transpose()?;
         let mut a = Entries::new(old_obj.as_deref().map_or(&[], OdbObject::data), old);
@@ -142,7 +144,7 @@ impl<'o> Trees<'o> {
         new: Option<Entry<'_>>,
         path: &mut String,
         out: &mut Vec<Change>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ChainError> {
         if let (Some(o), Some(n)) = (&old, &new)
             && o.id == n.id
             && o.mode == n.mode
@@ -236,13 +238,13 @@ impl<'a> Entries<'a> {
         }
     }
 
-    fn next(&mut self) -> Result<Option<Entry<'a>>, String> {
+    fn next(&mut self) -> Result<Option<Entry<'a>>, ChainError> {
         if self.rest.is_empty() {
             return Ok(None);
         }
-        let bad = |why: &str| {
-            let id = self.tree.map_or_else(String::new, |t| format!(" {t}"));
-            format!("has a malformed tree{id}: {why} (git fsck refuses it too)")
+        let bad = |why: &str| ChainError::MalformedTree {
+            tree: self.tree,
+            why: why.to_string(),
         };
         let space = memchr(b' ', self.rest).ok_or_else(|| bad("an entry has no mode"))?;
         let mode = match &self.rest[..space] {

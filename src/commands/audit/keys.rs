@@ -80,8 +80,12 @@ pub(super) fn trusted_keys(
     file: Option<&Path>,
 ) -> Result<AllowedSigners, Failure> {
     if let Some(f) = file {
-        return AllowedSigners::load(f)
-            .map_err(|e| Failure::usage(format!("--allowed-signers: {e}")));
+        return AllowedSigners::load(f).map_err(|e| {
+            Failure::usage(format!(
+                "--allowed-signers: {}",
+                crate::exit::full_message(&e)
+            ))
+        });
     }
     let Some(path) = &settings.allowed_signers else {
         return Err(Failure::usage(
@@ -108,8 +112,12 @@ pub(super) fn pusher_keys(
     allowed_given: bool,
 ) -> Result<AllowedSigners, Failure> {
     if let Some(f) = file {
-        return AllowedSigners::load(f)
-            .map_err(|e| Failure::usage(format!("--pusher-signers: {e}")));
+        return AllowedSigners::load(f).map_err(|e| {
+            Failure::usage(format!(
+                "--pusher-signers: {}",
+                crate::exit::full_message(&e)
+            ))
+        });
     }
     match policy_path {
         Some(path) if !allowed_given => {

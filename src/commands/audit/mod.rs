@@ -120,7 +120,7 @@ pub struct AuditVerifyArgs {
 /// `jitaa audit ...` with the policy's settings and the OIDC verifier wired in: for
 /// `verify`, `--jwks FILE` when given (no network), else the issuer's live JWKS; the
 /// issuer is `--issuer`, else `JITAA_OIDC_ISSUER`, else GitHub's.
-pub(super) fn run(global: &Global, args: &AuditArgs) -> anyhow::Result<Code> {
+pub(super) fn run(global: &Global, args: &AuditArgs) -> Result<Code, Failure> {
     let repo = Repo::discover(global.repo.as_deref())?;
     let audit = policy_audit_from_default_branch(&repo)?;
     let settings = Settings::from(&audit);
@@ -141,13 +141,13 @@ pub(super) fn run(global: &Global, args: &AuditArgs) -> anyhow::Result<Code> {
     } else {
         RecordTokenVerifier::with_files(&issuer, files)?
     };
-    Ok(audit_with(
+    audit_with(
         global,
         args,
         &settings,
         Some(&audit.pusher_signers),
         Some(&verifier),
-    )?)
+    )
 }
 
 /// Runs one `jitaa audit` command. `settings` carries the policy's audit section and

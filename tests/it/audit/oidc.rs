@@ -11,7 +11,7 @@ use jitaa::audit::{OidcSigner, Store};
 struct Minting(fakehub::oidc::Issuer);
 
 impl OidcSigner for Minting {
-    fn token_for(&self, audience: &str) -> Result<String, String> {
+    fn token_for(&self, audience: &str) -> Result<String, jitaa::oidc::OidcError> {
         Ok(self.0.mint(audience))
     }
 }
@@ -20,7 +20,7 @@ impl OidcSigner for Minting {
 struct Replaying(String);
 
 impl OidcSigner for Replaying {
-    fn token_for(&self, _audience: &str) -> Result<String, String> {
+    fn token_for(&self, _audience: &str) -> Result<String, jitaa::oidc::OidcError> {
         Ok(self.0.clone())
     }
 }

@@ -234,7 +234,7 @@ fn a_merge_commit_joining_a_fork_is_refused() {
 fn a_forged_github_oidc_token_is_refused() {
     struct Fake;
     impl jitaa::audit::OidcSigner for Fake {
-        fn token_for(&self, audience: &str) -> Result<String, String> {
+        fn token_for(&self, audience: &str) -> Result<String, jitaa::oidc::OidcError> {
             Ok(format!("header.{audience}.sig"))
         }
     }

@@ -78,7 +78,8 @@ async fn a_discovery_document_for_another_issuer_is_refused() {
     let v = Verifier::new(&url, "jitaa").unwrap();
     let e = v.verify(&issuer.mint("jitaa")).await.unwrap_err();
     assert_eq!(e.code(), Code::Integrity);
-    assert!(e.to_string().contains("its issuer is"), "{e}");
+    let e = jitaa::exit::full_message(&e);
+    assert!(e.contains("its issuer is"), "{e}");
 }
 
 #[test]
@@ -169,6 +170,7 @@ async fn context_from_actions_fetches_verifies_and_cross_checks() {
     let bad = env("0000000000000000000000000000000000000000");
     let e = context_from_actions_with(&bad, "jitaa", &mut Vec::new())
         .await
+        .map_err(jitaa::exit::Failure::from)
         .unwrap_err();
     assert_eq!(e.code, Code::Integrity);
     assert!(e.message.starts_with("GITHUB_SHA=0000000000000000000000000000000000000000 but the OIDC token says sha=e75edcc5"), "{}", e.message);

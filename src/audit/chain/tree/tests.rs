@@ -205,7 +205,7 @@ fn a_tree_git_fsck_would_refuse_is_refused() {
         (vec![("10064x", "a", blob)], "not octal"),
     ] {
         let tree = raw_tree(&repo, &entries);
-        let err = diff(tree).unwrap_err();
+        let err = diff(tree).unwrap_err().to_string();
         assert!(
             err.contains("malformed tree") && err.contains(why),
             "{entries:?}: {err}"
@@ -215,8 +215,13 @@ fn a_tree_git_fsck_would_refuse_is_refused() {
     let mut raw = b"100644 a\0".to_vec();
     raw.extend_from_slice(&blob.as_bytes()[..10]);
     let short = odb.write(ObjectType::Tree, &raw).unwrap();
-    assert!(diff(short).unwrap_err().contains("cut short"));
-    assert!(diff(blob).unwrap_err().contains("but it is a blob"));
+    assert!(diff(short).unwrap_err().to_string().contains("cut short"));
+    assert!(
+        diff(blob)
+            .unwrap_err()
+            .to_string()
+            .contains("but it is a blob")
+    );
 }
 
 proptest! {

@@ -1,8 +1,10 @@
 //! Exit codes of DESIGN.md and the one error type that carries them to `main`.
 //!
 //! Modules keep their own typed errors; at a flow's seam they become a [`Failure`],
-//! which says which exit code the process ends with. Anything that is not a
-//! `Failure` ends with [`Code::Unreachable`]: an unexpected error never approves.
+//! which says which exit code the process ends with. Which code each module error
+//! ends with is decided in one place, the command layer's `codes.rs`, where every
+//! variant is named and whatever is not clearly the user's input or a broken chain is
+//! [`Code::Unreachable`]: an unexpected error never approves.
 
 use std::fmt;
 
@@ -68,28 +70,25 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// The exit code for any error that reached `main`: the first [`Failure`] in its
-/// chain decides; anything else is an infrastructure failure (5), never approval.
-pub fn code_of(err: &anyhow::Error) -> Code {
-    err.chain()
-        .find_map(|e| e.downcast_ref::<Failure>())
-        .map(|f| f.code)
-        .unwrap_or(Code::Unreachable)
+/// An error's message followed by each of its causes, `: `-separated, as anyhow's `{:#}`
+/// prints a chain; a git error by its message alone (its `Display` appends libgit2's
+/// class and code, which users never saw).
+pub fn full_message(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        out.push_str(": ");
+        match e.downcast_ref::<git2::Error>() {
+            Some(g) => out.push_str(g.message()),
+            None => out.push_str(&e.to_string()),
+        }
+        next = e.source();
+    }
+    out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn failure_deep_in_a_chain_decides_the_code() {
-        let err = anyhow::Error::new(Failure::integrity("bad signature")).context("verifying");
-        assert_eq!(code_of(&err), Code::Integrity);
-    }
-
-    #[test]
-    fn unknown_errors_are_infrastructure_failures_not_approval() {
-        let err = anyhow::anyhow!("socket closed");
-        assert_eq!(code_of(&err), Code::Unreachable);
-    }
+/// `err` as the flag its value came from: `--sha nothex: ...`, keeping the code.
+pub fn for_flag(flag: &str, err: impl Into<Failure>) -> Failure {
+    let f = err.into();
+    Failure::new(f.code, format!("{flag} {}", f.message))
 }
