@@ -193,7 +193,7 @@ fn append(c: &mut Criterion) {
                 },
                 |d| store.append(&d, &s.signers).unwrap(),
                 BatchSize::SmallInput,
-            )
+            );
         });
     }
     g.finish();
@@ -218,7 +218,7 @@ fn verify(c: &mut Criterion) {
         b.iter(|| {
             let v = jitaa::audit::verify(&s.repo, tip, &opts).unwrap();
             assert_eq!(v.records, VERIFY_N);
-        })
+        });
     });
     g.finish();
 }
@@ -245,7 +245,7 @@ fn cpu_rate(repo: &Repository, tip: Oid, opts: &VerifyOptions<'_>) {
                 return;
             };
             assert_eq!(v.records, VERIFY_N);
-            let t = b - a;
+            let t = b.checked_sub(a).unwrap();
             best = Some(best.map_or(t, |x| x.min(t)));
         }
         if let Some(t) = best {

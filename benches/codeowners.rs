@@ -41,7 +41,7 @@ fn bench(c: &mut Criterion) {
     let text = codeowners(5000);
     let ps = paths(100_000);
     c.bench_function("parse 5000-line CODEOWNERS", |b| {
-        b.iter(|| CodeOwners::parse("CODEOWNERS", black_box(&text)))
+        b.iter(|| CodeOwners::parse("CODEOWNERS", black_box(&text)));
     });
     let co = CodeOwners::parse("CODEOWNERS", &text);
     assert!(co.problems().is_empty());
@@ -55,7 +55,7 @@ fn bench(c: &mut Criterion) {
                 owned += co.owners_with(black_box(p), &mut scratch).owners.len();
             }
             owned
-        })
+        });
     });
     g.finish();
 
@@ -77,7 +77,7 @@ fn bench(c: &mut Criterion) {
                 let co = CodeOwners::parse("CODEOWNERS", black_box(&wide));
                 let paths = vec![co.owners_of("src/lib.rs"), co.owners_of("README.md")];
                 distinct_owners(&paths).len()
-            })
+            });
         },
     );
     g.finish();

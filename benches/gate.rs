@@ -73,7 +73,7 @@ fn comment_to_exit_latency_median_over_ten_runs() {
         samples.push(latency.as_secs_f64());
     }
     samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let median = (samples[4] + samples[5]) / 2.0;
+    let median = f64::midpoint(samples[4], samples[5]);
     println!(
         "comment-to-exit latency over {} runs: median {median:.2} s, min {:.2} s, max {:.2} s; samples {samples:.2?}",
         samples.len(),

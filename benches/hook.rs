@@ -44,7 +44,7 @@ fn bench(c: &mut Criterion) {
             )
             .unwrap();
             assert!(matches!(s, Summary::NothingGated));
-        })
+        });
     });
     let stdin = format!("refs/heads/feature {sha} refs/heads/feature {zero}\n");
     let run = || {
@@ -65,7 +65,7 @@ fn bench(c: &mut Criterion) {
     };
     g.bench_function("process: jitaa hook pre-push", |b| b.iter(run));
     g.bench_function("baseline: spawn /bin/true", |b| {
-        b.iter(|| assert!(Command::new("true").status().unwrap().success()))
+        b.iter(|| assert!(Command::new("true").status().unwrap().success()));
     });
     g.finish();
     assert!(

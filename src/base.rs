@@ -211,17 +211,18 @@ pub fn choose(
             }
             Ok(default_tip())
         }
-        Action::RemoteTip { branch, tip } => match tip.filter(|t| !is_zero(t)) {
-            Some(tip) => Ok(Base {
-                sha: tip.to_string(),
-                why: format!("the remote's `{branch}` at {}", short(tip)),
-            }),
-            None => {
+        Action::RemoteTip { branch, tip } => {
+            if let Some(tip) = tip.filter(|t| !is_zero(t)) {
+                Ok(Base {
+                    sha: tip.to_string(),
+                    why: format!("the remote's `{branch}` at {}", short(tip)),
+                })
+            } else {
                 let mut b = default_tip();
                 b.why = format!("{} (`{branch}` is a new branch)", b.why);
                 Ok(b)
             }
-        },
+        }
     }
 }
 
@@ -427,7 +428,7 @@ fn load_policy(files: &dyn Files, policy_path: Option<&str>) -> Result<LoadedPol
     };
     for file in named {
         match files.get(file, policy::MAX_BYTES)? {
-            FileAt::Missing => continue,
+            FileAt::Missing => {}
             FileAt::TooLarge { size } => return Err(too_large(file, size)),
             FileAt::Found(bytes) => {
                 return Ok(LoadedPolicy {
@@ -454,7 +455,7 @@ fn load_policy(files: &dyn Files, policy_path: Option<&str>) -> Result<LoadedPol
 fn load_codeowners(files: &dyn Files) -> Result<Option<CodeOwners>, Failure> {
     for location in codeowners::LOCATIONS {
         match files.get(location, codeowners::MAX_BYTES)? {
-            FileAt::Missing => continue,
+            FileAt::Missing => {}
             FileAt::TooLarge { size } => {
                 return Ok(Some(CodeOwners::not_loaded(
                     location,

@@ -183,9 +183,8 @@ impl Repo {
         let tree = commit
             .tree()
             .map_err(RepoError::read(format!("reading tree of {}", commit.id())))?;
-        let entry = match tree.get_path(Path::new(path)) {
-            Ok(entry) => entry,
-            Err(_) => return Ok(FileAt::Missing),
+        let Ok(entry) = tree.get_path(Path::new(path)) else {
+            return Ok(FileAt::Missing);
         };
         if entry.kind() != Some(ObjectType::Blob) {
             return Ok(FileAt::Missing);

@@ -371,14 +371,14 @@ fn review_entry<'a>(
             )
         }
     };
-    let verdict = if !r.commit_id.eq_ignore_ascii_case(&request.sha) {
+    let verdict = if r.commit_id.eq_ignore_ascii_case(&request.sha) {
+        common_checks(request, deadline, &r.author, at, false)
+            .and_then(|()| judge(rule, request, facts, &r.author, &action, None))
+    } else {
         Err(Refusal::OtherCommit {
             commit: r.commit_id.clone(),
             sha: request.sha.clone(),
         })
-    } else {
-        common_checks(request, deadline, &r.author, at, false)
-            .and_then(|()| judge(rule, request, facts, &r.author, &action, None))
     };
     Some(Entry {
         at,
@@ -452,7 +452,7 @@ fn pending(
             .paths
             .iter()
             .enumerate()
-            .filter(|(i, _)| coverage.get(*i).is_none_or(|c| c.is_empty()))
+            .filter(|(i, _)| coverage.get(*i).is_none_or(std::vec::Vec::is_empty))
             .map(|(_, p)| p)
             .collect(),
         Coverage::Any => Vec::new(),
@@ -462,7 +462,7 @@ fn pending(
         match &rule.approvers {
             Approvers::List(list) => candidates.extend(list.iter()),
             Approvers::Codeowners => {
-                candidates.extend(request.paths.iter().flat_map(|p| &p.owners))
+                candidates.extend(request.paths.iter().flat_map(|p| &p.owners));
             }
         }
     }

@@ -175,7 +175,7 @@ pub(crate) fn check_person(
 fn join(owners: &[&Owner]) -> String {
     owners
         .iter()
-        .map(|o| o.to_string())
+        .map(std::string::ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ")
 }

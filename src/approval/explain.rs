@@ -151,7 +151,11 @@ pub(crate) fn build(
         .enumerate()
         .map(|(i, p)| PathNote {
             path: p.path.clone(),
-            owners: p.owners.iter().map(|o| o.to_string()).collect(),
+            owners: p
+                .owners
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             line: p.line,
             covered_by: coverage.get(i).cloned().unwrap_or_default(),
         })
@@ -161,7 +165,7 @@ pub(crate) fn build(
         approvals: rule.approvals,
         approvers: match &rule.approvers {
             Approvers::Codeowners => vec!["codeowners".into()],
-            Approvers::List(l) => l.iter().map(|o| o.to_string()).collect(),
+            Approvers::List(l) => l.iter().map(std::string::ToString::to_string).collect(),
         },
         codeowners: match rule.codeowners {
             Coverage::Any => "any",

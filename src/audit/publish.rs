@@ -274,7 +274,7 @@ fn missing_jwks(
     let tree = repo
         .find_tree(entry.id())
         .map_err(|e| git_err("reading jwks", e))?;
-    for e in tree.iter() {
+    for e in &tree {
         let Ok(name) = e.name() else { continue };
         let path = format!("jwks/{name}");
         if onto.get_path(std::path::Path::new(&path)).is_err()

@@ -595,8 +595,7 @@ fn describe(repo: &Repository, q: Queued) -> VerifyError {
                 .and_then(|d| d.get("signatures")?.get(i))
                 .filter(|v| v.get("type").and_then(Value::as_str) == Some("ssh"))
                 .and_then(|v| v.get("principal")?.as_str())
-                .map(str::to_string)
-                .unwrap_or_else(|| "?".into());
+                .map_or_else(|| "?".into(), str::to_string);
             format!("signatures[{i}] (ssh, principal {principal}): {MISMATCH}")
         }
     };
@@ -644,45 +643,42 @@ fn check_commit_signature(
     batch: &mut Batch<Queued>,
     rec: &dyn Fn(String) -> VerifyError,
 ) -> Result<Option<Role>, VerifyError> {
-    match signed {
-        Some((sig, content)) => {
-            let what = |e: &str| rec(format!("commit signature: {e}"));
-            let sig = std::str::from_utf8(sig)
-                .map_err(|_| rec("the commit signature is not text".into()))?;
-            let (checked, role) = check_role(opts, sig, COMMIT_NAMESPACE, None)
-                .map_err(|e| what(&full_message(&e)))?;
-            if role == Role::Pusher && r.payload.kind != Kind::Push {
-                return Err(what(&pusher_refused(checked.signer, r.payload.kind)));
-            }
-            let queued = Queued {
-                commit: id,
-                sig: None,
-            };
-            if !batch
-                .push(&checked.sig, content, queued)
-                .map_err(|q| describe(repo, q))?
-            {
-                checked
-                    .verify(COMMIT_NAMESPACE, content)
-                    .map_err(|e| what(&full_message(&e)))?;
-            }
-            Ok(Some(role))
+    if let Some((sig, content)) = signed {
+        let what = |e: &str| rec(format!("commit signature: {e}"));
+        let sig =
+            std::str::from_utf8(sig).map_err(|_| rec("the commit signature is not text".into()))?;
+        let (checked, role) =
+            check_role(opts, sig, COMMIT_NAMESPACE, None).map_err(|e| what(&full_message(&e)))?;
+        if role == Role::Pusher && r.payload.kind != Kind::Push {
+            return Err(what(&pusher_refused(checked.signer, r.payload.kind)));
         }
-        None => {
-            let has_ssh = match r.doc.get("signatures") {
-                Some(Json::Arr(a)) => a
-                    .iter()
-                    .any(|s| s.get("type").and_then(Json::as_str) == Some("ssh")),
-                _ => false,
-            };
-            if has_ssh {
-                Err(rec(
-                    "the commit is not signed (audit commits carry the record key's SSH signature)"
-                        .into(),
-                ))
-            } else {
-                Ok(None)
-            }
+        let queued = Queued {
+            commit: id,
+            sig: None,
+        };
+        if !batch
+            .push(&checked.sig, content, queued)
+            .map_err(|q| describe(repo, q))?
+        {
+            checked
+                .verify(COMMIT_NAMESPACE, content)
+                .map_err(|e| what(&full_message(&e)))?;
+        }
+        Ok(Some(role))
+    } else {
+        let has_ssh = match r.doc.get("signatures") {
+            Some(Json::Arr(a)) => a
+                .iter()
+                .any(|s| s.get("type").and_then(Json::as_str) == Some("ssh")),
+            _ => false,
+        };
+        if has_ssh {
+            Err(rec(
+                "the commit is not signed (audit commits carry the record key's SSH signature)"
+                    .into(),
+            ))
+        } else {
+            Ok(None)
         }
     }
 }

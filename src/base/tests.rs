@@ -22,7 +22,7 @@ impl Graph for FakeGraph {
         }
     }
     fn first_parent(&self, sha: &str) -> Result<Option<String>, Failure> {
-        Ok(self.0.get(sha).map(|p| p.to_string()))
+        Ok(self.0.get(sha).map(std::string::ToString::to_string))
     }
 }
 
@@ -262,7 +262,7 @@ impl Files for Mem {
             None => FileAt::Missing,
         })
     }
-    fn at(&self) -> &str {
+    fn at(&self) -> &'static str {
         "memory"
     }
 }

@@ -52,10 +52,18 @@ pub(super) fn units(pattern: &str) -> Vec<Unit> {
     out
 }
 
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "a predicate over slices of units"
+)]
 fn is_sep(u: &Unit) -> bool {
     u.0 == '/'
 }
 
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "a predicate over slices of units"
+)]
 fn is_wild(u: &Unit) -> bool {
     !u.1 && matches!(u.0, '*' | '?')
 }

@@ -3,7 +3,7 @@
 use super::*;
 
 /// GitHub's "About code owners" example file (docs.github.com), with its comments.
-pub(crate) const GITHUB_EXAMPLE: &str = r#"# This is a comment.
+pub(crate) const GITHUB_EXAMPLE: &str = r"# This is a comment.
 # Each line is a file pattern followed by one or more owners.
 
 # These owners will be the default owners for everything in
@@ -70,11 +70,17 @@ apps/ @octocat
 # subdirectory, as this subdirectory has its own owner @doctocat
 /apps/ @octocat
 /apps/github @doctocat
-"#;
+";
 
 fn owners(co: &CodeOwners, path: &str) -> (Vec<String>, Option<usize>) {
     let po = co.owners_of(path);
-    (po.owners.iter().map(|o| o.to_string()).collect(), po.line)
+    (
+        po.owners
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
+        po.line,
+    )
 }
 
 fn only(co: &CodeOwners, path: &str) -> Vec<String> {
@@ -451,7 +457,7 @@ fn distinct_owners_keep_first_seen_order() {
     ];
     let got: Vec<String> = distinct_owners(&paths)
         .iter()
-        .map(|o| o.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
     assert_eq!(
         got,

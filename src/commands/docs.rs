@@ -21,9 +21,9 @@ pub struct ManArgs {
     pub out_dir: Option<PathBuf>,
 }
 
-pub(super) fn completions(args: &CompletionsArgs, mut cmd: clap::Command) -> Result<Code, Failure> {
+pub(super) fn completions(args: &CompletionsArgs, mut cmd: clap::Command) -> Code {
     clap_complete::generate(args.shell, &mut cmd, "jitaa", &mut std::io::stdout());
-    Ok(Code::Ok)
+    Code::Ok
 }
 
 pub(super) fn man(args: &ManArgs, cmd: clap::Command) -> Result<Code, Failure> {

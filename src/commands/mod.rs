@@ -63,7 +63,7 @@ pub fn main() -> ExitCode {
             code
         }
     };
-    ExitCode::from(code.as_i32() as u8)
+    ExitCode::from(u8::try_from(code.as_i32()).unwrap_or(5))
 }
 
 /// The exit code's meaning (DESIGN.md), for the JSON error object.
@@ -104,7 +104,7 @@ fn run(global: &Global, command: Command) -> Result<Code, Failure> {
         Command::Audit(args) => audit::run(global, &args),
         Command::Completions(args) => {
             global.format("jitaa completions", &[Format::Table])?;
-            docs::completions(&args, cli_command())
+            Ok(docs::completions(&args, cli_command()))
         }
         Command::Man(args) => {
             global.format("jitaa man", &[Format::Table])?;

@@ -76,21 +76,18 @@ fn check(global: &Global, args: &PolicyCheckArgs) -> Result<Code, Failure> {
         (None, git_ref) => {
             let repo = Repo::discover(global.repo.as_deref())?;
             // What the user just edited, by default; the committed files with --ref.
-            let (rules, at) = match git_ref {
-                Some(r) => {
-                    let commit = repo
-                        .commit_id(r)
-                        .map_err(|e| crate::exit::for_flag("--ref", e))?;
-                    let at = format!("{r} ({})", short_id(commit));
-                    let files = crate::base::GitFiles::new(&repo, commit, at.clone());
-                    (crate::base::rules(&files, None)?, format!(" at {at}"))
-                }
-                None => {
-                    let root = repo.git().workdir().ok_or_else(|| {
-                        Failure::usage("the repository has no work tree (bare); pass --ref REF")
-                    })?;
-                    (crate::base::rules(&WorkTree(root), None)?, String::new())
-                }
+            let (rules, at) = if let Some(r) = git_ref {
+                let commit = repo
+                    .commit_id(r)
+                    .map_err(|e| crate::exit::for_flag("--ref", e))?;
+                let at = format!("{r} ({})", short_id(commit));
+                let files = crate::base::GitFiles::new(&repo, commit, at.clone());
+                (crate::base::rules(&files, None)?, format!(" at {at}"))
+            } else {
+                let root = repo.git().workdir().ok_or_else(|| {
+                    Failure::usage("the repository has no work tree (bare); pass --ref REF")
+                })?;
+                (crate::base::rules(&WorkTree(root), None)?, String::new())
             };
             let label = match &rules.policy.file {
                 Some(f) => format!("{f}{at}"),
@@ -167,7 +164,7 @@ impl crate::base::Files for WorkTree<'_> {
             .map(FileAt::Found)
             .map_err(|e| Failure::usage(format!("{}: {e}", full.display())))
     }
-    fn at(&self) -> &str {
+    fn at(&self) -> &'static str {
         "the work tree"
     }
 }

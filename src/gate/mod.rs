@@ -85,7 +85,7 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
                 .unwrap_or(&run.git_ref);
             let policy = &default.rules.policy.policy;
             let ctx = context::for_record(&token, &run, policy)?;
-            let reporter = reporter(&repo, &client, &run, &settings, policy, ctx, &pr)?;
+            let reporter = reporter(&repo, &client, &run, &settings, policy, ctx, pr.as_ref())?;
             return violation(&reporter, branch, Some(f.message));
         }
         Err(f) => return Err(f),
@@ -136,19 +136,23 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
             paths: &owners,
             now: Utc::now(),
         };
-        match push::check(&client, &q, &records, &default.trust).await? {
-            Some(e) => {
-                say.say(&format!(
-                    "jitaa: the push of {} to {branch}: {}",
-                    run.sha, e.how
-                ));
-                evidence = Some(e);
-            }
-            None => {
-                let reporter =
-                    reporter(&repo, &client, &run, &settings, policy, record_context, &pr)?;
-                return violation(&reporter, branch, None);
-            }
+        if let Some(e) = push::check(&client, &q, &records, &default.trust).await? {
+            say.say(&format!(
+                "jitaa: the push of {} to {branch}: {}",
+                run.sha, e.how
+            ));
+            evidence = Some(e);
+        } else {
+            let reporter = reporter(
+                &repo,
+                &client,
+                &run,
+                &settings,
+                policy,
+                record_context,
+                pr.as_ref(),
+            )?;
+            return violation(&reporter, branch, None);
         }
     }
     // A merged PR is the deployment's thread (its author the requester).
@@ -166,7 +170,15 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
     if let Some(t) = args.timeout {
         rule.timeout = t;
     }
-    let mut reporter = reporter(&repo, &client, &run, &settings, policy, record_context, &pr)?;
+    let mut reporter = reporter(
+        &repo,
+        &client,
+        &run,
+        &settings,
+        policy,
+        record_context,
+        pr.as_ref(),
+    )?;
     reporter.rule = Some(RuleRef {
         name: rule.name.clone(),
         approvals: rule.approvals,
@@ -455,7 +467,7 @@ fn reporter<'a>(
     settings: &audit::Settings,
     policy: &crate::policy::Policy,
     context: context::RecordContext,
-    pr: &Option<PullRequest>,
+    pr: Option<&PullRequest>,
 ) -> Result<Reporter<'a>, Failure> {
     let requester = match pr {
         Some(p) => Actor {

@@ -58,8 +58,7 @@ pub fn resolve_token(explicit: Option<&str>) -> Result<Token, GitHubError> {
 
 fn gh_installed() -> bool {
     std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join("gh").is_file()))
-        .unwrap_or(false)
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("gh").is_file()))
 }
 
 /// Validates an API base URL: https, or http/https to a loopback host (tests).

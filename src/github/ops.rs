@@ -9,7 +9,11 @@ use serde_json::{Value, json};
 use super::GitHub;
 use super::client::{Client, Mode};
 use super::error::GitHubError;
-use super::types::*;
+use super::types::{
+    Activity, Actor, CheckHandle, CheckRunAck, CheckSpec, Comment, ContentFile, Issue, Membership,
+    Permission, PrFile, PrFiles, PullRequest, ReactionAck, ReactionKind, RepoName, Review,
+    StatusAck, parse,
+};
 
 /// GitHub's cap on the files a PR's file listing returns.
 pub const MAX_PR_FILES: usize = 3000;

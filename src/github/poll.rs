@@ -248,7 +248,11 @@ impl<S: PageSource> Poller<S> {
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             comments: self.comments.items(),
-            reviews: self.reviews.as_ref().map(|r| r.items()).unwrap_or_default(),
+            reviews: self
+                .reviews
+                .as_ref()
+                .map(ListWatch::items)
+                .unwrap_or_default(),
             edited: self.edited.clone(),
         }
     }

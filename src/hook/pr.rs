@@ -148,7 +148,7 @@ pub async fn check<G: GitHub>(gh: &G, q: &PrQuery<'_>) -> Result<PrVerdict, GitH
                     outcome: Box::new(outcome),
                     lapsed_at: None,
                     unplaced_commands,
-                })
+                });
             }
         }
     }

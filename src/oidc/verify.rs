@@ -194,7 +194,7 @@ pub fn check_token(
             expected: audience.to_string(),
             found: claims
                 .get("aud")
-                .map_or("missing".into(), |v| v.to_string()),
+                .map_or("missing".into(), std::string::ToString::to_string),
         });
     }
     let exp = int_claim(&claims, "exp")?;
@@ -440,7 +440,7 @@ impl Verifier {
             return Err(doc_err(DocumentError::WrongIssuer {
                 found: doc
                     .get("issuer")
-                    .map_or("missing".into(), |v| v.to_string()),
+                    .map_or("missing".into(), std::string::ToString::to_string),
                 expected: self.issuer.clone(),
             }));
         }

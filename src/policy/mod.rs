@@ -306,8 +306,7 @@ impl Policy {
         let raw: raw::S<raw::RawPolicy> = serde_saphyr::from_str(text).map_err(|e| {
             let (line, column) = e
                 .location()
-                .map(|l| (l.line() as usize, l.column() as usize))
-                .unwrap_or((0, 0));
+                .map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
             let mut message = yaml_message(&e);
             if let Some(key) = key_on_line(text, line)
                 && !message.contains(&format!("`{key}`"))
@@ -409,7 +408,7 @@ impl RuleMatch {
             {
                 None => return Err("no branch".into()),
                 Some(b) if globs.is_match(b) => {
-                    why.push(format!("branch `{b}` matches {}", list(&globs.texts)))
+                    why.push(format!("branch `{b}` matches {}", list(&globs.texts)));
                 }
                 Some(b) => {
                     return Err(format!(
@@ -441,7 +440,7 @@ impl RuleMatch {
         if let Some(events) = &self.events {
             match input.event {
                 Some(e) if events.iter().any(|x| x == e) => {
-                    why.push(format!("event `{e}` is listed"))
+                    why.push(format!("event `{e}` is listed"));
                 }
                 Some(e) => return Err(format!("event `{e}` is not one of {}", list(events))),
                 None => return Err("no event".into()),

@@ -38,7 +38,7 @@ fn err(text: &str) -> (usize, usize, String) {
 }
 
 fn paths(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
+    list.iter().map(std::string::ToString::to_string).collect()
 }
 
 #[test]

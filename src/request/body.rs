@@ -52,11 +52,11 @@ pub(crate) fn issue_body(ask: &Ask, marker: &str) -> String {
 fn approvers_text(ask: &Ask) -> String {
     let mut owners: Vec<String> = Vec::new();
     match &ask.rule.approvers {
-        Approvers::List(l) => owners.extend(l.iter().map(|o| o.to_string())),
+        Approvers::List(l) => owners.extend(l.iter().map(std::string::ToString::to_string)),
         Approvers::Codeowners => owners.extend(
             crate::codeowners::distinct_owners(&ask.paths)
                 .into_iter()
-                .map(|o| o.to_string()),
+                .map(std::string::ToString::to_string),
         ),
     }
     let who = if owners.is_empty() {

@@ -230,32 +230,29 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
         draft.expires_at = Some(*valid_until);
     }
     let w = record::write(repo.git(), &settings, &draft, &signers)?;
-    match &ended {
-        Conclusion::Approved { valid_until, .. } => {
-            // A grant nobody can see lets no push through: it must be published.
-            if let Err(reason) = w.pushed {
-                return Err(Failure::unreachable(format!(
-                    "grant {} written locally but not published: {reason}",
-                    w.appended.id
-                )));
-            }
-            super::show_outcome(&client, &ask, &posted, &format!("✅ {summary}")).await;
-            say.say(&format!(
-                "approved: {summary}; grant {} ({}) — push before {}",
-                w.appended.id,
-                w.appended.digest,
-                audit::record::format_time(*valid_until)
-            ));
+    if let Conclusion::Approved { valid_until, .. } = &ended {
+        // A grant nobody can see lets no push through: it must be published.
+        if let Err(reason) = w.pushed {
+            return Err(Failure::unreachable(format!(
+                "grant {} written locally but not published: {reason}",
+                w.appended.id
+            )));
         }
-        _ => {
-            let said = match &ended {
-                Conclusion::Lapsed { reason } => reason.clone(),
-                _ => summary.clone(),
-            };
-            let mark = ended.mark();
-            super::show_outcome(&client, &ask, &posted, &format!("{mark} {said}")).await;
-            eprintln!("{said} (record {})", w.appended.id);
-        }
+        super::show_outcome(&client, &ask, &posted, &format!("✅ {summary}")).await;
+        say.say(&format!(
+            "approved: {summary}; grant {} ({}) — push before {}",
+            w.appended.id,
+            w.appended.digest,
+            audit::record::format_time(*valid_until)
+        ));
+    } else {
+        let said = match &ended {
+            Conclusion::Lapsed { reason } => reason.clone(),
+            _ => summary.clone(),
+        };
+        let mark = ended.mark();
+        super::show_outcome(&client, &ask, &posted, &format!("{mark} {said}")).await;
+        eprintln!("{said} (record {})", w.appended.id);
     }
     Ok(ended.code())
 }

@@ -193,7 +193,7 @@ pub(crate) async fn wait(
                 }
             }
             // Wake at the deadline even when polling slowly.
-            _ = tokio::time::sleep(left + Duration::from_millis(10)) => {}
+            () = tokio::time::sleep(left + Duration::from_millis(10)) => {}
             signal = signals.recv() => {
                 progress.finish();
                 return Ok(Ended::Cancelled(signal));
@@ -399,7 +399,7 @@ pub(super) fn status_line(outcome: &Outcome) -> String {
 }
 
 fn strip_time(line: &str) -> &str {
-    line.rsplit_once("; ").map(|(a, _)| a).unwrap_or(line)
+    line.rsplit_once("; ").map_or(line, |(a, _)| a)
 }
 
 /// Lines (to the flow's progress sink), or an indicatif spinner on a terminal.

@@ -75,8 +75,9 @@ impl Server {
                 let (status, body) = routes
                     .iter()
                     .find(|(p, _)| *p == path)
-                    .map(|(_, replies)| replies[(n - 1).min(replies.len() - 1)].clone())
-                    .unwrap_or((404, Vec::new()));
+                    .map_or((404, Vec::new()), |(_, replies)| {
+                        replies[(n - 1).min(replies.len() - 1)].clone()
+                    });
                 let mut out = &stream;
                 let _ = write!(
                     out,

@@ -14,6 +14,12 @@
     clippy::disallowed_macros,
     reason = "tests and measurements print their own reports"
 )]
+#![allow(
+    clippy::format_collect,
+    clippy::match_wildcard_for_single_variants,
+    clippy::needless_continue,
+    reason = "test code favours the plainest spelling of a check over pedantic style"
+)]
 
 mod support;
 

@@ -90,13 +90,12 @@ impl<E> Batch<E> {
         // ed25519-dalek refuses a non-canonical `s`; so does this, by not queueing it.
         let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s))?;
         let a = key.0;
-        let key = match self.keys.iter().position(|(k, _)| *k == a) {
-            Some(i) => i,
-            None => {
-                let point = CompressedEdwardsY(a).decompress()?;
-                self.keys.push((a, point));
-                self.keys.len() - 1
-            }
+        let key = if let Some(i) = self.keys.iter().position(|(k, _)| *k == a) {
+            i
+        } else {
+            let point = CompressedEdwardsY(a).decompress()?;
+            self.keys.push((a, point));
+            self.keys.len() - 1
         };
         let h = challenge(&r, &a, sig, data);
         Some(Item {

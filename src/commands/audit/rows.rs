@@ -121,9 +121,7 @@ pub(super) fn write_table(out: &mut impl Write, items: &[Listed]) -> std::io::Re
             p.time,
             p.id,
             p.kind.to_string(),
-            p.decision
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| "-".into()),
+            p.decision.map_or_else(|| "-".into(), |d| d.to_string()),
             target,
             p.requester.login,
             if approvers.is_empty() {

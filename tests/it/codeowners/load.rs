@@ -40,7 +40,7 @@ fn owner_of(repo: &Repo, at: Oid, path: &str) -> Option<(String, Vec<String>)> {
         .owners_of(path)
         .owners
         .iter()
-        .map(|o| o.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
     Some((co.location().to_string(), owners))
 }

@@ -64,7 +64,7 @@ proptest! {
         let text = format!("* @all\n/{escaped} @exact\n");
         let co = CodeOwners::parse("CODEOWNERS", &text);
         prop_assert!(co.problems().is_empty(), "{:?}", co.problems());
-        let owner = |p: &str| co.owners_of(p).owners.iter().map(|o| o.to_string()).collect::<Vec<_>>();
+        let owner = |p: &str| co.owners_of(p).owners.iter().map(std::string::ToString::to_string).collect::<Vec<_>>();
         prop_assert_eq!(owner(&name), vec!["@exact".to_string()]);
         if other != name {
             prop_assert_eq!(owner(&other), vec!["@all".to_string()]);

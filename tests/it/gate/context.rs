@@ -32,7 +32,7 @@ fn an_environment_rule_needs_two_members_of_the_listed_team() {
     let done = gate.finish();
     done.assert_code(0);
     let mut who: Vec<&str> = done.outputs["approvers"].split(',').collect();
-    who.sort();
+    who.sort_unstable();
     assert_eq!(who, ["carol", "dave"], "bob is not in @acme/sre");
     let rec = w.last_record();
     assert_eq!(rec["rule"]["name"], "production");

@@ -66,7 +66,7 @@ async fn an_idle_ten_minute_wait_costs_at_most_0_2_charged_requests_per_minute()
     // How long after a comment lands the next poll sees it (schedule only, no RTT):
     // comments at 1,000 evenly spread instants after the first minute.
     let mut delays: Vec<f64> = (0..1000)
-        .map(|i| 60.0 + 540.0 * (i as f64) / 1000.0)
+        .map(|i| 60.0 + 540.0 * f64::from(i) / 1000.0)
         .filter_map(|t| {
             poll_times
                 .iter()
@@ -74,7 +74,7 @@ async fn an_idle_ten_minute_wait_costs_at_most_0_2_charged_requests_per_minute()
                 .map(|p| p.as_secs_f64() - t)
         })
         .collect();
-    delays.sort_by(|a, b| a.total_cmp(b));
+    delays.sort_by(f64::total_cmp);
     let median = delays[delays.len() / 2];
 
     println!(

@@ -49,7 +49,7 @@ pub struct Gate<'w> {
     claims: Value,
 }
 
-impl<'w> Gate<'w> {
+impl Gate<'_> {
     /// The run's sha, ref, event, actor and attempt, in GITHUB_* and in the token's claims.
     pub fn set_run(&mut self, sha: &str, git_ref: &str, event: &str, actor: &str, attempt: &str) {
         for (k, v) in [

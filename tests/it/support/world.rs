@@ -275,7 +275,7 @@ impl World {
                 author: self.requester.0.into(),
                 head_sha: sha.into(),
                 base_sha: self.main.clone(),
-                files: files.iter().map(|f| f.to_string()).collect(),
+                files: files.iter().map(std::string::ToString::to_string).collect(),
                 ..PrSpec::default()
             },
         )

@@ -132,7 +132,7 @@ impl<'de> IntoDeserializer<'de, Error> for Name<'_, 'de> {
 /// (`name` and the value after it).
 struct Variant<'b, 'de>(Value<'b, 'de>, Option<Name<'b, 'de>>);
 
-impl<'de, 'b> de::EnumAccess<'de> for Variant<'b, 'de> {
+impl<'de> de::EnumAccess<'de> for Variant<'_, 'de> {
     type Error = Error;
     type Variant = Self;
 
