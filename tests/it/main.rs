@@ -25,6 +25,7 @@ mod support;
 
 mod action_install;
 mod audit;
+mod cli_errors;
 mod cli_help;
 mod codeowners;
 mod gate;

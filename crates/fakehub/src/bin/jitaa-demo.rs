@@ -207,6 +207,7 @@ rules:\n  - name: production\n    match: { environment: production }\n    approv
         "An auditor clones the audit branch and verifies it with jitaa",
     );
     let auditor = work.join("auditor");
+    let signers_file = keys.join("allowed_signers");
     git(
         &work,
         &[
@@ -233,9 +234,36 @@ rules:\n  - name: production\n    match: { environment: production }\n    approv
             .arg(keys.join("allowed_signers"))
             .envs(hub.env()),
     )?;
+    // The stand-in's issuer is gone when the demo ends: keep its keys, and show a verify
+    // command that still passes when pasted (offline: --jwks and --issuer, no variables).
+    let jwks = work.join("issuer-jwks.json");
+    std::fs::write(&jwks, hub.oidc().jwks().to_string())
+        .map_err(|e| format!("writing {}: {e}", jwks.display()))?;
+    let again = [
+        path(&jitaa)?,
+        "--repo",
+        path(&auditor)?,
+        "audit",
+        "verify",
+        "--allowed-signers",
+        path(&signers_file)?,
+        "--jwks",
+        path(&jwks)?,
+        "--issuer",
+        hub.url(),
+    ];
+    run_ok(
+        Command::new(again[0])
+            .args(&again[1..])
+            .env_remove("JITAA_OIDC_ISSUER")
+            .env_remove("GITHUB_API_URL"),
+    )?;
+    let shown: Vec<String> = again.iter().map(|a| shell_quote(a)).collect();
+    println!("    to verify it again yourself, offline (the issuer's keys were saved):");
+    println!("    $ {}", shown.join(" "));
 
     println!("    ...and with stock git: every audit commit carries an SSH signature");
-    let signers = keys.join("allowed_signers");
+    let signers = signers_file;
     let allowed_cfg = format!("gpg.ssh.allowedSignersFile={}", path(&signers)?);
     let verified = Command::new("git")
         .current_dir(&auditor)
@@ -386,5 +414,15 @@ fn wait_exit(child: &mut Child, limit: Duration) -> Result<std::process::ExitSta
             return Err("the gate did not finish in time".into());
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `arg` as a POSIX shell reads it back: bare when it is plainly safe, else single-quoted.
+fn shell_quote(arg: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-:=@%+,".contains(c);
+    if !arg.is_empty() && arg.chars().all(safe) {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
     }
 }
