@@ -104,6 +104,7 @@ impl From<HookError> for Failure {
                     format!("{e}\nno approval could be confirmed, so the push is blocked"),
                 );
             }
+            HookError::GitHubUnavailable { ref github, .. } => github.code(),
             HookError::Blocked(_) => Code::Denied,
             HookError::Protocol(_)
             | HookError::PreCommitEnv

@@ -112,6 +112,13 @@ Or call `jitaa hook pre-push \"$@\"` yourself at the end of your hook, passing g
     /// GitHub could not confirm an approval.
     #[error("no approval could be confirmed, so the push is blocked")]
     GitHub(#[source] GitHubError),
+    /// GitHub could not be asked about the pull request: the blocked message (the rule,
+    /// who can approve, what to run) says so and how to let jitaa ask.
+    #[error("{github}\nno approval could be confirmed, so the push is blocked:\n{blocked}")]
+    GitHubUnavailable {
+        github: GitHubError,
+        blocked: String,
+    },
     /// The repository name is not `owner/name`.
     #[error(transparent)]
     RepositoryName(GitHubError),

@@ -309,7 +309,6 @@ fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check,
     let verdict = if delete {
         None
     } else {
-        let hub = hub(gh)?;
         let repo_name = RepoName::parse(&ctx.repository, "the GitHub repository")
             .map_err(HookError::RepositoryName)?;
         let q = PrQuery {
@@ -320,9 +319,32 @@ fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check,
             paths: &owners,
             now: ctx.now,
         };
-        let v = crate::runtime::block_on(|| pr::check(&hub.client, &q))
-            .map_err(HookError::Runtime)?
-            .map_err(HookError::GitHub)?;
+        let asked = match hub(gh) {
+            Ok(hub) => crate::runtime::block_on(|| pr::check(&hub.client, &q))
+                .map_err(HookError::Runtime)?
+                .map_err(HookError::GitHub),
+            Err(e) => Err(e),
+        };
+        let v = match asked {
+            Ok(v) => v,
+            // Without GitHub, say all the rest: the rule, who can approve, what to run.
+            Err(HookError::GitHub(e)) => {
+                let blocked = message::render(&Blocked {
+                    branch,
+                    sha: &u.local_sha,
+                    delete,
+                    rule: &rule,
+                    source: source(&policy, remote, base_branch, base),
+                    paths: &owners,
+                    audit_branch: &ctx.scope.policy.policy.audit.branch,
+                    grants: &grants,
+                    pr: None,
+                    github: Some(&e),
+                });
+                return Err(HookError::GitHubUnavailable { github: e, blocked });
+            }
+            Err(e) => return Err(e),
+        };
         if let PrVerdict::Approved {
             pr,
             pusher,
@@ -357,6 +379,7 @@ fn evaluate(ctx: &Ctx<'_>, u: &RefUpdate, gh: &mut Option<Hub>) -> Result<Check,
         audit_branch: &ctx.scope.policy.policy.audit.branch,
         grants: &grants,
         pr: verdict.as_ref(),
+        github: None,
     })))
 }
 

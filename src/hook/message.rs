@@ -24,8 +24,10 @@ pub struct Blocked<'a> {
     pub paths: &'a [PathOwners],
     pub audit_branch: &'a str,
     pub grants: &'a Search<'a>,
-    /// `None` when GitHub was not asked (deletions).
+    /// `None` when GitHub was not asked (deletions, or GitHub could not be asked).
     pub pr: Option<&'a PrVerdict>,
+    /// Why GitHub could not be asked about the pull request (no token, unreachable).
+    pub github: Option<&'a crate::github::GitHubError>,
 }
 
 fn short(sha: &str) -> &str {
@@ -141,6 +143,17 @@ pub fn render(b: &Blocked<'_>) -> String {
             }
         }
         Some(PrVerdict::Approved { .. }) => {}
+    }
+    if let Some(e) = b.github {
+        let _ = writeln!(
+            m,
+            "  pull request: not checked: GitHub could not be asked ({})",
+            e.to_string().lines().next().unwrap_or_default()
+        );
+        let _ = writeln!(
+            m,
+            "  So that jitaa can read the pull request's approvals: `gh auth login`, or set GITHUB_TOKEN (a token that can read the repository), and push again."
+        );
     }
     let zero = b.delete.then_some(b.sha);
     let _ = writeln!(m, "  Ask for approval, then push again:");

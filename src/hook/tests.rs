@@ -169,6 +169,7 @@ fn the_blocked_message_names_owners_paths_and_the_command() {
         rejected: vec!["grant X expired at 2026-11-25T12:00:00Z".into()],
     };
     let m = message::render(&Blocked {
+        github: None,
         branch: "main",
         sha: A,
         delete: false,

@@ -45,6 +45,27 @@ fn a_protected_push_without_approval_is_blocked_and_says_who_can_approve() {
 }
 
 #[test]
+fn without_a_token_the_blocked_message_still_says_the_rule_who_and_what_to_run() {
+    let w = World::with_hook();
+    w.commit_local(&[("src/lib.rs", "pub fn two() -> u32 { 2 }\n")], "change");
+    let out = crate::support::git_cmd(&w.work)
+        .env("GITHUB_API_URL", w.hub.url())
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GH_TOKEN")
+        .args(["push", "origin", "main"])
+        .output()
+        .unwrap();
+    let t = assert_blocked(&out);
+    assert!(t.contains("no GitHub token"), "{t}");
+    assert!(t.contains("no approval could be confirmed"), "{t}");
+    assert!(t.contains("rule `"), "the rule is named:\n{t}");
+    assert!(t.contains("src/lib.rs: @alice (CODEOWNERS line 1)"), "{t}");
+    assert!(t.contains("gh auth login"), "{t}");
+    assert!(t.contains("jitaa request --ref main --wait"), "{t}");
+    assert_eq!(w.remote_sha("main").as_deref(), Some(w.main.as_str()));
+}
+
+#[test]
 fn an_owners_approve_comment_on_the_pr_lets_the_push_through_and_records_it() {
     let w = World::with_hook();
     let sha = w.commit_local(&[("src/lib.rs", "pub fn two() -> u32 { 2 }\n")], "change");
