@@ -519,4 +519,6 @@ fn list(items: &[String]) -> String {
 #[cfg(test)]
 mod cases;
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
