@@ -237,6 +237,7 @@ impl Client {
                         });
                     }
                     last = e;
+                    self.say_retrying(tries, "GitHub unreachable");
                     self.backoff(tries).await;
                     continue;
                 }
@@ -263,7 +264,11 @@ impl Client {
                         last: format!("rate limited for {}s more: {message}", wait.as_secs()),
                     });
                 }
-                tracing::info!(method = %m, path, wait_s = wait.as_secs_f64(), "GitHub rate limit; waiting");
+                tracing::warn!(
+                    target: crate::logging::NOTICE,
+                    "GitHub rate limit reached; waiting {}s before trying again",
+                    wait.as_secs().max(1)
+                );
                 last = format!("HTTP {s} rate limited: {message}");
                 tokio::time::sleep(wait).await;
                 continue;
@@ -278,6 +283,7 @@ impl Client {
                 }
                 last = format!("HTTP {s}: {message}");
                 tracing::debug!(method = %m, path, status = s, "GitHub server error; retrying");
+                self.say_retrying(tries, &format!("GitHub answered HTTP {s}"));
                 self.backoff(tries).await;
                 continue;
             }
@@ -294,6 +300,19 @@ impl Client {
             tries,
             last,
         })
+    }
+
+    /// One line for the person waiting, once per retry: `jitaa: GitHub unreachable,
+    /// retrying (2/6)…` (nothing after the last try).
+    fn say_retrying(&self, tries: u32, what: &str) {
+        if tries < self.policy.max_tries {
+            tracing::warn!(
+                target: crate::logging::NOTICE,
+                "{what}, retrying ({}/{})…",
+                tries + 1,
+                self.policy.max_tries
+            );
+        }
     }
 
     async fn backoff(&self, tries: u32) {

@@ -59,6 +59,18 @@ fn retryable(status: reqwest::StatusCode) -> bool {
     status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408
 }
 
+/// One line for the person waiting before 0-based `attempt` is retried:
+/// `jitaa: https://host/path unreachable, retrying (2/4)…`.
+fn say_retrying(shown: &str, what: &str, attempt: u32, attempts: u32) {
+    if attempt + 1 < attempts {
+        tracing::warn!(
+            target: crate::logging::NOTICE,
+            "{shown} {what}, retrying ({}/{attempts})…",
+            attempt + 2
+        );
+    }
+}
+
 /// GET `url` (optionally with a bearer token), up to `attempts` tries with exponential
 /// backoff (250 ms, 500 ms, 1 s, ...) on transport errors, 408, 429 and 5xx. The URL in
 /// errors is shown without its query.
@@ -97,6 +109,7 @@ pub(crate) async fn get_bytes(
                 let e = e.without_url();
                 tracing::debug!(url = %shown, attempt, "request failed: {last}: {e}");
                 last_err = Some(e);
+                say_retrying(&shown, "unreachable", attempt, attempts);
                 continue;
             }
         };
@@ -106,6 +119,7 @@ pub(crate) async fn get_bytes(
             last_err = None;
             if retryable(status) {
                 tracing::debug!(url = %shown, attempt, "{last}, retrying");
+                say_retrying(&shown, &format!("answered {last}"), attempt, attempts);
                 continue;
             }
             return Err(unreachable(format!("{last} (not retried)"), None));

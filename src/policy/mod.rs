@@ -7,6 +7,8 @@
 
 pub mod hosted;
 mod raw;
+mod syntax;
+mod tree;
 mod validate;
 
 use std::fmt;
@@ -230,13 +232,23 @@ pub struct PolicyError {
     pub problems: Vec<Problem>,
 }
 
+/// At most this many problems are shown; the rest are counted.
+const SHOWN_PROBLEMS: usize = 100;
+
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.problems.iter().enumerate() {
+        for (i, p) in self.problems.iter().take(SHOWN_PROBLEMS).enumerate() {
             if i > 0 {
                 f.write_str("\n")?;
             }
             write!(f, "{p}")?;
+        }
+        if self.problems.len() > SHOWN_PROBLEMS {
+            write!(
+                f,
+                "\n… and {} more problems",
+                self.problems.len() - SHOWN_PROBLEMS
+            )?;
         }
         Ok(())
     }
@@ -303,31 +315,55 @@ impl Policy {
                 "empty; a policy needs at least `version: 1`".into(),
             ));
         }
-        let raw: raw::S<raw::RawPolicy> = serde_saphyr::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
-            let mut message = yaml_message(&e);
-            if let Some(key) = key_on_line(text, line)
-                && !message.contains(&format!("`{key}`"))
-            {
-                message = format!("{key}: {message}");
-            }
-            PolicyError {
-                problems: vec![Problem {
-                    file: file_label.to_string(),
-                    line,
-                    column,
-                    message,
-                }],
-            }
-        })?;
-        let mut c = validate::Checker {
-            file: file_label,
-            problems: Vec::new(),
-        };
-        let policy = validate::build(&mut c, raw.value, raw.referenced);
-        c.finish(policy)
+        // YAML syntax first: every broken line, and the tree of the rest.
+        let recovered = syntax::parse_recovering(text);
+        let mut problems: Vec<Problem> = recovered
+            .errors
+            .iter()
+            .map(|w| Problem {
+                file: file_label.to_string(),
+                line: w.line,
+                column: w.column,
+                message: w.message.clone(),
+            })
+            .collect();
+        let syntax_errors = !problems.is_empty();
+        let mut policy = None;
+        // After syntax errors, a tree that is no mapping is what blanking left behind.
+        let readable =
+            |t: &tree::S<tree::Node>| !syntax_errors || matches!(t.value, tree::Node::Map(_));
+        if let Some(tree) = recovered.tree.as_ref().filter(|t| readable(t)) {
+            // Unknown keys and wrong types, then the values.
+            let mut read = validate::Checker {
+                file: file_label,
+                problems: Vec::new(),
+            };
+            let raw = raw::read(&mut read, &recovered.text, tree);
+            let mut checked = validate::Checker {
+                file: file_label,
+                problems: Vec::new(),
+            };
+            policy = raw.map(|mut raw| {
+                if syntax_errors {
+                    // A blanked line may have held `version` or a rule's `name`:
+                    // "missing" would blame the writer for the recovery.
+                    raw.forgive_missing();
+                }
+                validate::build(&mut checked, raw, tree.referenced)
+            });
+            problems.append(&mut read.problems);
+            problems.append(&mut checked.problems);
+        }
+        // Every problem, in file order.
+        problems.sort_by_key(|p| (p.line, p.column));
+        match policy {
+            Some(policy) if problems.is_empty() => Ok(policy),
+            _ if problems.is_empty() => Err(PolicyError::whole(
+                file_label,
+                "not a policy: the top level must be a mapping (`version: 1`)".into(),
+            )),
+            _ => Err(PolicyError { problems }),
+        }
     }
 
     /// The explicit rules, in file order (not the implicit `default`).
@@ -473,38 +509,9 @@ fn list(items: &[String]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
-/// serde-saphyr's message without its source snippet or its own location suffix.
-fn yaml_message(e: &serde_saphyr::Error) -> String {
-    let text = e.without_snippet().to_string();
-    let first = text
-        .lines()
-        .next()
-        .unwrap_or("invalid YAML")
-        .trim()
-        .to_string();
-    let first = match first.rfind(" at line ") {
-        Some(i) => first[..i].to_string(),
-        None => first,
-    };
-    let first = first
-        .trim_end_matches(", set DuplicateKeyPolicy in Options if acceptable")
-        .to_string();
-    match first.as_str() {
-        "invalid i64" | "invalid u64" => "expected a whole number".into(),
-        "invalid boolean" => "expected true or false".into(),
-        _ => first,
-    }
-}
-
-/// The mapping key written on 1-based `line` (`  - approvals: x` → `approvals`), if any.
-fn key_on_line(text: &str, line: usize) -> Option<&str> {
-    let l = text.lines().nth(line.checked_sub(1)?)?.trim_start();
-    let l = l.strip_prefix("- ").unwrap_or(l).trim_start();
-    let l = l.strip_prefix('{').unwrap_or(l).trim_start();
-    let (key, _) = l.split_once(':')?;
-    let ok = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    ok.then_some(key)
-}
-
+#[cfg(test)]
+mod cases;
+#[cfg(test)]
+mod props;
 #[cfg(test)]
 mod tests;

@@ -346,12 +346,13 @@ fn single_approver_string_and_durations_with_units() {
 #[test]
 fn yaml_level_errors_name_the_key() {
     let (_, _, m) = err("version: 1\ndefaults:\n  approvals: two\n");
+    // The dotted path now (was `approvals: `), and what was found.
     assert!(
-        m.starts_with("approvals: ") && m.contains("whole number"),
+        m.starts_with("defaults.approvals: ") && m.contains("whole number"),
         "{m}"
     );
     let (_, _, m) = err("version: 1\ndefaults:\n  self_approval: maybe\n");
-    assert!(m.starts_with("self_approval: "), "{m}");
+    assert!(m.starts_with("defaults.self_approval: "), "{m}");
     let (l, _, m) = err("version: 1\nversion: 1\n");
     assert_eq!(l, 2);
     assert!(m.contains("duplicate") && !m.contains("Options"), "{m}");

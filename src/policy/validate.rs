@@ -9,8 +9,8 @@ use serde_saphyr::Location;
 
 use super::raw::{OneOrMany, RawMatch, RawPolicy, RawSettingsRef, S};
 use super::{
-    Approvers, AuditSettings, Coverage, Globs, OidcMode, Policy, PolicyError, PolicyRule, Problem,
-    Rule, RuleMatch, SigningMethod,
+    Approvers, AuditSettings, Coverage, Globs, OidcMode, Policy, PolicyRule, Problem, Rule,
+    RuleMatch, SigningMethod,
 };
 use crate::codeowners::Owner;
 
@@ -33,21 +33,12 @@ impl Checker<'_> {
             message: message.into(),
         });
     }
-
-    pub(super) fn finish(self, policy: Policy) -> Result<Policy, PolicyError> {
-        if self.problems.is_empty() {
-            Ok(policy)
-        } else {
-            Err(PolicyError {
-                problems: self.problems,
-            })
-        }
-    }
 }
 
 pub(super) fn build(c: &mut Checker<'_>, raw: RawPolicy, top: Location) -> Policy {
     let mut policy = Policy::builtin();
     match &raw.version {
+        None if raw.version_invalid => {}
         None => c.at(&top, "version: missing; write `version: 1` at the top"),
         Some(v) if v.value != 1 => c.at(
             &v.referenced,
@@ -80,9 +71,11 @@ pub(super) fn build(c: &mut Checker<'_>, raw: RawPolicy, top: Location) -> Polic
     }
     let mut names = HashSet::new();
     if let Some(rules) = &raw.rules {
-        for (i, r) in rules.value.iter().enumerate() {
+        for r in &rules.value {
+            let i = r.value.index;
             let what = format!("rules[{i}]");
             let name = match &r.value.name {
+                None if r.value.name_invalid => format!("rule-{}", i + 1),
                 None => {
                     c.at(
                         &r.referenced,

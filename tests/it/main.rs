@@ -31,6 +31,7 @@ mod codeowners;
 mod gate;
 mod github;
 mod hook;
+mod newcomer;
 mod oidc;
 mod policy;
 mod request;

@@ -58,11 +58,11 @@ fn check_reports_file_line_column_and_exits_2_for_each_kind_of_bad_input() {
     for (text, want) in [
         (
             "version: 1\ndefaults:\n  aprovers: codeowners\n",
-            "bad.yml:3:3: unknown field `aprovers`",
+            "bad.yml:3:3: defaults.aprovers: unknown key; did you mean `approvers`?",
         ),
         (
             "version: 1\ndefaults:\n  approvals: lots\n",
-            "bad.yml:3:14: approvals: expected a whole number",
+            "bad.yml:3:14: defaults.approvals: expected a whole number, found `lots`",
         ),
         (
             "version: 1\nprotected_branches: [\"release/[\"]\n",
