@@ -296,6 +296,39 @@ impl Files for GitFiles<'_> {
     }
 }
 
+/// The work tree's files, for `policy check` without `--ref`: the policy and CODEOWNERS as
+/// the user has them now, with the same limits and location order as at a commit. Never
+/// a protected base: no flow decides anything from the work tree.
+pub struct WorkTreeFiles<'a>(&'a std::path::Path);
+
+impl<'a> WorkTreeFiles<'a> {
+    pub fn new(root: &'a std::path::Path) -> Self {
+        WorkTreeFiles(root)
+    }
+}
+
+impl Files for WorkTreeFiles<'_> {
+    fn get(&self, path: &str, max: usize) -> Result<FileAt, Failure> {
+        let full = self.0.join(path);
+        let meta = match std::fs::metadata(&full) {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => return Ok(FileAt::Missing),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileAt::Missing),
+            Err(e) => return Err(Failure::usage(format!("{}: {e}", full.display()))),
+        };
+        let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+        if size > max {
+            return Ok(FileAt::TooLarge { size });
+        }
+        std::fs::read(&full)
+            .map(FileAt::Found)
+            .map_err(|e| Failure::usage(format!("{}: {e}", full.display())))
+    }
+    fn at(&self) -> &'static str {
+        "the work tree"
+    }
+}
+
 /// Files through the `git` command line (`git cat-file`), for repositories git2 cannot
 /// open (SHA-256 object format): the same limits as [`GitFiles`].
 pub struct CliFiles<'d> {

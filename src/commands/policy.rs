@@ -87,7 +87,10 @@ fn check(global: &Global, args: &PolicyCheckArgs) -> Result<Code, Failure> {
                 let root = repo.git().workdir().ok_or_else(|| {
                     Failure::usage("the repository has no work tree (bare); pass --ref REF")
                 })?;
-                (crate::base::rules(&WorkTree(root), None)?, String::new())
+                (
+                    crate::base::rules(&crate::base::WorkTreeFiles::new(root), None)?,
+                    String::new(),
+                )
             };
             let label = match &rules.policy.file {
                 Some(f) => format!("{f}{at}"),
@@ -139,34 +142,6 @@ fn check(global: &Global, args: &PolicyCheckArgs) -> Result<Code, Failure> {
         println!("ok: {label}: {n} rule{}", if n == 1 { "" } else { "s" });
     }
     Ok(Code::Ok)
-}
-
-/// The work tree's files, for `policy check` without `--ref`: the policy and CODEOWNERS
-/// as the user has them now, read with the same limits and location order the flows use
-/// at a commit (`base::rules`).
-struct WorkTree<'a>(&'a Path);
-
-impl crate::base::Files for WorkTree<'_> {
-    fn get(&self, path: &str, max: usize) -> Result<crate::repo::FileAt, Failure> {
-        use crate::repo::FileAt;
-        let full = self.0.join(path);
-        let meta = match std::fs::metadata(&full) {
-            Ok(m) if m.is_file() => m,
-            Ok(_) => return Ok(FileAt::Missing),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileAt::Missing),
-            Err(e) => return Err(Failure::usage(format!("{}: {e}", full.display()))),
-        };
-        let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
-        if size > max {
-            return Ok(FileAt::TooLarge { size });
-        }
-        std::fs::read(&full)
-            .map(FileAt::Found)
-            .map_err(|e| Failure::usage(format!("{}: {e}", full.display())))
-    }
-    fn at(&self) -> &'static str {
-        "the work tree"
-    }
 }
 
 /// Reads a policy file from disk, refusing huge ones before reading them.
