@@ -231,7 +231,7 @@ rules:
         &[(
             3,
             3,
-            "audit.colour: unknown key; the keys here are `branch`, `signing`, `allowed_signers`, `pusher_signers`, `remote`",
+            "audit.colour: unknown key; the keys here are `branch`, `signing`, `allowed_signers`, `pusher_signers`, `trusted_workflows`, `remote`",
         )],
     ),
     // ── wrong types at each level ──

@@ -113,6 +113,9 @@ pub struct AuditSettings {
     /// approval, grant or reusable decision). Default `.github/jitaa-pusher-signers`
     /// (read from the default branch). A key in both files is a certifier.
     pub pusher_signers: String,
+    /// Workflow files (`.github/workflows/NAME.yml`) whose runs on the default branch
+    /// certify records keyless, by their GitHub-signed OIDC token. Default: none.
+    pub trusted_workflows: Vec<String>,
     /// Default `origin`.
     pub remote: String,
 }
@@ -124,6 +127,7 @@ impl Default for AuditSettings {
             signing: vec![SigningMethod::Ssh, SigningMethod::GithubOidc],
             allowed_signers: ".github/jitaa-allowed-signers".into(),
             pusher_signers: DEFAULT_PUSHER_SIGNERS.into(),
+            trusted_workflows: Vec::new(),
             remote: "origin".into(),
         }
     }

@@ -41,6 +41,7 @@ pub(super) struct RawAudit {
     pub signing: Option<S<OneOrMany>>,
     pub allowed_signers: Option<S<String>>,
     pub pusher_signers: Option<S<String>>,
+    pub trusted_workflows: Option<S<OneOrMany>>,
     pub remote: Option<S<String>>,
 }
 
@@ -138,6 +139,7 @@ pub(super) const AUDIT_KEYS: &[&str] = &[
     "signing",
     "allowed_signers",
     "pusher_signers",
+    "trusted_workflows",
     "remote",
 ];
 pub(super) const SETTINGS_KEYS: &[&str] = &[
@@ -525,6 +527,7 @@ impl Reader<'_, '_, '_> {
                 signing: self.one_or_many("audit", &af, "signing"),
                 allowed_signers: self.string("audit", &af, "allowed_signers"),
                 pusher_signers: self.string("audit", &af, "pusher_signers"),
+                trusted_workflows: self.one_or_many("audit", &af, "trusted_workflows"),
                 remote: self.string("audit", &af, "remote"),
             };
             out.audit = Some(S::new(audit, a.referenced, a.defined));

@@ -390,3 +390,50 @@ fn audit_pusher_signers_has_a_default_a_value_and_positioned_errors() {
         assert!(m.contains(needle), "{text:?}: {m}");
     }
 }
+
+#[test]
+fn audit_trusted_workflows_lists_workflow_files_with_positioned_errors() {
+    assert!(parse("version: 1\n").unwrap().audit.trusted_workflows.is_empty());
+    let p = parse(
+        "version: 1\naudit:\n  trusted_workflows: [.github/workflows/jitaa.yml, .github/workflows/deploy.yaml, .github/workflows/jitaa.yml]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        p.audit.trusted_workflows,
+        [".github/workflows/jitaa.yml", ".github/workflows/deploy.yaml"]
+    );
+    let p = parse("version: 1\naudit:\n  trusted_workflows: .github/workflows/jitaa.yml\n").unwrap();
+    assert_eq!(p.audit.trusted_workflows, [".github/workflows/jitaa.yml"]);
+    for (text, line, needle) in [
+        (
+            "version: 1\naudit:\n  trusted_workflows: [jitaa.yml]\n",
+            3,
+            "is not under `.github/workflows/`",
+        ),
+        (
+            "version: 1\naudit:\n  trusted_workflows:\n    - .github/workflows/jitaa.yml@refs/heads/main\n",
+            4,
+            "names a ref",
+        ),
+        (
+            "version: 1\naudit:\n  trusted_workflows: [.github/workflows/sub/x.yml]\n",
+            3,
+            "directly in `.github/workflows/`",
+        ),
+        (
+            "version: 1\naudit:\n  trusted_workflows: [.github/workflows/x.json]\n",
+            3,
+            "`.yml` or `.yaml`",
+        ),
+        (
+            "version: 1\naudit:\n  trusted_workflows: [\"\"]\n",
+            3,
+            "audit.trusted_workflows: empty",
+        ),
+    ] {
+        let (l, _, m) = err(text);
+        assert_eq!(l, line, "{text:?}: {m}");
+        assert!(m.starts_with("audit.trusted_workflows"), "{text:?}: {m}");
+        assert!(m.contains(needle), "{text:?}: {m}");
+    }
+}

@@ -142,6 +142,20 @@ fn audit(c: &mut Checker<'_>, a: &super::raw::RawAudit) -> AuditSettings {
         &mut out.pusher_signers,
     );
     text(c, "remote", &a.remote, &mut out.remote);
+    if let Some(list) = &a.trusted_workflows {
+        for item in strings(c, "audit.trusted_workflows", list) {
+            match workflow_path_problem(&item.value) {
+                Some(why) => c.at(
+                    &item.referenced,
+                    format!("audit.trusted_workflows: `{}` {why}", item.value),
+                ),
+                None if !out.trusted_workflows.contains(&item.value) => {
+                    out.trusted_workflows.push(item.value.clone());
+                }
+                None => {}
+            }
+        }
+    }
     // The two roles must not share a file: a developer's key would then certify.
     if let Some(p) = &a.pusher_signers
         && p.value.trim() == out.allowed_signers.trim()
@@ -184,6 +198,23 @@ fn audit(c: &mut Checker<'_>, a: &super::raw::RawAudit) -> AuditSettings {
         out.signing = methods;
     }
     out
+}
+
+/// Why `path` cannot name a workflow file as a token's `job_workflow_ref` does
+/// (`.github/workflows/NAME.yml`, with no ref: the default branch is implied).
+fn workflow_path_problem(path: &str) -> Option<&'static str> {
+    let Some(name) = path.strip_prefix(".github/workflows/") else {
+        return Some("is not under `.github/workflows/` (write the path as the repository has it, e.g. `.github/workflows/jitaa.yml`)");
+    };
+    if path.contains('@') {
+        Some("names a ref; list the file only (`.github/workflows/NAME.yml`): only its runs on the default branch certify")
+    } else if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        Some("is not a workflow file directly in `.github/workflows/`")
+    } else if !(name.ends_with(".yml") || name.ends_with(".yaml")) {
+        Some("is not a workflow file (`.yml` or `.yaml`)")
+    } else {
+        None
+    }
 }
 
 /// Settings over `base`: what `raw` leaves out comes from `base`.
