@@ -514,30 +514,101 @@ fn load_codeowners(files: &dyn Files) -> Result<Option<CodeOwners>, Failure> {
     Ok(None)
 }
 
-/// The keys that certify approvals: the default branch's `audit.allowed_signers`.
+/// Who certifies approvals, as the default branch says: the keys of its
+/// `audit.allowed_signers`, and the workflows of its `audit.trusted_workflows` when run
+/// on the default branch itself (keyless, by their GitHub-signed OIDC tokens).
 #[derive(Debug, Clone, Default)]
 pub struct Trust {
-    /// `None` when the file is missing: then no record certifies anything.
+    /// `None` when the file is missing: then no `ssh` signature certifies anything.
     pub certifiers: Option<AllowedSigners>,
     /// The file the keys were read from (for messages).
     pub certifiers_file: String,
+    /// `None` when the policy lists no trusted workflows: no token certifies anything.
+    pub keyless: Option<Keyless>,
 }
 
-/// Reads the trusted keys from `files` (the default branch's tip) as `policy` (the
-/// default branch's) names them. A missing file trusts nobody (with a warning); an
-/// unreadable or invalid one is exit 2.
-pub fn trust(files: &dyn Files, policy: &Policy) -> Result<Trust, Failure> {
+/// Keyless certification: a record's `github-oidc` token counts when it verifies
+/// against the issuer's own keys and names a run of one of `workflows` on
+/// `refs/heads/<default_branch>` of the record's repository.
+#[derive(Clone)]
+pub struct Keyless {
+    /// `audit.trusted_workflows` (`.github/workflows/NAME.yml`).
+    pub workflows: Vec<String>,
+    /// The default branch's name: a run of the same file from any other ref never counts.
+    pub default_branch: String,
+    /// Where token keys come from: the issuer's JWKS over https, fetched at most once a
+    /// run and only when a token needs it (or `--jwks FILE`).
+    pub tokens: std::sync::Arc<dyn crate::audit::OidcVerifier + Send + Sync>,
+}
+
+impl std::fmt::Debug for Keyless {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyless")
+            .field("workflows", &self.workflows)
+            .field("default_branch", &self.default_branch)
+            .field("tokens", &self.tokens.source())
+            .finish()
+    }
+}
+
+impl Keyless {
+    /// The `job_workflow_ref` values that certify records of `repository`.
+    pub fn accepted_refs(&self, repository: &str) -> Vec<String> {
+        self.workflows
+            .iter()
+            .map(|w| format!("{repository}/{w}@refs/heads/{}", self.default_branch))
+            .collect()
+    }
+
+    /// Whether `job_workflow_ref` is a run of a trusted workflow of `repository` on the
+    /// default branch (the repository compared case-insensitively, as GitHub does; the
+    /// file and ref exactly).
+    pub fn accepts(&self, repository: &str, job_workflow_ref: &str) -> bool {
+        let Some((path, git_ref)) = job_workflow_ref.split_once('@') else {
+            return false;
+        };
+        let Some((repo_part, file)) = path
+            .get(..repository.len())
+            .zip(path.get(repository.len()..))
+        else {
+            return false;
+        };
+        repo_part.eq_ignore_ascii_case(repository)
+            && file
+                .strip_prefix('/')
+                .is_some_and(|f| self.workflows.iter().any(|w| w == f))
+            && git_ref
+                .strip_prefix("refs/heads/")
+                .is_some_and(|b| b == self.default_branch)
+    }
+}
+
+/// Reads the trusted keys from `files` (the default branch's tip, named
+/// `default_branch`) as `policy` (the default branch's) names them, and the trusted
+/// workflows with the issuer's JWKS as their key source. A missing keys file trusts no
+/// key (with a warning); an unreadable or invalid one is exit 2.
+pub fn trust(files: &dyn Files, policy: &Policy, default_branch: &str) -> Result<Trust, Failure> {
     let path = policy.audit.allowed_signers.clone();
     let certifiers = read_keys(files, &path, "audit.allowed_signers", &path)?;
-    if certifiers.is_none() {
+    let workflows = &policy.audit.trusted_workflows;
+    if certifiers.is_none() && workflows.is_empty() {
         tracing::warn!(
-            "{path} is not on the default branch ({}): no record on the audit branch can certify an approval",
+            "{path} is not on the default branch ({}) and the policy lists no audit.trusted_workflows: no record on the audit branch can certify an approval",
             files.at()
         );
     }
+    let keyless = (!workflows.is_empty()).then(|| Keyless {
+        workflows: workflows.clone(),
+        default_branch: default_branch.to_string(),
+        tokens: std::sync::Arc::new(crate::audit::wiring::RecordTokenVerifier::live(
+            &crate::oidc::process_env("JITAA_OIDC_ISSUER")
+                .unwrap_or_else(|| crate::oidc::DEFAULT_ISSUER.to_string()),
+        )),
+    });
     Ok(Trust {
         certifiers,
         certifiers_file: path,
+        keyless,
     })
 }
 
@@ -601,7 +672,7 @@ impl AtDefault {
     pub fn at(repo: &Repo, name: String, tip: Oid) -> Result<AtDefault, Failure> {
         let files = GitFiles::new(repo, tip, format!("the default branch `{name}`"));
         let rules = rules(&files, None)?;
-        let trust = trust(&files, &rules.policy.policy)?;
+        let trust = trust(&files, &rules.policy.policy, &name)?;
         Ok(AtDefault {
             name,
             tip: tip.to_string(),

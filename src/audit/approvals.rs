@@ -6,12 +6,12 @@
 //! recomputes from the bytes on the branch, and it is **certified by someone other than
 //! the requester**: an `ssh` signature that verifies against a key of the default
 //! branch's `audit.allowed_signers` (the certifiers), whose principal is not the
-//! requester. Keys found on the audit branch itself never count, nor do developers'
-//! pusher keys (`audit.pusher_signers`): they sign `push` records, which are evidence of
-//! the local check, not certifications. `github-oidc` signatures are not certifications
-//! here: a token proves which workflow run wrote a record, and which workflows may
-//! certify is `audit.trusted_workflows`, which this version does not read; such records
-//! do not count (fail closed).
+//! requester; or a `github-oidc` token, verified against the issuer's own JWKS, of a run
+//! of a workflow listed in the default branch's `audit.trusted_workflows` on the default
+//! branch itself (keyless). Keys found on the audit branch itself never count, nor do
+//! developers' pusher keys (`audit.pusher_signers`): they sign `push` records, which are
+//! evidence of the local check, not certifications. A token of any other run (another
+//! branch, a PR's merge ref) proves only which code wrote the record: it never counts.
 //!
 //! Records are read once per run ([`Records::load`]); each candidate's file is re-read
 //! from its commit so the digest is recomputed over exactly what the branch holds.
@@ -45,7 +45,7 @@ pub enum Uncertified {
     #[error("signatures")]
     Signatures(#[source] serde_json::Error),
     /// No signature certifies; `reasons` says why for each (or that there is none).
-    #[error("not certified by a key of {file}: {}", reasons.join("; "))]
+    #[error("not certified by {file}: {}", reasons.join("; "))]
     NotCertified { file: String, reasons: Vec<String> },
     /// The record file cannot be read back from its commit.
     #[error("{path}")]
@@ -332,9 +332,11 @@ fn raw_record(repo: &Repository, commit: Oid, path: &str) -> Result<Value, Uncer
 }
 
 /// Recomputes the digest of a record document and finds a certifying signature: an
-/// `ssh` signature by a certifier key whose principal is not `requester`. Returns the
-/// digest. Other signatures neither certify nor spoil a record; one that claims to be
-/// by a certifier but does not verify makes it not count (it was tampered with).
+/// `ssh` signature by a certifier key whose principal is not `requester`, or a
+/// `github-oidc` token of a trusted workflow run on the default branch (see
+/// [`keyless`]). Returns the digest. Other signatures neither certify nor spoil a record;
+/// one that claims to be by a certifier but does not verify makes it not count (it was
+/// tampered with).
 pub fn certify(doc: &Value, trust: &Trust, requester: &str) -> Result<String, Uncertified> {
     let payload = doc.get("payload").ok_or(Uncertified::NoPayload)?;
     let stated = doc
@@ -349,9 +351,9 @@ pub fn certify(doc: &Value, trust: &Trust, requester: &str) -> Result<String, Un
             digest,
         });
     }
-    let Some(keys) = trust.certifiers.as_ref() else {
+    if trust.certifiers.is_none() && trust.keyless.is_none() {
         return Err(Uncertified::NoTrustedKeys(trust.certifiers_file.clone()));
-    };
+    }
     let sigs: Vec<Signature> = match doc.get("signatures") {
         Some(v) => serde_json::from_value(v.clone()).map_err(Uncertified::Signatures)?,
         None => Vec::new(),
@@ -360,6 +362,13 @@ pub fn certify(doc: &Value, trust: &Trust, requester: &str) -> Result<String, Un
     for (i, sig) in sigs.iter().enumerate() {
         match sig {
             Signature::Ssh { principal, sig } => {
+                let Some(keys) = trust.certifiers.as_ref() else {
+                    why.push(format!(
+                        "signatures[{i}] (ssh, {principal}): no certifier keys ({} is not on the default branch)",
+                        trust.certifiers_file
+                    ));
+                    continue;
+                };
                 match keys.verify(sig, RECORD_NAMESPACE, &jcs, Some(principal)) {
                     Err(e) => why.push(format!(
                         "signatures[{i}] (ssh, {principal}): {}",
@@ -371,9 +380,10 @@ pub fn certify(doc: &Value, trust: &Trust, requester: &str) -> Result<String, Un
                     Ok(_) => return Ok(digest),
                 }
             }
-            Signature::GithubOidc { .. } => why.push(format!(
-                "signatures[{i}] (github-oidc) does not certify approvals (no trusted workflows)"
-            )),
+            Signature::GithubOidc { token } => match keyless(trust, token, payload, &digest) {
+                Ok(()) => return Ok(digest),
+                Err(e) => why.push(format!("signatures[{i}] (github-oidc): {e}")),
+            },
             Signature::Unknown(v) => {
                 let t = v.get("type").and_then(Value::as_str).unwrap_or("?");
                 why.push(format!("signatures[{i}]: unknown signature type `{t}`"));
@@ -384,9 +394,68 @@ pub fn certify(doc: &Value, trust: &Trust, requester: &str) -> Result<String, Un
         why.push("it carries no signature".into());
     }
     Err(Uncertified::NotCertified {
-        file: trust.certifiers_file.clone(),
+        file: certifier_sources(trust),
         reasons: why,
     })
+}
+
+/// Whether a `github-oidc` token certifies the record `payload` with `digest`: it
+/// verifies (RS256, the issuer, audience `jitaa:` + digest, issued at the record's
+/// time) with a key of the issuer's own JWKS (never the branch's `jwks/` archive), and
+/// its claims name the record's repository and a run of a trusted workflow on the
+/// default branch. A `pull_request_review` run (`…@refs/pull/N/merge`) or the same file
+/// run from any other branch is the change's own code and proves nothing.
+fn keyless(trust: &Trust, token: &str, payload: &Value, digest: &str) -> Result<(), String> {
+    let Some(k) = trust.keyless.as_ref() else {
+        return Err(
+            "does not certify approvals: the policy lists no audit.trusted_workflows".into(),
+        );
+    };
+    let repository = payload
+        .get("repository")
+        .and_then(Value::as_str)
+        .ok_or("the record names no repository")?;
+    let time = payload
+        .get("time")
+        .and_then(Value::as_str)
+        .ok_or_else(|| "the record has no time".to_string())
+        .and_then(|t| record::parse_time(t).map_err(|e| full_message(&e)))?;
+    let kid = k.tokens.kid(token).map_err(|e| full_message(&e))?;
+    let key = k
+        .tokens
+        .trusted_key(&kid)
+        .map_err(|e| full_message(&e))?
+        .ok_or_else(|| format!("its key `{kid}` is not in {}", k.tokens.source()))?;
+    let claims = k
+        .tokens
+        .verify(token, &key, &format!("jitaa:{digest}"), time)
+        .map_err(|e| full_message(&e))?;
+    if !claims.repository.eq_ignore_ascii_case(repository) {
+        return Err(format!(
+            "the token is of repository {}, the record of {repository}",
+            claims.repository
+        ));
+    }
+    if !k.accepts(repository, &claims.job_workflow_ref) {
+        return Err(format!(
+            "signed by a run of `{}`, which is not a trusted workflow on the default branch (audit.trusted_workflows: {})",
+            claims.job_workflow_ref,
+            k.accepted_refs(repository).join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// The trust sources, for messages: the keys file and the trusted workflows.
+fn certifier_sources(trust: &Trust) -> String {
+    match &trust.keyless {
+        Some(k) => format!(
+            "a key of {} or a default-branch run of audit.trusted_workflows ({})",
+            trust.certifiers_file,
+            k.workflows.join(", ")
+        ),
+        None => format!("a key of {}", trust.certifiers_file),
+    }
 }
 
 /// Whether a record that `requester` asks for and that is signed with `key` (as

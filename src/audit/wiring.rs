@@ -1,9 +1,8 @@
 //! Connects the audit commands to the rest of jitaa: the policy's `audit` section read
 //! from the default branch, and the OIDC module's verifier for `github-oidc` signatures.
 
-use std::cell::RefCell;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
@@ -61,7 +60,7 @@ enum TrustedJwks {
     Files { names: String, set: JwkSet },
     /// The issuer's live JWKS, fetched on first need and kept for the run.
     Live {
-        fetched: RefCell<Option<Result<JwkSet, Arc<OidcError>>>>,
+        fetched: Mutex<Option<Result<JwkSet, Arc<OidcError>>>>,
     },
 }
 
@@ -84,7 +83,7 @@ impl RecordTokenVerifier {
         RecordTokenVerifier {
             issuer: issuer.trim().trim_end_matches('/').to_string(),
             keys: TrustedJwks::Live {
-                fetched: RefCell::new(None),
+                fetched: Mutex::new(None),
             },
         }
     }
@@ -139,7 +138,9 @@ impl OidcVerifier for RecordTokenVerifier {
         match &self.keys {
             TrustedJwks::Files { set, .. } => Ok(set.find(kid).cloned()),
             TrustedJwks::Live { fetched } => {
-                let mut slot = fetched.borrow_mut();
+                let mut slot = fetched
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let got = slot.get_or_insert_with(|| Self::fetch(&self.issuer).map_err(Arc::new));
                 match got {
                     Ok(set) => Ok(set.find(kid).cloned()),

@@ -313,13 +313,13 @@ fn codeowners_github_would_not_load_owns_nothing() {
 #[test]
 fn trusted_keys_missing_trust_nobody_and_invalid_ones_are_errors() {
     let p = policy(NONE);
-    let t = trust(&Mem(HashMap::new()), &p).unwrap();
+    let t = trust(&Mem(HashMap::new()), &p, "main").unwrap();
     assert!(t.certifiers.is_none());
     let bad = Mem(HashMap::from([(
         ".github/jitaa-allowed-signers",
         &b"\xff\xfe\n"[..],
     )]));
-    let e = trust(&bad, &p).unwrap_err();
+    let e = trust(&bad, &p, "main").unwrap_err();
     assert_eq!(e.code, Code::Usage);
     assert!(e.message.contains("audit.allowed_signers"), "{}", e.message);
 }

@@ -110,6 +110,7 @@ fn grant_checks_recompute_the_digest_and_verify_signatures() {
     let trust = |keys: Option<AllowedSigners>| crate::base::Trust {
         certifiers: keys,
         certifiers_file: ".github/jitaa-allowed-signers".into(),
+        keyless: None,
     };
     let trusted = trust(Some(AllowedSigners::parse(&line, "trusted").unwrap()));
     let untrusted = trust(Some(AllowedSigners::parse(&other_line, "other").unwrap()));

@@ -393,16 +393,26 @@ fn audit_pusher_signers_has_a_default_a_value_and_positioned_errors() {
 
 #[test]
 fn audit_trusted_workflows_lists_workflow_files_with_positioned_errors() {
-    assert!(parse("version: 1\n").unwrap().audit.trusted_workflows.is_empty());
+    assert!(
+        parse("version: 1\n")
+            .unwrap()
+            .audit
+            .trusted_workflows
+            .is_empty()
+    );
     let p = parse(
         "version: 1\naudit:\n  trusted_workflows: [.github/workflows/jitaa.yml, .github/workflows/deploy.yaml, .github/workflows/jitaa.yml]\n",
     )
     .unwrap();
     assert_eq!(
         p.audit.trusted_workflows,
-        [".github/workflows/jitaa.yml", ".github/workflows/deploy.yaml"]
+        [
+            ".github/workflows/jitaa.yml",
+            ".github/workflows/deploy.yaml"
+        ]
     );
-    let p = parse("version: 1\naudit:\n  trusted_workflows: .github/workflows/jitaa.yml\n").unwrap();
+    let p =
+        parse("version: 1\naudit:\n  trusted_workflows: .github/workflows/jitaa.yml\n").unwrap();
     assert_eq!(p.audit.trusted_workflows, [".github/workflows/jitaa.yml"]);
     for (text, line, needle) in [
         (

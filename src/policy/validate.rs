@@ -204,10 +204,14 @@ fn audit(c: &mut Checker<'_>, a: &super::raw::RawAudit) -> AuditSettings {
 /// (`.github/workflows/NAME.yml`, with no ref: the default branch is implied).
 fn workflow_path_problem(path: &str) -> Option<&'static str> {
     let Some(name) = path.strip_prefix(".github/workflows/") else {
-        return Some("is not under `.github/workflows/` (write the path as the repository has it, e.g. `.github/workflows/jitaa.yml`)");
+        return Some(
+            "is not under `.github/workflows/` (write the path as the repository has it, e.g. `.github/workflows/jitaa.yml`)",
+        );
     };
     if path.contains('@') {
-        Some("names a ref; list the file only (`.github/workflows/NAME.yml`): only its runs on the default branch certify")
+        Some(
+            "names a ref; list the file only (`.github/workflows/NAME.yml`): only its runs on the default branch certify",
+        )
     } else if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
         Some("is not a workflow file directly in `.github/workflows/`")
     } else if !(name.ends_with(".yml") || name.ends_with(".yaml")) {

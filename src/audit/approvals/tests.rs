@@ -25,6 +25,7 @@ fn keys_for(principal: &str) -> Keys {
         trust: Trust {
             certifiers: Some(AllowedSigners::parse(&g.allowed_signers_line, "test").unwrap()),
             certifiers_file: ".github/jitaa-allowed-signers".into(),
+            keyless: None,
         },
         _dir: dir,
     }
@@ -406,4 +407,227 @@ fn the_requester_is_recognised_in_a_principal() {
     assert!(is_requester("alice@laptop", "alice"));
     assert!(!is_requester("jitaa@acme", "alice"));
     assert!(!is_requester("alice", ""));
+}
+
+/// A stand-in for GitHub's token service and its JWKS: a "token" is
+/// `kid|repository|job_workflow_ref|audience`, and it verifies when its key id is in
+/// the trusted JWKS and its audience is the one asked for.
+struct FakeTokens {
+    kids: Vec<&'static str>,
+}
+
+impl crate::audit::OidcVerifier for FakeTokens {
+    fn kid(&self, token: &str) -> Result<String, crate::oidc::OidcError> {
+        Ok(token.split('|').next().unwrap_or_default().to_string())
+    }
+    fn trusted_key(&self, kid: &str) -> Result<Option<crate::oidc::Jwk>, crate::oidc::OidcError> {
+        Ok(self.kids.contains(&kid).then(|| {
+            serde_json::from_value(serde_json::json!({
+                "kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig", "n": "AQAB", "e": "AQAB"
+            }))
+            .unwrap()
+        }))
+    }
+    fn source(&self) -> String {
+        "the issuer's JWKS (test)".into()
+    }
+    fn verify(
+        &self,
+        token: &str,
+        _key: &crate::oidc::Jwk,
+        expected_audience: &str,
+        _record_time: DateTime<Utc>,
+    ) -> Result<crate::oidc::Context, crate::oidc::OidcError> {
+        let parts: Vec<&str> = token.split('|').collect();
+        if parts[3] != expected_audience {
+            return Err(crate::oidc::OidcError::Audience {
+                expected: expected_audience.into(),
+                found: parts[3].into(),
+            });
+        }
+        let claims = serde_json::json!({
+            "iss": "https://issuer.test", "aud": expected_audience,
+            "repository": parts[1], "repository_id": "1", "repository_owner": "acme",
+            "repository_owner_id": "1", "actor": "bob", "actor_id": "2",
+            "ref": "refs/heads/main", "ref_type": "branch", "sha": SHA,
+            "event_name": "issue_comment", "workflow": "jitaa",
+            "workflow_ref": parts[2], "job_workflow_ref": parts[2],
+            "run_id": "1", "run_number": "1", "run_attempt": "1", "iat": 0, "exp": 0
+        });
+        Ok(serde_json::from_value(claims).unwrap())
+    }
+}
+
+/// Signs as a workflow run of `repository` at `job_workflow_ref` would, with key `kid`.
+struct FakeRun {
+    kid: &'static str,
+    repository: &'static str,
+    job_workflow_ref: &'static str,
+}
+
+impl crate::audit::OidcSigner for FakeRun {
+    fn token_for(&self, audience: &str) -> Result<String, crate::oidc::OidcError> {
+        Ok(format!(
+            "{}|{}|{}|{audience}",
+            self.kid, self.repository, self.job_workflow_ref
+        ))
+    }
+}
+
+fn keyless_trust(workflows: &[&str]) -> Trust {
+    Trust {
+        certifiers: None,
+        certifiers_file: ".github/jitaa-allowed-signers".into(),
+        keyless: (!workflows.is_empty()).then(|| crate::base::Keyless {
+            workflows: workflows.iter().map(|w| (*w).to_string()).collect(),
+            default_branch: "main".into(),
+            tokens: std::sync::Arc::new(FakeTokens { kids: vec!["k1"] }),
+        }),
+    }
+}
+
+fn keyless_record(kid: &'static str, repository: &'static str, jwr: &'static str) -> Record {
+    let signers = Signers {
+        ssh: None,
+        oidc: Some(Box::new(FakeRun {
+            kid,
+            repository,
+            job_workflow_ref: jwr,
+        })),
+    };
+    approved_with(&signers, deploy(SHA, "prod"))
+}
+
+fn approved_with(signers: &Signers, subject: Subject) -> Record {
+    signed(
+        signers,
+        Kind::Decision,
+        Some(Decision::Approved),
+        subject,
+        Duration::minutes(5),
+    )
+}
+
+#[test]
+fn a_token_of_a_trusted_workflow_on_the_default_branch_certifies_and_no_other_run_does() {
+    const WF: &str = ".github/workflows/jitaa.yml";
+    let trust = keyless_trust(&[WF]);
+    let now = Utc::now();
+    let p = reuse("prod", "r", DIGEST, "alice");
+    let case = |r: Record| {
+        let doc = serde_json::to_value(&r).unwrap();
+        (
+            counts(&[r], "acme/api", SHA, p, &trust, now),
+            certify(&doc, &trust, "alice")
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        )
+    };
+    let ok = case(keyless_record(
+        "k1",
+        "acme/api",
+        "acme/api/.github/workflows/jitaa.yml@refs/heads/main",
+    ));
+    assert_eq!(ok, (true, Ok(())));
+    // GitHub compares owner/name case-insensitively; the file and the ref are exact.
+    assert!(
+        case(keyless_record(
+            "k1",
+            "acme/api",
+            "Acme/API/.github/workflows/jitaa.yml@refs/heads/main"
+        ))
+        .0
+    );
+    for (kid, repo, jwr, why) in [
+        (
+            "k1",
+            "acme/api",
+            "acme/api/.github/workflows/jitaa.yml@refs/heads/feature",
+            "not a trusted workflow on the default branch",
+        ),
+        (
+            "k1",
+            "acme/api",
+            "acme/api/.github/workflows/jitaa.yml@refs/pull/7/merge",
+            "not a trusted workflow on the default branch",
+        ),
+        (
+            "k1",
+            "acme/api",
+            "acme/api/.github/workflows/jitaa.yml@refs/heads/main-x",
+            "not a trusted workflow",
+        ),
+        (
+            "k1",
+            "acme/api",
+            "acme/api/.github/workflows/other.yml@refs/heads/main",
+            "not a trusted workflow",
+        ),
+        (
+            "k1",
+            "acme/api",
+            "acme/api/.github/workflows/jitaa.yaml@refs/heads/main",
+            "not a trusted workflow",
+        ),
+        (
+            "k1",
+            "acme/api",
+            "evil/api/.github/workflows/jitaa.yml@refs/heads/main",
+            "not a trusted workflow",
+        ),
+        (
+            "k1",
+            "acme/api",
+            "acme/api-x/.github/workflows/jitaa.yml@refs/heads/main",
+            "not a trusted workflow",
+        ),
+        (
+            "k1",
+            "evil/api",
+            "evil/api/.github/workflows/jitaa.yml@refs/heads/main",
+            "the token is of repository evil/api",
+        ),
+        (
+            "k9",
+            "acme/api",
+            "acme/api/.github/workflows/jitaa.yml@refs/heads/main",
+            "its key `k9` is not in the issuer's JWKS",
+        ),
+    ] {
+        let (counted, why_not) = case(keyless_record(kid, repo, jwr));
+        assert!(!counted, "{jwr} with {kid} must not count");
+        let msg = why_not.unwrap_err();
+        assert!(msg.contains(why), "{jwr}: {msg}");
+    }
+    // No trusted workflows: a token proves nothing (fail closed).
+    let none = keyless_trust(&[]);
+    let r = keyless_record(
+        "k1",
+        "acme/api",
+        "acme/api/.github/workflows/jitaa.yml@refs/heads/main",
+    );
+    assert!(!counts(&[r.clone()], "acme/api", SHA, p, &none, now));
+    let msg = certify(&serde_json::to_value(&r).unwrap(), &none, "alice")
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("no trusted keys"), "{msg}");
+}
+
+#[test]
+fn a_keyless_record_altered_after_signing_never_counts() {
+    let trust = keyless_trust(&[".github/workflows/jitaa.yml"]);
+    let r = keyless_record(
+        "k1",
+        "acme/api",
+        "acme/api/.github/workflows/jitaa.yml@refs/heads/main",
+    );
+    // The digest recomputed, but the token was made for another record's digest.
+    let mut other = r.clone();
+    other.payload.subject.sha = "f".repeat(40);
+    let jcs = other.payload.jcs().unwrap();
+    other.digest = crate::audit::record::digest_of(&jcs);
+    let msg = certify(&serde_json::to_value(&other).unwrap(), &trust, "alice")
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("audience"), "{msg}");
 }
