@@ -20,7 +20,8 @@
 //! Any infrastructure failure is exit 5 and never approves.
 
 pub(crate) mod context;
-mod paths;
+pub(crate) mod facts;
+pub(crate) mod paths;
 mod push;
 mod report;
 
@@ -29,8 +30,8 @@ use chrono::Utc;
 use crate::actions;
 use crate::approval::{Conclusion, Target};
 use crate::audit::approvals::{Purpose, Query, Records};
-use crate::audit::{self, Actor, Kind, RuleRef};
-use crate::base::{self, Action, ApiFiles, AtDefault, Base, GitFiles, Rules};
+use crate::audit::{self, Kind, RuleRef};
+use crate::base::AtDefault;
 use crate::exit::{Code, Failure};
 use crate::github::{Client, GitHub, PullRequest};
 use crate::policy::MatchInput;
@@ -39,6 +40,7 @@ use crate::repo::Repo;
 use crate::request::{self, Ask, Ended, WaitOptions, gh_fail, record};
 
 use context::Run;
+use facts::{EventFacts, find_pr, protected_base, review_sha, rules_at};
 use report::{Reporter, outputs, summary};
 
 /// What the gate is asked to do (the command line's `jitaa gate` options).
@@ -74,8 +76,11 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
         .pulls_for_commit(&run.repo, &run.sha)
         .await
         .map_err(gh_fail("finding the pull request of the commit"))?;
-    let pr = find_pr(&client, &run, &pulls).await?;
-    let base = match protected_base(&repo, &client, &run, pr.as_ref(), &default, &records).await {
+    let event = EventFacts::from_env()?;
+    let pr = find_pr(&client, &run, &pulls, &event).await?;
+    let base = match protected_base(&repo, &client, &run, pr.as_ref(), &default, &records, &event)
+        .await
+    {
         Ok(b) => b,
         // A force-push to a protected branch: no protected base, recorded as a violation.
         Err(f) if f.code == Code::Denied && run.event == "push" => {
@@ -261,7 +266,7 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
         rule: rule.clone(),
         paths: owners,
         run_url: run.run_url.clone(),
-        review_sha: review_sha(&run, pr.as_ref()),
+        review_sha: review_sha(&run, pr.as_ref(), &event),
     };
     let thread = match &pr {
         Some(p) => request::Thread {
@@ -301,160 +306,6 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
     decided(&mut reporter, &ask, &posted, ended, say).await
 }
 
-/// The PR for the sha (API), or for a `pull_request*` event the payload's PR.
-async fn find_pr(
-    client: &Client,
-    run: &Run,
-    pulls: &[PullRequest],
-) -> Result<Option<PullRequest>, Failure> {
-    if let Some(p) = request::pick_pr(pulls, &run.sha) {
-        return Ok(Some(p.clone()));
-    }
-    if run.event.starts_with("pull_request")
-        && let Some((n, _)) = context::event_pr()
-    {
-        let p = client
-            .pull_request(&run.repo, n)
-            .await
-            .map_err(gh_fail("reading the event's pull request"))?;
-        return Ok(Some(p));
-    }
-    Ok(None)
-}
-
-/// On `pull_request*` events GitHub runs on the PR's merge commit while reviews are of
-/// its head: reviews of the PR's head count for the merge commit. The head is GitHub's
-/// (the API), never the event file alone, which an earlier step could rewrite; when the
-/// event names another head (the PR moved since this run started), no review counts.
-fn review_sha(run: &Run, pr: Option<&PullRequest>) -> Option<String> {
-    if !run.event.starts_with("pull_request") {
-        return None;
-    }
-    let head = pr.map(|p| p.head_sha.clone())?;
-    if let Some(named) = context::event_pr().and_then(|(_, h)| h)
-        && !named.eq_ignore_ascii_case(&head)
-    {
-        return None;
-    }
-    (!head.eq_ignore_ascii_case(&run.sha)).then_some(head)
-}
-
-/// Where the rules come from (never the sha under approval), from the API's facts:
-/// the PR's base and the push's `before` as GitHub has them, not as the event file says.
-async fn protected_base(
-    repo: &Repo,
-    client: &Client,
-    run: &Run,
-    pr: Option<&PullRequest>,
-    default: &AtDefault,
-    records: &Records<'_>,
-) -> Result<Base, Failure> {
-    let branch = run.git_ref.strip_prefix("refs/heads/");
-    let is_pr_event = run.event.starts_with("pull_request")
-        || matches!(run.event.as_str(), "issue_comment" | "pull_request_review");
-    let action = match (run.event.as_str(), pr) {
-        (_, Some(p)) if is_pr_event => Action::PullRequest {
-            number: p.number,
-            base_branch: &p.base_ref,
-            base_sha: &p.base_sha,
-        },
-        ("push", _) => {
-            let branch = branch.unwrap_or(&run.git_ref);
-            let before = push_before(client, run).await?;
-            let action = Action::Push {
-                branch,
-                before: before.as_deref(),
-                sha: &run.sha,
-            };
-            return base::choose(&action, &default.branch(), repo);
-        }
-        _ => {
-            let last = match &run.environment {
-                Some(env) => records
-                    .last_deployment(&run.repo.to_string(), env, &default.trust, &|s| {
-                        !s.eq_ignore_ascii_case(&run.sha)
-                            && base::Graph::is_ancestor(repo, s, &run.sha).unwrap_or(false)
-                    })
-                    .map(|r| r.payload.subject.sha.clone()),
-                None => None,
-            };
-            let tip = branch.and_then(|b| branch_tip(repo, b));
-            let action = Action::Deploy {
-                sha: &run.sha,
-                branch: branch.map(|b| (b, tip.as_deref())),
-                last_deployment: last.as_deref(),
-            };
-            return base::choose(&action, &default.branch(), repo);
-        }
-    };
-    base::choose(&action, &default.branch(), repo)
-}
-
-/// A push's `before`: GitHub's (the activity API) where it lists the push, else the
-/// event file's. Where they disagree GitHub wins: an earlier step can rewrite the file.
-async fn push_before(client: &Client, run: &Run) -> Result<Option<String>, Failure> {
-    let from_event = context::push_before()?;
-    let branch = run
-        .git_ref
-        .strip_prefix("refs/heads/")
-        .unwrap_or(&run.git_ref);
-    let listed = client.branch_activity(&run.repo, branch).await.map(|all| {
-        all.into_iter()
-            .find(|a| a.git_ref == run.git_ref && a.after.eq_ignore_ascii_case(&run.sha))
-    });
-    match listed {
-        Ok(Some(a)) => {
-            let api = Some(a.before.clone()).filter(|b| b.bytes().any(|c| c != b'0'));
-            if let (Some(e), Some(g)) = (&from_event, &api)
-                && !e.eq_ignore_ascii_case(g)
-            {
-                let msg = format!(
-                    "the event file says the push's `before` is {e}, GitHub says {g}: using GitHub's"
-                );
-                actions::warning(&msg);
-            }
-            Ok(api)
-        }
-        Ok(None) => Ok(from_event),
-        Err(e) if e.status() == Some(404) => {
-            tracing::info!("the activity API is not available ({e}); using the event's `before`");
-            Ok(from_event)
-        }
-        Err(e) => Err(gh_fail("reading the push from GitHub's activity API")(e)),
-    }
-}
-
-/// `origin/<branch>`'s tip, fetched when the checkout lacks it.
-fn branch_tip(repo: &Repo, branch: &str) -> Option<String> {
-    let name = format!("refs/remotes/origin/{branch}");
-    if repo.git().refname_to_id(&name).is_err() {
-        repo.fetch_branch("origin", branch, true);
-    }
-    repo.git().refname_to_id(&name).ok().map(|o| o.to_string())
-}
-
-/// Policy and CODEOWNERS at the base: through git when the commit is (or can be
-/// fetched) local, else through the contents API.
-async fn rules_at(
-    repo: &Repo,
-    client: &Client,
-    run: &Run,
-    base: &Base,
-    policy_path: Option<&str>,
-) -> Result<Rules, Failure> {
-    match GitFiles::at_base(repo, base) {
-        Ok(files) => base::rules(&files, policy_path),
-        Err(e) => {
-            tracing::info!(
-                "{}: reading the base through the GitHub contents API",
-                e.message
-            );
-            let files = ApiFiles::fetch(client, &run.repo, base, policy_path).await?;
-            base::rules(&files, policy_path)
-        }
-    }
-}
-
 /// `1 approval`, `2 approvals`.
 fn approvals_text(n: u32) -> String {
     format!("{n} approval{}", if n == 1 { "" } else { "s" })
@@ -469,16 +320,7 @@ fn reporter<'a>(
     context: context::RecordContext,
     pr: Option<&PullRequest>,
 ) -> Result<Reporter<'a>, Failure> {
-    let requester = match pr {
-        Some(p) => Actor {
-            login: p.author.login.clone(),
-            id: p.author.id,
-        },
-        None => Actor {
-            login: run.actor.clone(),
-            id: run.actor_id,
-        },
-    };
+    let requester = facts::requester(run, pr);
     Ok(Reporter {
         repo,
         client,

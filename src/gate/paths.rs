@@ -4,15 +4,15 @@
 
 use crate::base::Base;
 use crate::exit::Failure;
-use crate::github::{Client, GitHub, PrFiles, PullRequest, RepoName};
+use crate::github::{GitHub, PrFiles, PullRequest, RepoName};
 use crate::repo::Repo;
 use crate::request::gh_fail;
 
 /// The changed paths: the PR files API, else (or past GitHub's 3,000-file cap) the git
 /// diff from the merge base of `base` and `sha`.
-pub(super) async fn changed_paths(
+pub(crate) async fn changed_paths<G: GitHub>(
     repo: &Repo,
-    client: &Client,
+    client: &G,
     name: &RepoName,
     pr: Option<&PullRequest>,
     base: &Base,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::actions;
 use crate::audit::{self, Actor, Decision, Draft, Kind, RuleRef, Signers, Subject};
 use crate::exit::Failure;
-use crate::github::{CheckHandle, CheckSpec, Client, GitHub};
+use crate::github::{CheckAction, CheckHandle, CheckSpec, Client, GitHub};
 use crate::repo::Repo;
 use crate::request::record::{self, Written};
 
@@ -77,6 +77,18 @@ impl Reporter<'_> {
 
     /// Creates or updates the check run (best effort: a failure is a warning).
     pub(super) async fn check(&mut self, conclusion: Option<&str>, title: &str, summary: &str) {
+        self.check_with(conclusion, title, summary, None).await;
+    }
+
+    /// [`Reporter::check`], with the Approve and Deny buttons of the pending request
+    /// `buttons` (its id is the run's `external_id`).
+    pub(super) async fn check_with(
+        &mut self,
+        conclusion: Option<&str>,
+        title: &str,
+        summary: &str,
+        buttons: Option<&str>,
+    ) {
         let name = match &self.run.environment {
             Some(e) => format!("jitaa / {e}"),
             None => "jitaa".to_string(),
@@ -88,6 +100,12 @@ impl Reporter<'_> {
             title: title.to_string(),
             summary: summary.to_string(),
             details_url: self.run.run_url.clone(),
+            external_id: buttons.map(str::to_string),
+            actions: if buttons.is_some() {
+                CheckAction::approve_deny()
+            } else {
+                Vec::new()
+            },
         };
         match self
             .client

@@ -97,6 +97,19 @@ pub trait GitHub: Send + Sync {
         spec: &CheckSpec,
         existing: Option<&CheckHandle>,
     ) -> impl Future<Output = Result<CheckHandle, GitHubError>> + Send;
+    /// The check runs on `sha` (first 100).
+    fn check_runs_for(
+        &self,
+        repo: &RepoName,
+        sha: &str,
+    ) -> impl Future<Output = Result<Vec<CheckRunInfo>, GitHubError>> + Send;
+    /// Re-runs a workflow run (`POST /repos/{o}/{r}/actions/runs/{run_id}/rerun`; the
+    /// token needs `actions: write`).
+    fn rerun(
+        &self,
+        repo: &RepoName,
+        run_id: u64,
+    ) -> impl Future<Output = Result<(), GitHubError>> + Send;
     /// `permission` and `role_name`; an unknown user has permission `none`.
     fn permission(
         &self,

@@ -10,6 +10,7 @@ use super::GitHub;
 use super::client::{Client, Mode};
 use super::error::GitHubError;
 use super::types::{
+    CheckRunInfo, CheckRunList,
     Activity, Actor, CheckHandle, CheckRunAck, CheckSpec, Comment, ContentFile, Issue, Membership,
     Permission, PrFile, PrFiles, PullRequest, ReactionAck, ReactionKind, RepoName, Review,
     StatusAck, parse,
@@ -292,6 +293,10 @@ impl GitHub for Client {
         if let Some(u) = &spec.details_url {
             run["details_url"] = json!(u);
         }
+        if let Some(x) = &spec.external_id {
+            run["external_id"] = json!(x);
+        }
+        run["actions"] = json!(spec.actions);
         let result = match existing {
             Some(CheckHandle::CheckRun { id }) => {
                 let path = format!("{}/check-runs/{id}", repo_path(repo));
@@ -333,6 +338,28 @@ impl GitHub for Client {
             }
             Err(e) => Err(e),
         }
+    }
+
+    async fn check_runs_for(
+        &self,
+        repo: &RepoName,
+        sha: &str,
+    ) -> Result<Vec<CheckRunInfo>, GitHubError> {
+        let path = format!(
+            "{}/commits/{}/check-runs?per_page=100",
+            repo_path(repo),
+            seg(sha)
+        );
+        let list: CheckRunList = self.get_json(&path).await?;
+        Ok(list.check_runs)
+    }
+
+    async fn rerun(&self, repo: &RepoName, run_id: u64) -> Result<(), GitHubError> {
+        let path = format!("{}/actions/runs/{run_id}/rerun", repo_path(repo));
+        // 201 Created; the body (`{}` or empty) says nothing more.
+        self.request(Method::POST, &path, Some(&json!({})), None, Mode::Once)
+            .await?;
+        Ok(())
     }
 
     async fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission, GitHubError> {

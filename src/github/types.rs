@@ -3,7 +3,7 @@
 //! fields and strict about the ones used: a missing id or login is an error, not a guess.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
 
 use super::error::GitHubError;
@@ -337,6 +337,59 @@ pub struct CheckSpec {
     pub title: String,
     pub summary: String,
     pub details_url: Option<String>,
+    /// The request id, so a button press (`check_run.external_id`) names its request.
+    pub external_id: Option<String>,
+    /// Buttons on the check run (at most 3). Sent on every update: an empty list
+    /// removes them once the request is decided.
+    pub actions: Vec<CheckAction>,
+}
+
+/// A check run button: GitHub sends `check_run` `requested_action` with `identifier`
+/// to the app that created the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckAction {
+    /// At most 20 characters.
+    pub label: String,
+    /// At most 40 characters.
+    pub description: String,
+    /// At most 20 characters.
+    pub identifier: String,
+}
+
+impl CheckAction {
+    /// The Approve and Deny buttons of a pending request.
+    pub fn approve_deny() -> Vec<CheckAction> {
+        vec![
+            CheckAction {
+                label: "Approve".into(),
+                description: "Approve this deployment".into(),
+                identifier: "approve".into(),
+            },
+            CheckAction {
+                label: "Deny".into(),
+                description: "Deny this deployment".into(),
+                identifier: "deny".into(),
+            },
+        ]
+    }
+}
+
+/// A check run as listed for a commit.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CheckRunInfo {
+    pub id: u64,
+    pub name: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    pub status: String,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+}
+
+/// `GET /repos/{o}/{r}/commits/{sha}/check-runs`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckRunList {
+    pub check_runs: Vec<CheckRunInfo>,
 }
 
 /// Where a check was published.
