@@ -22,6 +22,7 @@ pub mod codeowners;
     reason = "the command layer prints the results"
 )]
 pub mod commands;
+pub(crate) mod decide;
 pub mod exit;
 pub(crate) mod gate;
 pub mod github;

@@ -244,6 +244,45 @@ impl<'r> Records<'r> {
             .map(|l| &l.record)
     }
 
+    /// The decision already recorded for request `id` (a record naming it in
+    /// `context.jitaa_request`), certified or not: a request is decided once.
+    pub fn decision_of(&self, id: &str) -> Option<&Record> {
+        self.listed
+            .iter()
+            .rev()
+            .map(|l| &l.record)
+            .find(|r| r.payload.kind == Kind::Decision && request_link(r) == Some(id))
+    }
+
+    /// The newest request record of request `id`, with the claims of the run that posted
+    /// it as GitHub signed them: its `github-oidc` token verified (against `tokens`,
+    /// audience `jitaa:` + the digest recomputed from the branch's bytes). The claims, not
+    /// the payload, are the facts of the request: a run can write any payload, but only
+    /// GitHub signs the claims. `Ok(None)` when the branch has no such record.
+    pub fn request_of(
+        &self,
+        id: &str,
+        tokens: &dyn super::OidcVerifier,
+    ) -> Result<Option<(&Record, crate::oidc::Context)>, Uncertified> {
+        let Some(l) = self
+            .listed
+            .iter()
+            .rev()
+            .find(|l| l.record.payload.kind == Kind::Request && request_link(&l.record) == Some(id))
+        else {
+            return Ok(None);
+        };
+        let doc = match self.repo {
+            Some(repo) => raw_record(repo, l.commit, &l.path)?,
+            None => serde_json::to_value(&l.record).map_err(|source| AuditError::Encode {
+                what: "record",
+                source,
+            })?,
+        };
+        let claims = run_claims(&doc, tokens)?;
+        Ok(Some((&l.record, claims)))
+    }
+
     /// The digest, when the record's file recomputes and a certifier signed it.
     fn certified(&self, l: &Listed, trust: &Trust) -> Result<String, Uncertified> {
         let doc = match self.repo {
@@ -399,18 +438,63 @@ pub fn certify(doc: &Value, trust: &Trust, requester: &str) -> Result<String, Un
     })
 }
 
-/// Whether a `github-oidc` token certifies the record `payload` with `digest`: it
-/// verifies (RS256, the issuer, audience `jitaa:` + digest, issued at the record's
-/// time) with a key of the issuer's own JWKS (never the branch's `jwks/` archive), and
-/// its claims name the record's repository and a run of a trusted workflow on the
-/// default branch. A `pull_request_review` run (`…@refs/pull/N/merge`) or the same file
-/// run from any other branch is the change's own code and proves nothing.
-fn keyless(trust: &Trust, token: &str, payload: &Value, digest: &str) -> Result<(), String> {
-    let Some(k) = trust.keyless.as_ref() else {
-        return Err(
-            "does not certify approvals: the policy lists no audit.trusted_workflows".into(),
-        );
+/// The request id a record names in its context (`jitaa_request.id`).
+pub fn request_link(r: &Record) -> Option<&str> {
+    r.payload
+        .context
+        .get(crate::request::LINK)
+        .and_then(|l| l.get("id"))
+        .and_then(Value::as_str)
+}
+
+/// The verified claims of the run that wrote `doc`: its digest recomputes and one of its
+/// `github-oidc` tokens verifies for that digest, naming the record's repository.
+fn run_claims(
+    doc: &Value,
+    tokens: &dyn super::OidcVerifier,
+) -> Result<crate::oidc::Context, Uncertified> {
+    let payload = doc.get("payload").ok_or(Uncertified::NoPayload)?;
+    let stated = doc
+        .get("digest")
+        .and_then(Value::as_str)
+        .ok_or(Uncertified::NoDigest)?;
+    let digest = record::digest_of(&record::jcs(payload)?);
+    if digest != stated {
+        return Err(Uncertified::DigestMismatch {
+            stated: stated.to_string(),
+            digest,
+        });
+    }
+    let sigs: Vec<Signature> = match doc.get("signatures") {
+        Some(v) => serde_json::from_value(v.clone()).map_err(Uncertified::Signatures)?,
+        None => Vec::new(),
     };
+    let mut why = Vec::new();
+    for (i, sig) in sigs.iter().enumerate() {
+        if let Signature::GithubOidc { token } = sig {
+            match verified_claims(tokens, token, payload, &digest) {
+                Ok(c) => return Ok(c),
+                Err(e) => why.push(format!("signatures[{i}] (github-oidc): {e}")),
+            }
+        }
+    }
+    if why.is_empty() {
+        why.push("it carries no github-oidc signature (the job needs `id-token: write`)".into());
+    }
+    Err(Uncertified::NotCertified {
+        file: format!("a GitHub OIDC token ({})", tokens.source()),
+        reasons: why,
+    })
+}
+
+/// A record token's claims, verified: RS256 with a key of `tokens`, audience `jitaa:` +
+/// digest, issued at the record's time, of the record's repository.
+fn verified_claims(
+    tokens: &dyn super::OidcVerifier,
+    token: &str,
+    payload: &Value,
+    digest: &str,
+) -> Result<crate::oidc::Context, String> {
     let repository = payload
         .get("repository")
         .and_then(Value::as_str)
@@ -420,14 +504,12 @@ fn keyless(trust: &Trust, token: &str, payload: &Value, digest: &str) -> Result<
         .and_then(Value::as_str)
         .ok_or_else(|| "the record has no time".to_string())
         .and_then(|t| record::parse_time(t).map_err(|e| full_message(&e)))?;
-    let kid = k.tokens.kid(token).map_err(|e| full_message(&e))?;
-    let key = k
-        .tokens
+    let kid = tokens.kid(token).map_err(|e| full_message(&e))?;
+    let key = tokens
         .trusted_key(&kid)
         .map_err(|e| full_message(&e))?
-        .ok_or_else(|| format!("its key `{kid}` is not in {}", k.tokens.source()))?;
-    let claims = k
-        .tokens
+        .ok_or_else(|| format!("its key `{kid}` is not in {}", tokens.source()))?;
+    let claims = tokens
         .verify(token, &key, &format!("jitaa:{digest}"), time)
         .map_err(|e| full_message(&e))?;
     if !claims.repository.eq_ignore_ascii_case(repository) {
@@ -436,11 +518,25 @@ fn keyless(trust: &Trust, token: &str, payload: &Value, digest: &str) -> Result<
             claims.repository
         ));
     }
-    if !k.accepts(repository, &claims.job_workflow_ref) {
+    Ok(claims)
+}
+
+/// Whether a `github-oidc` token certifies the record `payload` with `digest`: it
+/// verifies (RS256, the issuer, audience `jitaa:` + digest, issued at the record's
+/// time) with a key of the issuer's own JWKS (never the branch's `jwks/` archive), and
+/// its claims name the record's repository and a run of a trusted workflow on the
+/// default branch. A `pull_request_review` run (`…@refs/pull/N/merge`) or the same file
+/// run from any other branch is the change's own code and proves nothing.
+fn keyless(trust: &Trust, token: &str, payload: &Value, digest: &str) -> Result<(), String> {
+    let Some(k) = trust.keyless.as_ref() else {
+        return Err("does not certify approvals: the policy lists no audit.trusted_workflows".into());
+    };
+    let claims = verified_claims(k.tokens.as_ref(), token, payload, digest)?;
+    if !k.accepts(&claims.repository, &claims.job_workflow_ref) {
         return Err(format!(
             "signed by a run of `{}`, which is not a trusted workflow on the default branch (audit.trusted_workflows: {})",
             claims.job_workflow_ref,
-            k.accepted_refs(repository).join(", ")
+            k.accepted_refs(&claims.repository).join(", ")
         ));
     }
     Ok(())

@@ -7,6 +7,7 @@
 
 pub mod approvals;
 pub mod chain;
+pub mod once;
 pub mod publish;
 pub mod record;
 pub mod sign;
@@ -133,6 +134,9 @@ pub enum AuditError {
     KeptMoving { ref_name: String, attempts: usize },
     #[error("{0}: the branch kept moving while re-linking")]
     RelinkKeptMoving(String),
+    /// A record that must be on the remote before anything else is written is not.
+    #[error("{what} could not be published: {reason}")]
+    NotPublished { what: String, reason: String },
 
     // --- the branch is not what it must be
     /// An audit commit breaks the branch's rules.

@@ -55,7 +55,7 @@ impl<'r> Publisher<'r> {
         &self.store
     }
 
-    fn tracking_ref(&self) -> String {
+    pub(crate) fn tracking_ref(&self) -> String {
         format!("refs/remotes/{}/{}", self.remote, self.store.branch())
     }
 
@@ -174,7 +174,7 @@ impl<'r> Publisher<'r> {
         Err(AuditError::RelinkKeptMoving(self.store.ref_name()))
     }
 
-    fn push(&self) -> Result<(), String> {
+    pub(crate) fn push(&self) -> Result<(), String> {
         let spec = format!("{0}:{0}", self.store.ref_name());
         let out = crate::repo::git_cli(&self.dir)
             .args([
@@ -251,7 +251,7 @@ impl<'r> Publisher<'r> {
         })
     }
 
-    fn backoff(&self, attempt: u32) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let exp = self
             .base_backoff
             .saturating_mul(1u32 << attempt.min(16))

@@ -73,7 +73,8 @@ impl From<AuditError> for Failure {
             | AuditError::GitCommand { .. }
             | AuditError::Fetch { .. }
             | AuditError::KeptMoving { .. }
-            | AuditError::RelinkKeptMoving(_) => Code::Unreachable,
+            | AuditError::RelinkKeptMoving(_)
+            | AuditError::NotPublished { .. } => Code::Unreachable,
             AuditError::Chain { .. }
             | AuditError::RecordJson { .. }
             | AuditError::JwksNotJson(_)

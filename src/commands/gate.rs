@@ -23,6 +23,11 @@ pub struct GateArgs {
     /// .jitaa.yml). Read at the protected base like the default, never the work tree.
     #[arg(long, value_name = "PATH")]
     pub policy: Option<PathBuf>,
+    /// Post the request (with Approve and Deny buttons on the check run), set
+    /// `decision=pending` and exit 0 at once; `jitaa decide` records the decision and
+    /// re-runs this workflow run, whose gate then reuses the approval.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 pub(super) async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failure> {
@@ -37,6 +42,7 @@ pub(super) async fn run(global: &Global, args: &GateArgs) -> Result<Code, Failur
             .policy
             .as_ref()
             .map(|p| p.to_string_lossy().trim_start_matches("./").to_string()),
+        no_wait: args.no_wait,
     };
     crate::gate::run(&options, &Stdout).await
 }

@@ -8,6 +8,7 @@
 
 mod audit;
 mod codes;
+mod decide;
 mod docs;
 mod gate;
 mod hook;
@@ -26,6 +27,7 @@ use crate::exit::{Code, Failure};
 
 pub use audit::AuditArgs;
 pub use docs::{CompletionsArgs, ManArgs};
+pub use decide::DecideArgs;
 pub use gate::GateArgs;
 pub use hook::HookCmd;
 pub use keygen::KeygenArgs;
@@ -100,6 +102,7 @@ fn run(global: &Global, command: Command) -> Result<Code, Failure> {
         Command::Keygen(args) => keygen::run(global, &args),
         Command::Oidc(cmd) => rt.block_on(oidc::run(global, cmd)),
         Command::Gate(args) => rt.block_on(gate::run(global, &args)),
+        Command::Decide(args) => rt.block_on(decide::run(global, &args)),
         Command::Request(args) => rt.block_on(request::run(global, &args)),
         Command::Audit(args) => audit::run(global, &args),
         Command::Completions(args) => {
@@ -230,6 +233,12 @@ jitaa audit verify --allowed-signers trusted_signers --expect-head sha256:<diges
     #[command(after_help = "Example (a workflow step with id-token: write):\n  \
 jitaa gate --environment production --timeout 30m")]
     Gate(GateArgs),
+    /// Decide a pending request (`gate --no-wait`) when a comment, a review or a check
+    /// run button concerns it: in a workflow of the default branch on issue_comment,
+    /// check_run and workflow_run events (exit 0 unless something is broken).
+    #[command(after_help = "Example (.github/workflows/jitaa.yml, on: issue_comment / check_run / workflow_run):\n  \
+jitaa decide")]
+    Decide(DecideArgs),
     /// Ask for approval of a push ahead of time (posts a request issue).
     #[command(after_help = "Example:\n  jitaa request --ref main --wait   # then git push")]
     Request(RequestArgs),

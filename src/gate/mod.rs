@@ -56,10 +56,17 @@ pub(crate) struct Options {
     pub poll: Option<std::time::Duration>,
     /// A policy file path inside the repository, read at the protected base.
     pub policy: Option<String>,
+    /// Post the request and exit 0 with `decision=pending` (`jitaa decide` decides).
+    pub no_wait: bool,
 }
 
 /// The gate, top to bottom.
 pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Failure> {
+    if args.no_wait && args.policy.is_some() {
+        return Err(Failure::usage(
+            "--no-wait with --policy: `jitaa decide` judges the request with the policy at its usual place (.github/jitaa.yml, else .jitaa.yml) on the protected base, so a gate that does not wait must use it too",
+        ));
+    }
     let mut signals = request::Signals::install()?;
     let repo = Repo::discover(args.repo.as_deref())?;
     // 1. Context.
@@ -288,6 +295,34 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
         "request {} on {}",
         posted.request.id, posted.comment_url
     ));
+    draft.expires_at = Some(posted.deadline);
+    link_request(&mut draft.context, &posted, Some(!args.no_wait));
+    let request_url = posted.comment_url.clone();
+    request_outputs(&posted.request.id, &request_url)?;
+    if args.no_wait {
+        // `decide` reads this record (its OIDC token) to judge the request: it must be
+        // on the remote.
+        let rec = reporter.write(&draft, true)?;
+        let msg = format!(
+            "request {} is pending on {}: approve with `/approve` there or the check run's Approve button; `jitaa decide` records the decision and re-runs this workflow run",
+            posted.request.id, posted.thread.url
+        );
+        reporter
+            .check_with(None, "Waiting for approval", &msg, Some(&posted.request.id))
+            .await;
+        say.say(&format!("jitaa: {msg}"));
+        outputs("pending", &[], Some(&rec), None)?;
+        summary(
+            "pending",
+            &[
+                ("request", posted.request.id.clone()),
+                ("where", posted.thread.url.clone()),
+                ("record", rec.id.clone()),
+            ],
+            &msg,
+        );
+        return Ok(Code::Ok);
+    }
     reporter.write(&draft, false)?;
     reporter
         .check(
@@ -304,6 +339,40 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
     };
     let ended = request::wait(&client, &ask, &posted, &opts, &mut signals, say).await?;
     decided(&mut reporter, &ask, &posted, ended, say).await
+}
+
+/// Names the request in a record's context (`jitaa_request`), so `decide` finds the
+/// request record of a request id and sees when a request already has its decision.
+/// The request record also says where the request lives.
+/// `waits`: for the request record, whether this gate waits for the decision itself
+/// (`decide` leaves those alone); `None` for the decision record.
+pub(crate) fn link_request(
+    context: &mut serde_json::Value,
+    posted: &request::Posted,
+    waits: Option<bool>,
+) {
+    let link = match waits {
+        Some(waits) => serde_json::json!({
+            "id": posted.request.id,
+            "thread": posted.thread.number,
+            "is_pr": posted.thread.is_pr,
+            "comment": posted.comment_id,
+            "waits": waits,
+        }),
+        None => serde_json::json!({ "id": posted.request.id }),
+    };
+    match context {
+        serde_json::Value::Object(m) => {
+            m.insert(request::LINK.into(), link);
+        }
+        other => *other = serde_json::json!({ request::LINK: link }),
+    }
+}
+
+/// The `request-id` and `request-url` step outputs.
+fn request_outputs(id: &str, url: &str) -> Result<(), Failure> {
+    actions::set_outputs(&[("request-id", id.to_string()), ("request-url", url.to_string())])
+        .map_err(|e| Failure::unreachable(format!("writing GITHUB_OUTPUT: {e}")))
 }
 
 /// `1 approval`, `2 approvals`.
@@ -458,6 +527,7 @@ async fn decided(
     };
     let mut draft = reporter.draft(Kind::Decision, Some(ended.record()));
     draft.reason = ended.reason(&said);
+    link_request(&mut draft.context, posted, None);
     let mut valid_until = None;
     let mut who = Vec::new();
     if let Conclusion::Approved {

@@ -83,6 +83,18 @@ fn approvers_text(ask: &Ask) -> String {
     s
 }
 
+/// The request id of a request comment (its first line, `<!-- jitaa-request: ID -->`).
+pub(crate) fn request_id_of(body: &str) -> Option<&str> {
+    let id = body
+        .lines()
+        .next()?
+        .trim()
+        .strip_prefix("<!-- jitaa-request: ")?
+        .strip_suffix(" -->")?;
+    (!id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then_some(id)
+}
+
 /// The request comment; `outcome` is appended once decided.
 pub(crate) fn request_comment(
     ask: &Ask,
@@ -187,6 +199,22 @@ mod tests {
             refusal_reply("bob", "01J", "x\n/approve"),
         ] {
             assert!(command::parse(&text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_request_comment_names_its_request_and_nothing_else_does() {
+        let a = ask();
+        let t = request_comment(&a, "01JREQ", Duration::from_secs(60), None);
+        assert_eq!(request_id_of(&t), Some("01JREQ"));
+        for other in [
+            "/approve",
+            "text\n<!-- jitaa-request: 01JREQ -->",
+            "<!-- jitaa-request:  -->",
+            "<!-- jitaa-request: 01J REQ -->",
+            "<!-- jitaa-request: 01JREQ",
+        ] {
+            assert_eq!(request_id_of(other), None, "{other}");
         }
     }
 

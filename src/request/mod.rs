@@ -20,7 +20,13 @@ use crate::exit::Failure;
 use crate::github::{Client, GitHub, RepoName};
 use crate::policy::Rule;
 
-pub(crate) use wait::{Ended, Signals, WaitOptions, wait};
+pub(crate) use wait::{
+    Ended, Signals, WaitOptions, comment_event, react, resolve_facts, review_event, status_line,
+    wait,
+};
+
+/// The key of a record's `context` that names the request it belongs to.
+pub(crate) const LINK: &str = "jitaa_request";
 
 /// Where a request is discussed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +145,7 @@ pub(crate) async fn post(
 
 /// Rewrites the request comment to show the outcome (best effort: a failure is logged,
 /// the decision stands).
-pub(crate) async fn show_outcome(client: &Client, ask: &Ask, posted: &Posted, outcome: &str) {
+pub(crate) async fn show_outcome<G: GitHub>(client: &G, ask: &Ask, posted: &Posted, outcome: &str) {
     let timeout = (posted.deadline - posted.request.posted_at)
         .to_std()
         .unwrap_or_default();

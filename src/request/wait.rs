@@ -221,42 +221,51 @@ pub(crate) async fn wait(
 /// The engine's view of a poll: edits this poller saw are marked as edits even when
 /// GitHub's one-second timestamps did not move.
 fn to_events(s: &Snapshot) -> Events {
-    let author = |a: &github::Actor| Author {
-        login: a.login.clone(),
-        id: a.id,
-        is_bot: a.is_bot(),
-    };
     let comments = s
         .comments
         .iter()
         .map(|c| {
-            let mut updated_at = c.updated_at;
-            if s.edited.contains(&c.id) && updated_at <= c.created_at {
-                updated_at = c.created_at + chrono::Duration::seconds(1);
+            let mut e = comment_event(c);
+            if s.edited.contains(&c.id) && e.updated_at <= e.created_at {
+                e.updated_at = e.created_at + chrono::Duration::seconds(1);
             }
-            approval::Comment {
-                id: c.id,
-                author: author(&c.author),
-                body: c.body.clone(),
-                created_at: c.created_at,
-                updated_at,
-                url: c.html_url.clone(),
-            }
+            e
         })
         .collect();
-    let reviews = s
-        .reviews
-        .iter()
-        .map(|r| approval::Review {
-            id: r.id,
-            author: author(&r.author),
-            state: ReviewState::from_api(&r.state),
-            commit_id: r.commit_id.clone().unwrap_or_default(),
-            submitted_at: r.submitted_at,
-            url: r.html_url.clone(),
-        })
-        .collect();
+    let reviews = s.reviews.iter().map(review_event).collect();
     Events { comments, reviews }
+}
+
+fn author(a: &github::Actor) -> Author {
+    Author {
+        login: a.login.clone(),
+        id: a.id,
+        is_bot: a.is_bot(),
+    }
+}
+
+/// A comment as the engine sees it.
+pub(crate) fn comment_event(c: &github::Comment) -> approval::Comment {
+    approval::Comment {
+        id: c.id,
+        author: author(&c.author),
+        body: c.body.clone(),
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+        url: c.html_url.clone(),
+    }
+}
+
+/// A review as the engine sees it.
+pub(crate) fn review_event(r: &github::Review) -> approval::Review {
+    approval::Review {
+        id: r.id,
+        author: author(&r.author),
+        state: ReviewState::from_api(&r.state),
+        commit_id: r.commit_id.clone().unwrap_or_default(),
+        submitted_at: r.submitted_at,
+        url: r.html_url.clone(),
+    }
 }
 
 /// GitHub's answer as the engine's permission: a known `role_name`, else the coarse
@@ -270,8 +279,8 @@ pub(super) fn to_permission(p: &github::Permission) -> Option<approval::Permissi
 
 /// Resolves the facts of every command author not seen before: permission, and the
 /// memberships of the teams the rule and the changed paths name.
-async fn resolve_facts(
-    client: &Client,
+pub(crate) async fn resolve_facts<G: GitHub>(
+    client: &G,
     ask: &Ask,
     posted: &Posted,
     events: &Events,
@@ -353,14 +362,14 @@ async fn acknowledge(
     }
 }
 
-async fn react(client: &Client, ask: &Ask, id: u64, kind: ReactionKind) {
+pub(crate) async fn react<G: GitHub>(client: &G, ask: &Ask, id: u64, kind: ReactionKind) {
     if let Err(e) = client.add_reaction(&ask.repo, id, kind).await {
         tracing::warn!("could not react {} to comment {id}: {e}", kind.as_str());
     }
 }
 
 /// `waiting: approved by @bob; still needed: 1 more (@carol, @dave); 29m 12s left`.
-pub(super) fn status_line(outcome: &Outcome) -> String {
+pub(crate) fn status_line(outcome: &Outcome) -> String {
     let Decision::Pending {
         missing,
         uncovered,
