@@ -5,6 +5,7 @@
 use git2::{Oid, Repository};
 
 use super::AuditError;
+use super::record::Layout;
 use super::store::git_err;
 
 pub mod raw;
@@ -53,7 +54,8 @@ pub fn commits(repo: &Repository, tip: Oid) -> Result<Vec<Oid>, (Oid, String)> {
 #[derive(Debug, Clone)]
 pub struct Step {
     pub commit: Oid,
-    /// `records/YYYY/MM/DD/<id>.json`
+    /// `records/YYYY/MM/DD/<bucket>/<id>.json`, or `records/YYYY/MM/DD/<id>.json` on a
+    /// branch written before the bucket level.
     pub path: String,
     pub blob: Oid,
 }
@@ -74,7 +76,7 @@ pub fn step(changes: &[Change], commit: Oid) -> Result<Step, String> {
             }
             if !is_record_path(p) {
                 return Err(format!(
-                    "adds {p}, which is not records/YYYY/MM/DD/<id>.json"
+                    "adds {p}, which is not records/YYYY/MM/DD/<bucket>/<id>.json (the bucket being the id's last two characters) nor, before buckets, records/YYYY/MM/DD/<id>.json"
                 ));
             }
             if record.is_some() {
@@ -110,18 +112,50 @@ fn verb(k: ChangeKind) -> &'static str {
     }
 }
 
-/// `records/YYYY/MM/DD/<26-char ULID>.json`
+/// `records/YYYY/MM/DD/<bucket>/<26-char ULID>.json` where the bucket is the id's last
+/// two characters, or (branches written before the bucket level)
+/// `records/YYYY/MM/DD/<26-char ULID>.json`.
 pub fn is_record_path(p: &str) -> bool {
     let parts: Vec<&str> = p.split('/').collect();
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    parts.len() == 5
+    fn id(file: &str) -> Option<&str> {
+        file.strip_suffix(".json")
+            .filter(|id| ulid::Ulid::from_string(id).is_ok())
+    }
+    let dated = parts.len() >= 5
         && parts[0] == "records"
         && digits(parts[1], 4)
         && digits(parts[2], 2)
-        && digits(parts[3], 2)
-        && parts[4]
-            .strip_suffix(".json")
-            .is_some_and(|id| ulid::Ulid::from_string(id).is_ok())
+        && digits(parts[3], 2);
+    match parts.len() {
+        5 => dated && id(parts[4]).is_some(),
+        6 => dated && id(parts[5]).is_some_and(|id| parts[4] == Layout::bucket(id)),
+        _ => false,
+    }
+}
+
+/// "A branch may switch layouts at one commit, never back" (DESIGN.md): fed every
+/// record path in chain order, it refuses a record in the layout before buckets once
+/// one in the bucketed layout came.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LayoutOrder {
+    /// The first bucketed record's path, once seen.
+    switched: bool,
+}
+
+impl LayoutOrder {
+    pub fn check(&mut self, path: &str) -> Result<(), String> {
+        match Layout::of(path) {
+            Some(Layout::Bucketed) => {
+                self.switched = true;
+                Ok(())
+            }
+            Some(Layout::Flat) if self.switched => Err(format!(
+                "adds {path} in the layout before buckets (records/YYYY/MM/DD/<id>.json) after records in the bucketed layout: a branch switches layouts once, never back"
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// One record on the branch, as `log`/`export` read it (structure checked, not signatures).
@@ -143,6 +177,7 @@ pub fn list(repo: &Repository, tip: Oid) -> Result<Vec<Listed>, AuditError> {
     let mut trees = Trees::new(&odb);
     let mut out = Vec::with_capacity(ids.len());
     let mut parent_tree: Option<Oid> = None;
+    let mut layouts = LayoutOrder::default();
     for id in ids {
         let commit = repo
             .find_commit(id)
@@ -152,6 +187,7 @@ pub fn list(repo: &Repository, tip: Oid) -> Result<Vec<Listed>, AuditError> {
             .diff(parent_tree, tree)
             .map_err(|why| AuditError::Integrity(format!("audit commit {id} {why}")))?;
         let s = step(&changes, id)
+            .and_then(|s| layouts.check(&s.path).map(|()| s))
             .map_err(|why| AuditError::Integrity(format!("audit commit {id} {why}")))?;
         let blob = repo
             .find_blob(s.blob)

@@ -18,7 +18,7 @@ use hex::FromHex;
 use serde_json::Value;
 
 use super::chain;
-use super::record::{self, GENESIS, Kind, Signature};
+use super::record::{self, GENESIS, Kind, Layout, Signature};
 use super::sign::{COMMIT_NAMESPACE, RECORD_NAMESPACE};
 use super::trust::{AllowedSigners, Checked, MISMATCH, OidcVerifier};
 
@@ -253,6 +253,7 @@ fn walk(
         .odb()
         .map_err(|e| bare(format!("cannot open the object database ({})", e.message())))?;
     let mut trees = chain::Trees::new(&odb);
+    let mut layouts = chain::LayoutOrder::default();
     // Reused for every commit: its signature and the bytes that signature covers.
     let (mut commit_sig, mut signed_bytes) = (Vec::new(), Vec::new());
     // The archived JWKS keys so far (kid → where from), the ones this commit adds, and
@@ -281,8 +282,9 @@ fn walk(
         let changes = trees
             .diff(parent_tree, head.tree)
             .map_err(|why| at(None, None, format!("the commit {why}")))?;
-        let step =
-            chain::step(&changes, id).map_err(|why| at(None, None, format!("the commit {why}")))?;
+        let step = chain::step(&changes, id)
+            .and_then(|s| layouts.check(&s.path).map(|()| s))
+            .map_err(|why| at(None, None, format!("the commit {why}")))?;
         added.clear();
         for (kid, blob) in archived_kids(&changes) {
             archive.insert(
@@ -346,18 +348,24 @@ fn walk(
                 payload.id
             )));
         }
-        // `record::record_path` without re-parsing a strftime pattern per record.
+        // `Layout::path` without re-parsing a strftime pattern per record. The layout is
+        // the path's own (both are read); `step` checked its shape, `layouts` its order.
         let t = record::parse_time(&payload.time).map_err(|e| rec(format!("payload.time: {e}")))?;
         want.clear();
         write!(
             want,
-            "records/{:04}/{:02}/{:02}/{}.json",
+            "records/{:04}/{:02}/{:02}/",
             t.year(),
             t.month(),
             t.day(),
-            payload.id
         )
         .expect("writing to a String");
+        if Layout::of(path) == Some(Layout::Bucketed) {
+            want.push_str(Layout::bucket(&payload.id));
+            want.push('/');
+        }
+        want.push_str(&payload.id);
+        want.push_str(".json");
         if want != path {
             return Err(rec(format!(
                 "payload.time {} does not match its folder (expected {want})",

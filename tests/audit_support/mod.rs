@@ -6,12 +6,25 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use git2::Repository;
+use jitaa::audit::record::Layout;
 use jitaa::audit::{
     Actor, Approval, Decision, Draft, Kind, RuleRef, Signers, SshSigner, Store, Subject,
 };
 use jitaa::keys::SigningKey;
 
 pub const BRANCH: &str = "jitaa/audit";
+
+thread_local! {
+    /// The layout fixtures made on this thread write (each test runs on its own thread).
+    static LAYOUT: std::cell::Cell<Layout> = const { std::cell::Cell::new(Layout::Bucketed) };
+}
+
+/// Runs `test` with the fixtures it makes writing records in `layout`: a test written
+/// for the bucketed layout runs again on a branch written before the bucket level.
+pub fn in_layout(layout: Layout, test: fn()) {
+    LAYOUT.with(|l| l.set(layout));
+    test();
+}
 
 /// Makes child git processes independent of the user's configuration.
 pub fn isolate_git() {
@@ -71,6 +84,8 @@ pub struct Fixture {
     pub tmp: tempfile::TempDir,
     pub dir: PathBuf,
     pub key: Key,
+    /// The layout [`Fixture::store`] writes ([`in_layout`] picks it).
+    pub layout: Layout,
 }
 
 impl Fixture {
@@ -81,20 +96,35 @@ impl Fixture {
         let dir = tmp.path().join("repo");
         Repository::init(&dir).unwrap();
         let key = key(&tmp.path().join("keys"), "jitaa@acme");
-        Fixture { tmp, dir, key }
+        let layout = LAYOUT.with(|l| l.get());
+        Fixture {
+            tmp,
+            dir,
+            key,
+            layout,
+        }
     }
 
     pub fn repo(&self) -> Repository {
         Repository::open(&self.dir).unwrap()
     }
 
+    /// The audit branch's store, writing the fixture's layout.
+    pub fn store<'r>(&self, repo: &'r Repository) -> Store<'r> {
+        Store::new(repo, BRANCH).unwrap().with_layout(self.layout)
+    }
+
     /// Appends `n` decision records; returns their digests in order.
     pub fn append(&self, n: usize) -> Vec<String> {
         let repo = self.repo();
-        let store = Store::new(&repo, BRANCH).unwrap();
+        let store = self.store(&repo);
         let signers = self.key.signers();
         (0..n)
-            .map(|i| store.append(&draft(i), &signers).unwrap().digest)
+            .map(|i| {
+                let a = store.append(&draft(i), &signers).unwrap();
+                assert_eq!(Layout::of(&a.path), Some(self.layout), "{}", a.path);
+                a.digest
+            })
             .collect()
     }
 
