@@ -169,37 +169,210 @@ pub struct Listed {
 /// Every record from the root to `tip`, in chain order. Structural problems are
 /// integrity errors (run `jitaa audit verify` for the full check).
 pub fn list(repo: &Repository, tip: Oid) -> Result<Vec<Listed>, AuditError> {
-    let ids = commits(repo, tip)
-        .map_err(|(c, why)| AuditError::Integrity(format!("audit commit {c} {why}")))?;
+    stream(repo, tip)?.collect()
+}
+
+/// Commits per segment of [`Stream`]: the one commit id in this many it keeps from its
+/// first pass, and the ids it holds at once.
+const SEGMENT: usize = 4096;
+
+/// Every record from the root to `tip`, in chain order, read one at a time: what
+/// `audit log`, `show` and `export` print as they go. Memory does not grow with the
+/// chain: a first pass from the tip keeps one commit id in [`SEGMENT`] (and refuses a
+/// merge, as [`commits`] does); then each segment's commits are read again, oldest
+/// first. Structural problems are integrity errors, as in [`list`]; after the first
+/// error the stream ends.
+pub fn stream(repo: &Repository, tip: Oid) -> Result<Stream<'_>, AuditError> {
+    stream_in(repo, tip, SEGMENT)
+}
+
+/// [`stream`] with `segment` commits per segment.
+fn stream_in(repo: &Repository, tip: Oid, segment: usize) -> Result<Stream<'_>, AuditError> {
+    let segment = segment.max(1);
     let odb = repo
         .odb()
         .map_err(|e| git_err("opening the object database", e))?;
-    let mut trees = Trees::new(&odb);
-    let mut out = Vec::with_capacity(ids.len());
-    let mut parent_tree: Option<Oid> = None;
-    let mut layouts = LayoutOrder::default();
-    for id in ids {
-        let commit = repo
-            .find_commit(id)
-            .map_err(|e| git_err("reading commit", e))?;
-        let tree = commit.tree_id();
-        let changes = trees
-            .diff(parent_tree, tree)
+    let integrity =
+        |(c, why): (Oid, String)| AuditError::Integrity(format!("audit commit {c} {why}"));
+    let mut marks = Vec::new();
+    let mut next = Some(tip);
+    let mut n = 0usize;
+    while let Some(id) = next {
+        if n.is_multiple_of(segment) {
+            marks.push(id);
+        }
+        next = parent_of(&odb, id).map_err(integrity)?.1;
+        n += 1;
+    }
+    Ok(Stream {
+        repo,
+        trees: Trees::owning(odb),
+        marks,
+        per_segment: segment,
+        segment: Vec::new(),
+        parent_tree: None,
+        layouts: LayoutOrder::default(),
+        done: false,
+    })
+}
+
+/// A commit's tree and (first) parent, from its SHA-1-checked bytes; a merge is refused.
+fn parent_of(odb: &git2::Odb<'_>, id: Oid) -> Result<(Oid, Option<Oid>), (Oid, String)> {
+    let obj = odb
+        .read(id)
+        .map_err(|e| (id, format!("cannot read commit ({})", e.message())))?;
+    if obj.kind() != git2::ObjectType::Commit {
+        return Err((id, format!("is a {}, not a commit", obj.kind().str())));
+    }
+    let head = raw::header(obj.data()).map_err(|why| (id, why))?;
+    if head.parents.len() > 1 {
+        return Err((
+            id,
+            format!(
+                "is a merge of {} parents: the audit chain must be linear (a fork was joined)",
+                head.parents.len()
+            ),
+        ));
+    }
+    Ok((head.tree, head.parents.first().copied()))
+}
+
+/// See [`stream`].
+pub struct Stream<'r> {
+    repo: &'r Repository,
+    trees: Trees<'r>,
+    /// Every SEGMENT-th commit from the tip back; the oldest segment starts at the last.
+    marks: Vec<Oid>,
+    per_segment: usize,
+    /// The current segment's commits and trees, newest first (taken from the end).
+    segment: Vec<(Oid, Oid)>,
+    parent_tree: Option<Oid>,
+    layouts: LayoutOrder,
+    done: bool,
+}
+
+impl Stream<'_> {
+    /// Reads the next (older-to-newer) segment: from the last mark back to the one
+    /// before it (or the root).
+    fn refill(&mut self) -> Result<bool, AuditError> {
+        let Some(start) = self.marks.pop() else {
+            return Ok(false);
+        };
+        let odb = self
+            .repo
+            .odb()
+            .map_err(|e| git_err("opening the object database", e))?;
+        let mut next = Some(start);
+        // Newest first: the segment is consumed from its end (oldest).
+        let mut seg = Vec::with_capacity(self.per_segment);
+        while let Some(id) = next {
+            if seg.len() == self.per_segment {
+                break;
+            }
+            let (tree, parent) = parent_of(&odb, id)
+                .map_err(|(c, why)| AuditError::Integrity(format!("audit commit {c} {why}")))?;
+            seg.push((id, tree));
+            next = parent;
+        }
+        self.segment = seg;
+        Ok(true)
+    }
+
+    fn read_next(&mut self) -> Result<Option<Listed>, AuditError> {
+        if self.segment.is_empty() && !self.refill()? {
+            return Ok(None);
+        }
+        let Some((id, tree)) = self.segment.pop() else {
+            return Ok(None);
+        };
+        let changes = self
+            .trees
+            .diff(self.parent_tree, tree)
             .map_err(|why| AuditError::Integrity(format!("audit commit {id} {why}")))?;
         let s = step(&changes, id)
-            .and_then(|s| layouts.check(&s.path).map(|()| s))
+            .and_then(|s| self.layouts.check(&s.path).map(|()| s))
             .map_err(|why| AuditError::Integrity(format!("audit commit {id} {why}")))?;
-        let blob = repo
+        let blob = self
+            .repo
             .find_blob(s.blob)
             .map_err(|e| git_err("reading record", e))?;
         let record = serde_json::from_slice(blob.content())
             .map_err(|e| AuditError::Integrity(format!("{} (commit {id}): {e}", s.path)))?;
-        out.push(Listed {
+        self.parent_tree = Some(tree);
+        Ok(Some(Listed {
             commit: id,
             path: s.path,
             record,
-        });
-        parent_tree = Some(tree);
+        }))
     }
-    Ok(out)
+}
+
+impl Iterator for Stream<'_> {
+    type Item = Result<Listed, AuditError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.read_next();
+        if !matches!(next, Ok(Some(_))) {
+            self.done = true;
+        }
+        next.transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Actor, Draft, Kind, Signers, SshSigner, Store, Subject};
+
+    /// The stream reads the chain segment by segment, oldest first, whatever the
+    /// segment length: the same records in the same order as the commit walk.
+    #[test]
+    fn the_stream_yields_the_chain_in_order_over_any_segment_length() {
+        let tmp = tempfile::tempdir().unwrap();
+        let keys = crate::keys::generate(&tmp.path().join("k"), "jitaa@test").unwrap();
+        let text = std::fs::read_to_string(&keys.private_path).unwrap();
+        let signers = Signers::ssh(SshSigner::Key(
+            crate::keys::SigningKey::from_openssh(&text, "t").unwrap(),
+        ));
+        let repo = Repository::init_bare(tmp.path().join("r.git")).unwrap();
+        let store = Store::new(&repo, "jitaa/audit").unwrap();
+        let mut ids = Vec::new();
+        for i in 0..10 {
+            let d = Draft::new(
+                Kind::Push,
+                "acme/api",
+                Subject {
+                    sha: format!("{:040x}", i + 1),
+                    git_ref: Some("refs/heads/main".into()),
+                    environment: None,
+                },
+                Actor {
+                    login: "alice".into(),
+                    id: 1,
+                },
+            );
+            ids.push(store.append(&d, &signers).unwrap().commit);
+        }
+        let tip = *ids.last().unwrap();
+        assert_eq!(commits(&repo, tip).unwrap(), ids);
+        for seg in [1, 3, 9, 10, 11, SEGMENT] {
+            let got: Vec<Oid> = stream_in(&repo, tip, seg)
+                .unwrap()
+                .map(|l| l.unwrap().commit)
+                .collect();
+            assert_eq!(got, ids, "segment {seg}");
+        }
+        // A merge is refused before anything is read.
+        let sig = git2::Signature::now("m", "m@e").unwrap();
+        let a = repo.find_commit(ids[9]).unwrap();
+        let b = repo.find_commit(ids[3]).unwrap();
+        let merge = repo
+            .commit(None, &sig, &sig, "merge", &a.tree().unwrap(), &[&a, &b])
+            .unwrap();
+        let err = stream_in(&repo, merge, 3).err().unwrap();
+        assert!(err.to_string().contains("merge"), "{err}");
+    }
 }

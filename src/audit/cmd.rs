@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use git2::{Oid, Repository};
 use serde_json::{Value, json};
 
-use super::chain::{Listed, list};
+use super::chain::{Listed, stream};
 use super::record::{Decision, parse_time};
 use super::trust::AllowedSigners;
 use super::verify::{VerifyOptions, verify};
@@ -34,7 +34,8 @@ pub fn run(
         settings.branch = b.clone();
     }
     let (tip, source) = resolve_tip(repo.git(), &settings, args.git_ref.as_deref())?;
-    let mut out = std::io::stdout().lock();
+    // Rows are written as the records are read (a long branch streams): buffered.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let io = |e: std::io::Error| Failure::unreachable(format!("writing output: {e}"));
     match &args.command {
         AuditCmd::Log(a) => {
@@ -47,35 +48,30 @@ pub fn run(
                         .map_err(|e| Failure::usage(format!("--decision: {e}")))
                 })
                 .transpose()?;
-            let items: Vec<Listed> = list(repo.git(), tip)?
-                .into_iter()
-                .filter(|l| in_window(l, since, until))
-                .filter(|l| decision.is_none_or(|d| l.record.payload.decision == Some(d)))
-                .filter(|l| {
-                    a.environment
-                        .as_deref()
-                        .is_none_or(|e| l.record.payload.subject.environment.as_deref() == Some(e))
+            let items = stream(repo.git(), tip)?.filter(|l| {
+                l.as_ref().map_or(true, |l| {
+                    in_window(l, since, until)
+                        && decision.is_none_or(|d| l.record.payload.decision == Some(d))
+                        && a.environment.as_deref().is_none_or(|e| {
+                            l.record.payload.subject.environment.as_deref() == Some(e)
+                        })
+                        && a.actor.as_deref().is_none_or(|who| involves(l, who))
                 })
-                .filter(|l| a.actor.as_deref().is_none_or(|who| involves(l, who)))
-                .collect();
+            });
             match global.format {
-                Format::Json => {
-                    let all: Vec<Value> = items.iter().map(full_json).collect();
-                    writeln!(
-                        out,
-                        "{}",
-                        serde_json::to_string_pretty(&all).unwrap_or_default()
-                    )
-                    .map_err(io)?;
-                }
-                Format::Csv => write_csv(&mut out, &items)?,
-                Format::Table => write_table(&mut out, &items).map_err(io)?,
+                Format::Json => write_json(&mut out, items.map(|l| l.map(|l| full_json(&l))))?,
+                Format::Csv => write_csv(&mut out, items)?,
+                Format::Table => write_table(&mut out, items)?,
             }
         }
         AuditCmd::Show(a) => {
-            let found = list(repo.git(), tip)?
-                .into_iter()
-                .find(|l| l.record.payload.id == a.id || l.record.digest == a.id)
+            let found = stream(repo.git(), tip)?
+                .find(|l| {
+                    l.as_ref().map_or(true, |l| {
+                        l.record.payload.id == a.id || l.record.digest == a.id
+                    })
+                })
+                .transpose()?
                 .ok_or_else(|| Failure::usage(format!("no record `{}` on {source}", a.id)))?;
             writeln!(
                 out,
@@ -86,30 +82,25 @@ pub fn run(
         }
         AuditCmd::Export(a) => {
             let (since, until) = window(a.since.as_deref(), a.until.as_deref())?;
-            let items: Vec<Listed> = list(repo.git(), tip)?
-                .into_iter()
-                .filter(|l| l.record.payload.decision.is_some() && in_window(l, since, until))
-                .collect();
+            let items = stream(repo.git(), tip)?.filter(|l| {
+                l.as_ref().map_or(true, |l| {
+                    l.record.payload.decision.is_some() && in_window(l, since, until)
+                })
+            });
             if global.format == Format::Json {
-                let rows: Vec<Value> = items
-                    .iter()
-                    .map(|l| {
+                let rows = items.map(|l| {
+                    l.map(|l| {
                         Value::Object(
-                            row(l)
+                            row(&l)
                                 .into_iter()
                                 .map(|(k, v)| (k.to_string(), Value::String(v)))
                                 .collect(),
                         )
                     })
-                    .collect();
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(&rows).unwrap_or_default()
-                )
-                .map_err(io)?;
+                });
+                write_json(&mut out, rows)?;
             } else {
-                write_csv(&mut out, &items)?;
+                write_csv(&mut out, items)?;
             }
         }
         AuditCmd::Verify(a) => {
@@ -143,6 +134,7 @@ pub fn run(
             }
         }
     }
+    out.flush().map_err(io)?;
     Ok(Code::Ok)
 }
 
@@ -358,25 +350,60 @@ fn row(l: &Listed) -> Vec<(&'static str, String)> {
     COLUMNS.iter().copied().zip(vals).collect()
 }
 
-fn write_csv(out: &mut impl Write, items: &[Listed]) -> Result<(), Failure> {
+/// A pretty JSON array, written one element at a time (the bytes
+/// `serde_json::to_string_pretty` gives for the whole array).
+fn write_json(
+    out: &mut impl Write,
+    items: impl Iterator<Item = Result<Value, AuditError>>,
+) -> Result<(), Failure> {
+    let io = |e: std::io::Error| Failure::unreachable(format!("writing output: {e}"));
+    let mut first = true;
+    for v in items {
+        let text = serde_json::to_string_pretty(&v?).unwrap_or_default();
+        out.write_all(if first { b"[\n" } else { b",\n" })
+            .map_err(io)?;
+        first = false;
+        for (i, line) in text.lines().enumerate() {
+            if i > 0 {
+                out.write_all(b"\n").map_err(io)?;
+            }
+            write!(out, "  {line}").map_err(io)?;
+        }
+    }
+    out.write_all(if first { b"[]\n" } else { b"\n]\n" })
+        .map_err(io)
+}
+
+fn write_csv(
+    out: &mut impl Write,
+    items: impl Iterator<Item = Result<Listed, AuditError>>,
+) -> Result<(), Failure> {
     let mut w = csv::Writer::from_writer(out);
     let e = |e: csv::Error| Failure::unreachable(format!("writing CSV: {e}"));
     w.write_record(COLUMNS).map_err(e)?;
     for l in items {
-        w.write_record(row(l).into_iter().map(|(_, v)| v))
+        w.write_record(row(&l?).into_iter().map(|(_, v)| v))
             .map_err(e)?;
     }
     w.flush()
         .map_err(|e| Failure::unreachable(format!("writing CSV: {e}")))
 }
 
-fn write_table(out: &mut impl Write, items: &[Listed]) -> std::io::Result<()> {
+fn write_table(
+    out: &mut impl Write,
+    items: impl Iterator<Item = Result<Listed, AuditError>>,
+) -> Result<(), Failure> {
+    let io = |e: std::io::Error| Failure::unreachable(format!("writing output: {e}"));
     writeln!(
         out,
         "{:<20}  {:<26}  {:<9}  {:<9}  {:<24}  {:<12}  APPROVERS",
         "TIME", "ID", "KIND", "DECISION", "TARGET", "REQUESTER"
-    )?;
+    )
+    .map_err(io)?;
+    let mut none = true;
     for l in items {
+        let l = l?;
+        none = false;
         let p = &l.record.payload;
         let target = p
             .subject
@@ -406,10 +433,11 @@ fn write_table(out: &mut impl Write, items: &[Listed]) -> std::io::Result<()> {
             } else {
                 approvers
             }
-        )?;
+        )
+        .map_err(io)?;
     }
-    if items.is_empty() {
-        writeln!(out, "(no records)")?;
+    if none {
+        writeln!(out, "(no records)").map_err(io)?;
     }
     Ok(())
 }

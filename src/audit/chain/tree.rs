@@ -9,13 +9,13 @@
 //!
 //! The raw object comes from `Odb::read`, which checks its SHA-1 like every libgit2
 //! read; skipping libgit2's tree parse and its per-entry calls is what makes this
-//! cheap. The trees read for one commit are kept for the next, whose old side they
-//! are, so each tree of the chain is read once however large it grows.
+//! cheap. The trees read for one commit are kept (their bytes) for the next, whose old
+//! side they are, so each tree of the chain is read once however large it grows.
 
 use std::cmp::Ordering;
 use std::rc::Rc;
 
-use git2::{ObjectType, Odb, OdbObject, Oid};
+use git2::{ObjectType, Odb, Oid};
 
 /// One file a commit changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,18 +35,40 @@ pub enum ChangeKind {
 
 /// Reads trees through one object database and compares them.
 pub struct Trees<'o> {
-    odb: &'o Odb<'o>,
+    odb: Source<'o>,
     /// Trees read for the previous comparison, then the current one.
-    last: Vec<(Oid, Rc<OdbObject<'o>>)>,
-    now: Vec<(Oid, Rc<OdbObject<'o>>)>,
+    last: Vec<(Oid, Rc<[u8]>)>,
+    now: Vec<(Oid, Rc<[u8]>)>,
+}
+
+enum Source<'o> {
+    Borrowed(&'o Odb<'o>),
+    Owned(Odb<'o>),
 }
 
 impl<'o> Trees<'o> {
     pub fn new(odb: &'o Odb<'o>) -> Self {
         Trees {
-            odb,
+            odb: Source::Borrowed(odb),
             last: Vec::new(),
             now: Vec::new(),
+        }
+    }
+
+    /// The same, owning its object database (for a reader that outlives its caller's
+    /// borrow, such as `chain::Stream`).
+    pub fn owning(odb: Odb<'o>) -> Self {
+        Trees {
+            odb: Source::Owned(odb),
+            last: Vec::new(),
+            now: Vec::new(),
+        }
+    }
+
+    fn odb(&self) -> &Odb<'o> {
+        match &self.odb {
+            Source::Borrowed(o) => o,
+            Source::Owned(o) => o,
         }
     }
 
@@ -60,8 +82,8 @@ impl<'o> Trees<'o> {
         res.map(|()| out)
     }
 
-    fn read(&mut self, id: Oid) -> Result<Rc<OdbObject<'o>>, String> {
-        let find = |trees: &[(Oid, Rc<OdbObject<'o>>)]| {
+    fn read(&mut self, id: Oid) -> Result<Rc<[u8]>, String> {
+        let find = |trees: &[(Oid, Rc<[u8]>)]| {
             trees
                 .iter()
                 .find(|(i, _)| *i == id)
@@ -74,17 +96,18 @@ impl<'o> Trees<'o> {
             self.keep(id, &obj);
             return Ok(obj);
         }
-        let obj = self
-            .odb
+        let raw = self
+            .odb()
             .read(id)
             .map_err(|e| format!("cannot read tree {id} ({})", e.message()))?;
-        if obj.kind() != ObjectType::Tree {
+        if raw.kind() != ObjectType::Tree {
             return Err(format!(
                 "names {id} as a tree, but it is a {}",
-                obj.kind().str()
+                raw.kind().str()
             ));
         }
-        let obj = Rc::new(obj);
+        let obj: Rc<[u8]> = Rc::from(raw.data());
+        drop(raw);
         self.keep(id, &obj);
         Ok(obj)
     }
@@ -92,7 +115,7 @@ impl<'o> Trees<'o> {
     /// Keeps a tree for the next comparison. An append touches about six trees; a
     /// comparison that reads many more (a crafted first commit) keeps only the first
     /// few, so the lookups stay cheap.
-    fn keep(&mut self, id: Oid, obj: &Rc<OdbObject<'o>>) {
+    fn keep(&mut self, id: Oid, obj: &Rc<[u8]>) {
         const KEEP: usize = 64;
         if self.now.len() < KEEP {
             self.now.push((id, Rc::clone(obj)));
@@ -109,8 +132,8 @@ impl<'o> Trees<'o> {
     ) -> Result<(), String> {
         let old_obj = old.map(|id| self.read(id)).transpose()?;
         let new_obj = new.map(|id| self.read(id)).transpose()?;
-        let mut a = Entries::new(old_obj.as_deref().map_or(&[], OdbObject::data), old);
-        let mut b = Entries::new(new_obj.as_deref().map_or(&[], OdbObject::data), new);
+        let mut a = Entries::new(old_obj.as_deref().unwrap_or(&[]), old);
+        let mut b = Entries::new(new_obj.as_deref().unwrap_or(&[]), new);
         let (mut x, mut y) = (a.next()?, b.next()?);
         loop {
             match (x, y) {
