@@ -16,6 +16,20 @@ pub use tree::{Change, ChangeKind, Trees};
 /// The commits from `tip` back to the root along first parents, oldest first.
 /// A merge commit (a fork joined back) is refused.
 pub fn commits(repo: &Repository, tip: Oid) -> Result<Vec<Oid>, (Oid, String)> {
+    let (mut out, _) = marks(repo, tip, 1)?;
+    out.reverse();
+    Ok(out)
+}
+
+/// One pass from `tip` back to the root along first parents, keeping every `every`-th
+/// commit (the tip first): the commits newest first, and how many there are. A merge
+/// commit (a fork joined back) is refused, as [`commits`] refuses it.
+pub fn marks(
+    repo: &Repository,
+    tip: Oid,
+    every: usize,
+) -> Result<(Vec<Oid>, usize), (Oid, String)> {
+    let every = every.max(1);
     let odb = repo.odb().map_err(|e| {
         (
             tip,
@@ -24,30 +38,15 @@ pub fn commits(repo: &Repository, tip: Oid) -> Result<Vec<Oid>, (Oid, String)> {
     })?;
     let mut out = Vec::new();
     let mut next = Some(tip);
+    let mut n = 0usize;
     while let Some(id) = next {
-        // The raw bytes (SHA-1 checked) stay in libgit2's object cache, so the walk
-        // that follows reads each commit without decompressing it again.
-        let obj = odb
-            .read(id)
-            .map_err(|e| (id, format!("cannot read commit ({})", e.message())))?;
-        if obj.kind() != git2::ObjectType::Commit {
-            return Err((id, format!("is a {}, not a commit", obj.kind().str())));
+        if n.is_multiple_of(every) {
+            out.push(id);
         }
-        let head = raw::header(obj.data()).map_err(|why| (id, why))?;
-        if head.parents.len() > 1 {
-            return Err((
-                id,
-                format!(
-                    "is a merge of {} parents: the audit chain must be linear (a fork was joined)",
-                    head.parents.len()
-                ),
-            ));
-        }
-        out.push(id);
-        next = head.parents.first().copied();
+        next = parent_of(&odb, id)?.1;
+        n += 1;
     }
-    out.reverse();
-    Ok(out)
+    Ok((out, n))
 }
 
 /// What one audit commit holds, after the structural rules passed.
@@ -189,21 +188,11 @@ pub fn stream(repo: &Repository, tip: Oid) -> Result<Stream<'_>, AuditError> {
 /// [`stream`] with `segment` commits per segment.
 fn stream_in(repo: &Repository, tip: Oid, segment: usize) -> Result<Stream<'_>, AuditError> {
     let segment = segment.max(1);
+    let (marks, _) = marks(repo, tip, segment)
+        .map_err(|(c, why)| AuditError::Integrity(format!("audit commit {c} {why}")))?;
     let odb = repo
         .odb()
         .map_err(|e| git_err("opening the object database", e))?;
-    let integrity =
-        |(c, why): (Oid, String)| AuditError::Integrity(format!("audit commit {c} {why}"));
-    let mut marks = Vec::new();
-    let mut next = Some(tip);
-    let mut n = 0usize;
-    while let Some(id) = next {
-        if n.is_multiple_of(segment) {
-            marks.push(id);
-        }
-        next = parent_of(&odb, id).map_err(integrity)?.1;
-        n += 1;
-    }
     Ok(Stream {
         repo,
         trees: Trees::owning(odb),
@@ -217,7 +206,7 @@ fn stream_in(repo: &Repository, tip: Oid, segment: usize) -> Result<Stream<'_>, 
 }
 
 /// A commit's tree and (first) parent, from its SHA-1-checked bytes; a merge is refused.
-fn parent_of(odb: &git2::Odb<'_>, id: Oid) -> Result<(Oid, Option<Oid>), (Oid, String)> {
+pub fn parent_of(odb: &git2::Odb<'_>, id: Oid) -> Result<(Oid, Option<Oid>), (Oid, String)> {
     let obj = odb
         .read(id)
         .map_err(|e| (id, format!("cannot read commit ({})", e.message())))?;

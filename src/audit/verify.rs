@@ -222,13 +222,25 @@ pub fn verify(
             "--expect-head `{h}` is not a sha256:<64 hex> digest"
         )));
     }
-    let ids = chain::commits(repo, tip).map_err(|(c, why)| VerifyError {
-        commit: Some(c),
-        path: None,
-        record: None,
-        reason: format!("the commit {why}"),
-    })?;
-    verify_batched(repo, &ids, tip, opts, CHUNK)
+    verify_batched(repo, tip, opts, CHUNK, None)
+}
+
+/// [`verify`] with the per-record checks on `pool`'s threads (benchmarks: one core
+/// against all); the walk stays on the caller's thread.
+pub fn verify_on(
+    repo: &Repository,
+    tip: Oid,
+    opts: &VerifyOptions<'_>,
+    pool: &rayon::ThreadPool,
+) -> Result<Verified, VerifyError> {
+    if let Some(h) = &opts.expect_head
+        && !record::is_digest(h)
+    {
+        return Err(bare(format!(
+            "--expect-head `{h}` is not a sha256:<64 hex> digest"
+        )));
+    }
+    verify_batched(repo, tip, opts, CHUNK, Some(pool))
 }
 
 /// Commits one worker checks in order, their signatures (two per record) in one batch.
@@ -238,40 +250,62 @@ const CHUNK: usize = BATCH_SIZE / 2;
 /// window that bounds memory, whatever the length of the chain.
 const CHUNKS_PER_THREAD: usize = 4;
 
-/// The walk over `ids` (oldest first), `chunk` commits per batch of signatures.
+/// The walk from the root to `tip`, `chunk` commits per batch of signatures. A first
+/// pass from the tip keeps one commit id in `chunk` (the only ids held for the whole
+/// chain); each worker walks its chunk back from its id.
 fn verify_batched(
     repo: &Repository,
-    ids: &[Oid],
     tip: Oid,
     opts: &VerifyOptions<'_>,
     chunk: usize,
+    pool: Option<&rayon::ThreadPool>,
 ) -> Result<Verified, VerifyError> {
     let chunk = chunk.max(1);
+    let (mut marks, records) = chain::marks(repo, tip, chunk).map_err(|(c, why)| VerifyError {
+        commit: Some(c),
+        path: None,
+        record: None,
+        reason: format!("the commit {why}"),
+    })?;
+    // Oldest chunk first.
+    marks.reverse();
     let keys = Keys {
         trusted: opts.trusted,
         pushers: opts.pushers,
     };
-    let repos = Repos::new(repo);
+    let threads = pool.map_or_else(
+        rayon::current_num_threads,
+        rayon::ThreadPool::current_num_threads,
+    );
+    let repos = Repos::new(repo, threads);
     let mut walk = Walk::new(repo, opts);
-    let window = chunk * CHUNKS_PER_THREAD * rayon::current_num_threads().max(1);
-    let mut start = 0;
-    for part in ids.chunks(window) {
-        let checked: Vec<Vec<Found>> = part
-            .par_chunks(chunk)
-            .enumerate()
-            .map(|(k, commits)| {
-                let parent = (start + k * chunk).checked_sub(1).and_then(|i| ids.get(i));
-                repos
-                    .with(|r| check_chunk(r, &keys, parent.copied(), commits))
-                    .unwrap_or_else(|why| vec![Found::failed(commits[0], why)])
-            })
-            .collect();
+    let window = CHUNKS_PER_THREAD * threads.max(1);
+    for part in marks.chunks(window) {
+        let check = || -> Vec<Vec<Found>> {
+            part.par_iter()
+                .map(|&newest| {
+                    repos
+                        .with(|r| check_chunk(r, &keys, newest, chunk))
+                        .unwrap_or_else(|why| vec![Found::failed(newest, why)])
+                })
+                .collect()
+        };
+        let checked = match pool {
+            Some(p) => p.install(check),
+            None => check(),
+        };
         for c in checked.into_iter().flatten() {
             walk.take(c)?;
         }
-        start += part.len();
     }
-    walk.finish(ids.len(), tip)
+    walk.finish(records, tip)
+}
+
+/// The first 8 bytes of a digest.
+fn prefix(d: &[u8; 32]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    u64::from_le_bytes(b)
 }
 
 fn bare(reason: String) -> VerifyError {
@@ -297,12 +331,10 @@ struct Repos {
 }
 
 impl Repos {
-    fn new(repo: &Repository) -> Repos {
+    fn new(repo: &Repository, threads: usize) -> Repos {
         Repos {
             path: repo.path().to_path_buf(),
-            slots: (0..rayon::current_num_threads().max(1) + 1)
-                .map(|_| Mutex::new(None))
-                .collect(),
+            slots: (0..threads.max(1) + 1).map(|_| Mutex::new(None)).collect(),
         }
     }
 
@@ -421,31 +453,38 @@ struct RecBufs {
     want: String,
 }
 
-/// Checks the commits `ids` (consecutive in the chain; `parent` is the one before the
-/// first) up to the first that fails, their SSH signatures in one batch.
-fn check_chunk(repo: &Repository, keys: &Keys<'_>, parent: Option<Oid>, ids: &[Oid]) -> Vec<Found> {
-    let Some(&first) = ids.first() else {
-        return Vec::new();
-    };
+/// Checks the `len` commits that end at `newest` (fewer at the root) oldest first, up
+/// to the first that fails, their SSH signatures in one batch.
+fn check_chunk(repo: &Repository, keys: &Keys<'_>, newest: Oid, len: usize) -> Vec<Found> {
     let odb = match repo.odb() {
         Ok(o) => o,
         Err(e) => {
             return vec![Found::failed(
-                first,
+                newest,
                 format!("cannot open the object database ({})", e.message()),
             )];
         }
     };
-    let mut parent_tree = match parent {
+    // The chunk's commits (the first pass checked their headers), and the parent of
+    // its oldest: whose tree the first diff starts from.
+    let mut ids = Vec::with_capacity(len);
+    let mut next = Some(newest);
+    while let Some(id) = next {
+        if ids.len() == len {
+            break;
+        }
+        match chain::parent_of(&odb, id) {
+            Ok((_, parent)) => next = parent,
+            Err((c, why)) => return vec![Found::failed(c, format!("the commit {why}"))],
+        }
+        ids.push(id);
+    }
+    ids.reverse();
+    let mut parent_tree = match next {
         None => None,
-        Some(p) => match odb.read(p).map(|o| chain::raw::header(o.data())) {
-            Ok(Ok(h)) => Some(h.tree),
-            _ => {
-                return vec![Found::failed(
-                    first,
-                    format!("cannot read the parent commit {p}"),
-                )];
-            }
+        Some(p) => match chain::parent_of(&odb, p) {
+            Ok((tree, _)) => Some(tree),
+            Err((c, why)) => return vec![Found::failed(c, format!("the commit {why}"))],
         },
     };
     let mut trees = chain::Trees::new(&odb);
@@ -699,10 +738,12 @@ struct Walk<'a, 'r> {
     repo: &'r Repository,
     opts: &'a VerifyOptions<'a>,
     prev: String,
-    /// Every digest and id so far (duplicates; a `prev` naming an earlier record): the
-    /// only state that grows with the chain, 32 and 26 bytes a record.
-    seen_digests: HashSet<[u8; 32]>,
-    seen_ids: HashSet<[u8; 26]>,
+    /// Every id so far (the duplicate check) and the first 8 bytes of every digest (to
+    /// say whether a broken `prev` names an earlier record): the only state that grows
+    /// with the chain, 24 bytes a record. A record repeating an earlier digest repeats
+    /// its payload, so its id: the id check refuses it.
+    seen_ids: HashSet<u128>,
+    seen_digests: HashSet<u64>,
     found_expected: bool,
     layouts: chain::LayoutOrder,
     /// The archived JWKS keys so far (kid → where from).
@@ -754,8 +795,8 @@ impl<'a, 'r> Walk<'a, 'r> {
             record: Some(r.stem.clone()),
             reason,
         };
-        let new_id = <[u8; 26]>::try_from(r.stem.as_bytes()).is_ok_and(|i| self.seen_ids.insert(i));
-        if !new_id || self.seen_digests.contains(&r.raw_digest) {
+        let new_id = ulid::Ulid::from_string(&r.stem).is_ok_and(|i| self.seen_ids.insert(i.0));
+        if !new_id {
             return Err(rec("duplicate: this record is already in the chain".into()));
         }
         if r.prev != self.prev {
@@ -763,7 +804,7 @@ impl<'a, 'r> Walk<'a, 'r> {
                 .prev
                 .strip_prefix("sha256:")
                 .and_then(|h| <[u8; 32]>::from_hex(h).ok())
-                .is_some_and(|d| self.seen_digests.contains(&d));
+                .is_some_and(|d| self.seen_digests.contains(&prefix(&d)));
             let why = if earlier {
                 "records were reordered or the chain forks"
             } else {
@@ -798,7 +839,7 @@ impl<'a, 'r> Walk<'a, 'r> {
         if self.opts.expect_head.as_deref() == Some(r.digest.as_str()) {
             self.found_expected = true;
         }
-        self.seen_digests.insert(r.raw_digest);
+        self.seen_digests.insert(prefix(&r.raw_digest));
         self.prev = r.digest;
         Ok(())
     }
