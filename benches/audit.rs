@@ -113,7 +113,7 @@ fn draft(i: usize, time: DateTime<Utc>) -> Draft {
 }
 
 struct Setup {
-    _tmp: tempfile::TempDir,
+    _tmp: Option<tempfile::TempDir>,
     repo: Repository,
     signers: Signers,
     trusted: AllowedSigners,
@@ -122,15 +122,58 @@ struct Setup {
 
 /// A repository whose audit branch holds `n` genuine records (signed records and
 /// commits, written by the real store), spread as `spread` says.
+///
+/// With `JITAA_BENCH_KEEP=DIR` the history is kept in `DIR/<spread>-<n>/` and reused by
+/// the next run (an append benchmark adds records to it: delete it to start afresh).
 fn history(n: usize, spread: Spread) -> Setup {
-    let tmp = tempfile::tempdir().unwrap();
-    let keys = jitaa::keys::generate(&tmp.path().join("keys"), "jitaa@bench").unwrap();
-    let text = std::fs::read_to_string(&keys.private_path).unwrap();
-    let signers = Signers::ssh(SshSigner::Key(
-        SigningKey::from_openssh(&text, "bench").unwrap(),
-    ));
-    let trusted = AllowedSigners::load(&keys.allowed_signers_path).unwrap();
-    let repo = Repository::init_bare(tmp.path().join("repo.git")).unwrap();
+    let (tmp, root) = match std::env::var_os("JITAA_BENCH_KEEP") {
+        Some(dir) => (
+            None,
+            std::path::PathBuf::from(dir).join(format!("{}-{n}", spread.name())),
+        ),
+        None => {
+            let t = tempfile::tempdir().unwrap();
+            let p = t.path().to_path_buf();
+            (Some(t), p)
+        }
+    };
+    let load = |root: &std::path::Path| {
+        let text = std::fs::read_to_string(root.join("keys/jitaa_ed25519")).unwrap();
+        let signers = Signers::ssh(SshSigner::Key(
+            SigningKey::from_openssh(&text, "bench").unwrap(),
+        ));
+        let trusted = AllowedSigners::load(&root.join("keys/allowed_signers")).unwrap();
+        (signers, trusted)
+    };
+    if root.join("complete").exists() {
+        let repo = Repository::open_bare(root.join("repo.git")).unwrap();
+        // The n-th record's commit (appends may have moved the branch since).
+        let tip = Oid::from_str(
+            std::fs::read_to_string(root.join("complete"))
+                .unwrap()
+                .trim(),
+        )
+        .unwrap();
+        let (signers, trusted) = load(&root);
+        eprintln!(
+            "reusing the {n}-record {} history in {}",
+            spread.name(),
+            root.display()
+        );
+        return Setup {
+            _tmp: tmp,
+            repo,
+            signers,
+            trusted,
+            tip,
+        };
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    let keys = jitaa::keys::generate(&root.join("keys"), "jitaa@bench").unwrap();
+    assert_eq!(keys.private_path, root.join("keys/jitaa_ed25519"));
+    assert_eq!(keys.allowed_signers_path, root.join("keys/allowed_signers"));
+    let (signers, trusted) = load(&root);
+    let repo = Repository::init_bare(root.join("repo.git")).unwrap();
     let started = Instant::now();
     let tip;
     {
@@ -203,7 +246,8 @@ fn history(n: usize, spread: Spread) -> Setup {
     );
     // Reopen so the in-memory object store is gone: reads and writes hit disk as in use.
     drop(repo);
-    let repo = Repository::open_bare(tmp.path().join("repo.git")).unwrap();
+    let repo = Repository::open_bare(root.join("repo.git")).unwrap();
+    std::fs::write(root.join("complete"), tip.unwrap().to_string()).unwrap();
     Setup {
         _tmp: tmp,
         repo,

@@ -248,6 +248,31 @@ mod tests {
         }
     }
 
+    /// Genuine signatures pass the combined check itself (not only the one-by-one
+    /// fallback), and one bad signature among them fails it.
+    #[test]
+    fn genuine_signatures_pass_the_batch_equation() {
+        let key = ssh_key::PrivateKey::random(
+            &mut ssh_key::rand_core::OsRng,
+            ssh_key::Algorithm::Ed25519,
+        )
+        .unwrap();
+        let sigs: Vec<_> = (0..40)
+            .map(|i| {
+                key.sign("git", ssh_key::HashAlg::Sha512, format!("m{i}").as_bytes())
+                    .unwrap()
+            })
+            .collect();
+        let mut batch = super::Batch::new(usize::MAX);
+        for (i, s) in sigs.iter().enumerate() {
+            assert!(batch.push(s, format!("m{i}").as_bytes(), i).unwrap());
+        }
+        assert!(batch.combined(&batch.items));
+        batch.items[7].msg.push(b'!');
+        assert!(!batch.combined(&batch.items));
+        assert_eq!(batch.flush_all(), vec![7]);
+    }
+
     /// The signed data built here is what ssh-key verifies: a signature ssh-key made
     /// verifies over it with ed25519-dalek, and over nothing else.
     #[test]
