@@ -1,9 +1,15 @@
-//! Audit benchmarks: appending a record with 10 versus 100,000 existing records (the
-//! cost must not grow with history), and verification throughput (records per second,
-//! one core). The 100k history is written through the real store into an in-memory
-//! object database and dumped as packfiles, so it builds in seconds.
+//! Audit benchmarks (issue 14): appending a record and verifying the branch at 10,
+//! 100,000 and 1,000,000 records, each spread over years (50 records a day) and packed
+//! into one day; verification on one core and on all cores. The histories are written
+//! through the real store (signed records and commits, the bucketed layout) into an
+//! in-memory object database and dumped as packfiles in 10,000-record chunks.
 //!
-//! cargo bench --bench audit
+//! cargo bench --bench audit                                  # every size
+//! JITAA_BENCH_SIZES=10,100000 cargo bench --bench audit      # a subset
+//! JITAA_BENCH_LAYOUTS=spread cargo bench --bench audit -- verify
+//!
+//! Criterion measures sizes up to 100,000; every size also prints its verification
+//! wall time (best of 3, one core and all cores) and records per second.
 #![allow(
     clippy::disallowed_macros,
     reason = "a build script, test or benchmark prints its own report"
@@ -22,8 +28,54 @@ use jitaa::audit::{
 use jitaa::keys::SigningKey;
 
 const BRANCH: &str = "jitaa/audit";
-/// Records per day in the synthetic history (100k records ≈ 5.5 years).
+/// Records per day in the spread-out history (1,000,000 records ≈ 55 years).
 const PER_DAY: usize = 50;
+
+/// How the synthetic history is spread over time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Spread {
+    /// 50 records a day, over years.
+    Years,
+    /// Every record on one day.
+    OneDay,
+}
+
+impl Spread {
+    fn name(self) -> &'static str {
+        match self {
+            Spread::Years => "spread",
+            Spread::OneDay => "one-day",
+        }
+    }
+
+    /// The time of record `i`.
+    fn time(self, i: usize) -> DateTime<Utc> {
+        match self {
+            Spread::Years => {
+                base()
+                    + chrono::Duration::days((i / PER_DAY) as i64)
+                    + chrono::Duration::seconds((i % PER_DAY) as i64 * 60)
+            }
+            // 1,000,000 records in 86,400 seconds: several a second, same day.
+            Spread::OneDay => base() + chrono::Duration::milliseconds((i as i64 * 50) % 50_000_000),
+        }
+    }
+}
+
+fn sizes() -> Vec<usize> {
+    std::env::var("JITAA_BENCH_SIZES").ok().map_or_else(
+        || vec![10, 100_000, 1_000_000],
+        |v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect(),
+    )
+}
+
+fn spreads() -> Vec<Spread> {
+    let want = std::env::var("JITAA_BENCH_LAYOUTS").unwrap_or_default();
+    [Spread::Years, Spread::OneDay]
+        .into_iter()
+        .filter(|s| want.is_empty() || want.split(',').any(|w| w.trim() == s.name()))
+        .collect()
+}
 
 fn base() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2020-01-01T09:00:00Z")
@@ -65,28 +117,69 @@ fn draft(i: usize, time: DateTime<Utc>) -> Draft {
 }
 
 struct Setup {
-    _tmp: tempfile::TempDir,
+    _tmp: Option<tempfile::TempDir>,
     repo: Repository,
     signers: Signers,
     trusted: AllowedSigners,
-    /// The commit of record number `VERIFY_N` (for the verification benchmark).
-    verify_tip: Option<Oid>,
+    tip: Oid,
 }
 
-const VERIFY_N: usize = 10_000;
-
-/// A repository whose audit branch holds `n` genuine records (signed records and commits).
-fn history(n: usize) -> Setup {
-    let tmp = tempfile::tempdir().unwrap();
-    let keys = jitaa::keys::generate(&tmp.path().join("keys"), "jitaa@bench").unwrap();
-    let text = std::fs::read_to_string(&keys.private_path).unwrap();
-    let signers = Signers::ssh(SshSigner::Key(
-        SigningKey::from_openssh(&text, "bench").unwrap(),
-    ));
-    let trusted = AllowedSigners::load(&keys.allowed_signers_path).unwrap();
-    let repo = Repository::init_bare(tmp.path().join("repo.git")).unwrap();
+/// A repository whose audit branch holds `n` genuine records (signed records and
+/// commits, written by the real store), spread as `spread` says.
+///
+/// With `JITAA_BENCH_KEEP=DIR` the history is kept in `DIR/<spread>-<n>/` and reused by
+/// the next run (an append benchmark adds records to it: delete it to start afresh).
+fn history(n: usize, spread: Spread) -> Setup {
+    let (tmp, root) = match std::env::var_os("JITAA_BENCH_KEEP") {
+        Some(dir) => (
+            None,
+            std::path::PathBuf::from(dir).join(format!("{}-{n}", spread.name())),
+        ),
+        None => {
+            let t = tempfile::tempdir().unwrap();
+            let p = t.path().to_path_buf();
+            (Some(t), p)
+        }
+    };
+    let load = |root: &std::path::Path| {
+        let text = std::fs::read_to_string(root.join("keys/jitaa_ed25519")).unwrap();
+        let signers = Signers::ssh(SshSigner::Key(
+            SigningKey::from_openssh(&text, "bench").unwrap(),
+        ));
+        let trusted = AllowedSigners::load(&root.join("keys/allowed_signers")).unwrap();
+        (signers, trusted)
+    };
+    if root.join("complete").exists() {
+        let repo = Repository::open_bare(root.join("repo.git")).unwrap();
+        // The n-th record's commit (appends may have moved the branch since).
+        let tip = Oid::from_str(
+            std::fs::read_to_string(root.join("complete"))
+                .unwrap()
+                .trim(),
+        )
+        .unwrap();
+        let (signers, trusted) = load(&root);
+        eprintln!(
+            "reusing the {n}-record {} history in {}",
+            spread.name(),
+            root.display()
+        );
+        return Setup {
+            _tmp: tmp,
+            repo,
+            signers,
+            trusted,
+            tip,
+        };
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    let keys = jitaa::keys::generate(&root.join("keys"), "jitaa@bench").unwrap();
+    assert_eq!(keys.private_path, root.join("keys/jitaa_ed25519"));
+    assert_eq!(keys.allowed_signers_path, root.join("keys/allowed_signers"));
+    let (signers, trusted) = load(&root);
+    let repo = Repository::init_bare(root.join("repo.git")).unwrap();
     let started = Instant::now();
-    let mut verify_tip = None;
+    let tip;
     {
         let odb = repo.odb().unwrap();
         let mempack = odb.add_new_mempack_backend(1000).unwrap();
@@ -110,11 +203,7 @@ fn history(n: usize) -> Setup {
             mempack.reset().unwrap();
         };
         for i in 0..n {
-            let day = (i / PER_DAY) as i64;
-            let t = base()
-                + chrono::Duration::days(day)
-                + chrono::Duration::seconds((i % PER_DAY) as i64 * 60);
-            let payload = draft(i, t).to_payload(&prev);
+            let payload = draft(i, spread.time(i)).to_payload(&prev);
             let p = parent.map(|id| repo.find_commit(id).unwrap());
             let a = store
                 .commit_record(p.as_ref(), payload, &signers, &[])
@@ -143,119 +232,141 @@ fn history(n: usize) -> Setup {
             drop((commit, tree));
             prev = a.digest;
             parent = Some(a.commit);
-            if i + 1 == VERIFY_N {
-                verify_tip = Some(a.commit);
-            }
             if (i + 1) % 10_000 == 0 {
                 flush(&repo, &mut fresh);
             }
         }
         flush(&repo, &mut fresh);
-        if let Some(tip) = parent {
-            repo.reference(&format!("refs/heads/{BRANCH}"), tip, true, "bench")
+        if let Some(t) = parent {
+            repo.reference(&format!("refs/heads/{BRANCH}"), t, true, "bench")
                 .unwrap();
         }
+        tip = parent;
     }
-    eprintln!("built a {n}-record history in {:.1?}", started.elapsed());
+    eprintln!(
+        "built a {n}-record {} history in {:.1?}",
+        spread.name(),
+        started.elapsed()
+    );
     // Reopen so the in-memory object store is gone: reads and writes hit disk as in use.
     drop(repo);
-    let repo = Repository::open_bare(tmp.path().join("repo.git")).unwrap();
+    let repo = Repository::open_bare(root.join("repo.git")).unwrap();
+    std::fs::write(root.join("complete"), tip.unwrap().to_string()).unwrap();
     Setup {
         _tmp: tmp,
         repo,
         signers,
         trusted,
-        verify_tip,
+        tip: tip.unwrap(),
     }
 }
+
+/// The largest size criterion samples; larger ones print best-of-3 wall times only.
+const SAMPLED: usize = 100_000;
 
 fn append(c: &mut Criterion) {
     let mut g = c.benchmark_group("append");
     g.sample_size(30).measurement_time(Duration::from_secs(8));
-    // JITAA_BENCH_RECORDS shrinks the large history for a quick smoke run.
-    let large: usize = std::env::var("JITAA_BENCH_RECORDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    for n in [10usize, large] {
-        // Built on first use, so a filtered run (`-- verify`) skips it.
-        let mut setup: Option<Setup> = None;
-        // New records land on fresh days after the history, as live records would.
-        let mut i = 0usize;
-        let start = base() + chrono::Duration::days(4000);
-        g.bench_function(format!("with {n} existing records"), |b| {
-            let s = setup.get_or_insert_with(|| history(n));
-            let store = Store::new(&s.repo, BRANCH).unwrap();
-            b.iter_batched(
-                || {
-                    i += 1;
-                    draft(n + i, start + chrono::Duration::hours(i as i64))
-                },
-                |d| store.append(&d, &s.signers).unwrap(),
-                BatchSize::SmallInput,
-            );
-        });
+    for spread in spreads() {
+        for n in sizes() {
+            // Built on first use, so a filtered run (`-- verify`) skips it.
+            let mut setup: Option<Setup> = None;
+            // New records land after the history: the next day for the spread-out
+            // history, the same day for the one-day history, as live records would.
+            let mut i = 0usize;
+            g.bench_function(format!("{}/{n} existing records", spread.name()), |b| {
+                let s = setup.get_or_insert_with(|| history(n, spread));
+                let store = Store::new(&s.repo, BRANCH).unwrap();
+                b.iter_batched(
+                    || {
+                        i += 1;
+                        let t = match spread {
+                            Spread::Years => spread.time(n + i),
+                            Spread::OneDay => {
+                                spread.time(n) + chrono::Duration::milliseconds(i as i64)
+                            }
+                        };
+                        draft(n + i, t)
+                    },
+                    |d| store.append(&d, &s.signers).unwrap(),
+                    BatchSize::SmallInput,
+                );
+            });
+        }
     }
     g.finish();
 }
 
 fn verify(c: &mut Criterion) {
-    let mut setup: Option<Setup> = None;
+    let all = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let pools: Vec<(usize, rayon::ThreadPool)> = [1, all]
+        .into_iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|t| {
+            (
+                t,
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(t)
+                    .build()
+                    .unwrap(),
+            )
+        })
+        .collect();
     let mut g = c.benchmark_group("verify");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
-    g.throughput(Throughput::Elements(VERIFY_N as u64));
-    g.bench_function(format!("{VERIFY_N} records"), |b| {
-        let s = setup.get_or_insert_with(|| history(VERIFY_N));
-        // The history is read back from packs on disk, as a clone's would be.
-        let tip = s.verify_tip.unwrap();
-        let opts = VerifyOptions {
-            trusted: &s.trusted,
-            pushers: &Default::default(),
-            expect_head: None,
-            oidc: None,
-        };
-        cpu_rate(&s.repo, tip, &opts);
-        b.iter(|| {
-            let v = jitaa::audit::verify(&s.repo, tip, &opts).unwrap();
-            assert_eq!(v.records, VERIFY_N);
-        });
-    });
+    for spread in spreads() {
+        for n in sizes() {
+            let mut setup: Option<Setup> = None;
+            for (threads, pool) in &pools {
+                let name = format!("{}/{n} records/{threads} core(s)", spread.name());
+                let run = |s: &Setup| {
+                    let opts = VerifyOptions {
+                        trusted: &s.trusted,
+                        pushers: &Default::default(),
+                        expect_head: None,
+                        oidc: None,
+                    };
+                    let v = jitaa::audit::verify_on(&s.repo, s.tip, &opts, pool).unwrap();
+                    assert_eq!(v.records, n);
+                };
+                if n > SAMPLED {
+                    let s = setup.get_or_insert_with(|| history(n, spread));
+                    best_of_3(&name, n, || run(s));
+                    continue;
+                }
+                g.throughput(Throughput::Elements(n as u64));
+                g.bench_function(&name, |b| {
+                    let s = setup.get_or_insert_with(|| history(n, spread));
+                    best_of_3(&name, n, || run(s));
+                    b.iter(|| run(s));
+                });
+            }
+        }
+    }
     g.finish();
 }
 
-/// CPU time of this thread (Linux `schedstat`), so the rate holds on a busy machine
-/// where wall time includes waiting for a core.
-fn thread_cpu() -> Option<Duration> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
-    Some(Duration::from_nanos(ns))
-}
-
-/// Prints verification throughput per CPU-second (best of 5 runs), once.
-fn cpu_rate(repo: &Repository, tip: Oid, opts: &VerifyOptions<'_>) {
-    static DONE: std::sync::Once = std::sync::Once::new();
-    DONE.call_once(|| {
-        let mut best: Option<Duration> = None;
-        for _ in 0..5 {
-            let (Some(a), v, Some(b)) = (
-                thread_cpu(),
-                jitaa::audit::verify(repo, tip, opts).unwrap(),
-                thread_cpu(),
-            ) else {
-                return;
-            };
-            assert_eq!(v.records, VERIFY_N);
-            let t = b.checked_sub(a).unwrap();
-            best = Some(best.map_or(t, |x| x.min(t)));
-        }
-        if let Some(t) = best {
-            eprintln!(
-                "verify: {VERIFY_N} records in {:.1?} of CPU time = {:.0} records/s on one core",
-                t,
-                VERIFY_N as f64 / t.as_secs_f64()
-            );
-        }
-    });
+/// Prints the best of three wall times of `f` and the rate, once per name.
+fn best_of_3(name: &str, n: usize, f: impl Fn()) {
+    static DONE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut done = DONE.lock().unwrap();
+    if done.iter().any(|d| d == name) {
+        return;
+    }
+    done.push(name.to_string());
+    let best = (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .min()
+        .unwrap();
+    eprintln!(
+        "verify {name}: best of 3 {best:.2?} = {:.0} records/s",
+        n as f64 / best.as_secs_f64()
+    );
 }
 
 criterion_group!(benches, append, verify);

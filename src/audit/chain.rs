@@ -5,6 +5,7 @@
 use git2::{Oid, Repository};
 
 use super::AuditError;
+use super::record::Layout;
 use super::store::git_err;
 
 pub mod raw;
@@ -50,8 +51,14 @@ pub enum ChainError {
     MalformedTree { tree: Option<Oid>, why: String },
     #[error("{} {path}: records are never changed once written (history was rewritten)", verb(*kind))]
     RecordChanged { kind: ChangeKind, path: String },
-    #[error("adds {0}, which is not records/YYYY/MM/DD/<id>.json")]
+    #[error(
+        "adds {0}, which is not records/YYYY/MM/DD/<bucket>/<id>.json (the bucket being the id's last two characters) nor, before buckets, records/YYYY/MM/DD/<id>.json"
+    )]
     NotARecordPath(String),
+    #[error(
+        "adds {0} in the layout before buckets (records/YYYY/MM/DD/<id>.json) after records in the bucketed layout: a branch switches layouts once, never back"
+    )]
+    LayoutBack(String),
     #[error("adds more than one record (each commit adds exactly one)")]
     ManyRecords,
     #[error("{} {path}: an archived JWKS key never changes once added (key swap)", verb(*kind))]
@@ -65,32 +72,40 @@ pub enum ChainError {
 /// The commits from `tip` back to the root along first parents, oldest first.
 /// A merge commit (a fork joined back) is refused.
 pub fn commits(repo: &Repository, tip: Oid) -> Result<Vec<Oid>, (Oid, ChainError)> {
+    let (mut out, _) = marks(repo, tip, 1)?;
+    out.reverse();
+    Ok(out)
+}
+
+/// One pass from `tip` back to the root along first parents, keeping every `every`-th
+/// commit (the tip first): the commits newest first, and how many there are. A merge
+/// commit (a fork joined back) is refused, as [`commits`] refuses it.
+pub fn marks(
+    repo: &Repository,
+    tip: Oid,
+    every: usize,
+) -> Result<(Vec<Oid>, usize), (Oid, ChainError)> {
+    let every = every.max(1);
     let odb = repo.odb().map_err(|e| (tip, ChainError::Odb(e)))?;
     let mut out = Vec::new();
     let mut next = Some(tip);
+    let mut n = 0usize;
     while let Some(id) = next {
-        // The raw bytes (SHA-1 checked) stay in libgit2's object cache, so the walk
-        // that follows reads each commit without decompressing it again.
-        let obj = odb.read(id).map_err(|e| (id, ChainError::ReadCommit(e)))?;
-        if obj.kind() != git2::ObjectType::Commit {
-            return Err((id, ChainError::NotACommit(obj.kind())));
+        if n.is_multiple_of(every) {
+            out.push(id);
         }
-        let head = raw::header(obj.data()).map_err(|why| (id, why))?;
-        if head.parents.len() > 1 {
-            return Err((id, ChainError::Merge(head.parents.len())));
-        }
-        out.push(id);
-        next = head.parents.first().copied();
+        next = parent_of(&odb, id)?.1;
+        n += 1;
     }
-    out.reverse();
-    Ok(out)
+    Ok((out, n))
 }
 
 /// What one audit commit holds, after the structural rules passed.
 #[derive(Debug, Clone)]
 pub struct Step {
     pub commit: Oid,
-    /// `records/YYYY/MM/DD/<id>.json`
+    /// `records/YYYY/MM/DD/<bucket>/<id>.json`, or `records/YYYY/MM/DD/<id>.json` on a
+    /// branch written before the bucket level.
     pub path: String,
     pub blob: Oid,
 }
@@ -145,18 +160,48 @@ fn verb(k: ChangeKind) -> &'static str {
     }
 }
 
-/// `records/YYYY/MM/DD/<26-char ULID>.json`
+/// `records/YYYY/MM/DD/<bucket>/<26-char ULID>.json` where the bucket is the id's last
+/// two characters, or (branches written before the bucket level)
+/// `records/YYYY/MM/DD/<26-char ULID>.json`.
 pub fn is_record_path(p: &str) -> bool {
     let parts: Vec<&str> = p.split('/').collect();
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    parts.len() == 5
+    fn id(file: &str) -> Option<&str> {
+        file.strip_suffix(".json")
+            .filter(|id| ulid::Ulid::from_string(id).is_ok())
+    }
+    let dated = parts.len() >= 5
         && parts[0] == "records"
         && digits(parts[1], 4)
         && digits(parts[2], 2)
-        && digits(parts[3], 2)
-        && parts[4]
-            .strip_suffix(".json")
-            .is_some_and(|id| ulid::Ulid::from_string(id).is_ok())
+        && digits(parts[3], 2);
+    match parts.len() {
+        5 => dated && id(parts[4]).is_some(),
+        6 => dated && id(parts[5]).is_some_and(|id| parts[4] == Layout::bucket(id)),
+        _ => false,
+    }
+}
+
+/// "A branch may switch layouts at one commit, never back" (DESIGN.md): fed every
+/// record path in chain order, it refuses a record in the layout before buckets once
+/// one in the bucketed layout came.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LayoutOrder {
+    /// The first bucketed record's path, once seen.
+    switched: bool,
+}
+
+impl LayoutOrder {
+    pub fn check(&mut self, path: &str) -> Result<(), ChainError> {
+        match Layout::of(path) {
+            Some(Layout::Bucketed) => {
+                self.switched = true;
+                Ok(())
+            }
+            Some(Layout::Flat) if self.switched => Err(ChainError::LayoutBack(path.to_string())),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// One record on the branch, as `log`/`export` read it (structure checked, not signatures).
@@ -170,23 +215,111 @@ pub struct Listed {
 /// Every record from the root to `tip`, in chain order. Structural problems are
 /// integrity errors (run `jitaa audit verify` for the full check).
 pub fn list(repo: &Repository, tip: Oid) -> Result<Vec<Listed>, AuditError> {
-    let ids =
-        commits(repo, tip).map_err(|(commit, source)| AuditError::Chain { commit, source })?;
+    stream(repo, tip)?.collect()
+}
+
+/// Commits per segment of [`Stream`]: the one commit id in this many it keeps from its
+/// first pass, and the ids it holds at once.
+const SEGMENT: usize = 4096;
+
+/// Every record from the root to `tip`, in chain order, read one at a time: what
+/// `audit log`, `show` and `export` print as they go. Memory does not grow with the
+/// chain: a first pass from the tip keeps one commit id in [`SEGMENT`] (and refuses a
+/// merge, as [`commits`] does); then each segment's commits are read again, oldest
+/// first. Structural problems are integrity errors, as in [`list`]; after the first
+/// error the stream ends.
+pub fn stream(repo: &Repository, tip: Oid) -> Result<Stream<'_>, AuditError> {
+    stream_in(repo, tip, SEGMENT)
+}
+
+/// [`stream`] with `segment` commits per segment.
+fn stream_in(repo: &Repository, tip: Oid, segment: usize) -> Result<Stream<'_>, AuditError> {
+    let segment = segment.max(1);
+    let (marks, _) = marks(repo, tip, segment)
+        .map_err(|(commit, source)| AuditError::Chain { commit, source })?;
     let odb = repo
         .odb()
         .map_err(|e| git_err("opening the object database", e))?;
-    let mut trees = Trees::new(&odb);
-    let mut out = Vec::with_capacity(ids.len());
-    let mut parent_tree: Option<Oid> = None;
-    for id in ids {
-        let commit = repo
-            .find_commit(id)
-            .map_err(|e| git_err("reading commit", e))?;
-        let tree = commit.tree_id();
+    Ok(Stream {
+        repo,
+        trees: Trees::owning(odb),
+        marks,
+        per_segment: segment,
+        segment: Vec::new(),
+        parent_tree: None,
+        layouts: LayoutOrder::default(),
+        done: false,
+    })
+}
+
+/// A commit's tree and (first) parent, from its SHA-1-checked bytes; a merge is refused.
+pub fn parent_of(odb: &git2::Odb<'_>, id: Oid) -> Result<(Oid, Option<Oid>), (Oid, ChainError)> {
+    let obj = odb.read(id).map_err(|e| (id, ChainError::ReadCommit(e)))?;
+    if obj.kind() != git2::ObjectType::Commit {
+        return Err((id, ChainError::NotACommit(obj.kind())));
+    }
+    let head = raw::header(obj.data()).map_err(|why| (id, why))?;
+    if head.parents.len() > 1 {
+        return Err((id, ChainError::Merge(head.parents.len())));
+    }
+    Ok((head.tree, head.parents.first().copied()))
+}
+
+/// See [`stream`].
+pub struct Stream<'r> {
+    repo: &'r Repository,
+    trees: Trees<'r>,
+    /// Every SEGMENT-th commit from the tip back; the oldest segment starts at the last.
+    marks: Vec<Oid>,
+    per_segment: usize,
+    /// The current segment's commits and trees, newest first (taken from the end).
+    segment: Vec<(Oid, Oid)>,
+    parent_tree: Option<Oid>,
+    layouts: LayoutOrder,
+    done: bool,
+}
+
+impl Stream<'_> {
+    /// Reads the next (older-to-newer) segment: from the last mark back to the one
+    /// before it (or the root).
+    fn refill(&mut self) -> Result<bool, AuditError> {
+        let Some(start) = self.marks.pop() else {
+            return Ok(false);
+        };
+        let odb = self
+            .repo
+            .odb()
+            .map_err(|e| git_err("opening the object database", e))?;
+        let mut next = Some(start);
+        // Newest first: the segment is consumed from its end (oldest).
+        let mut seg = Vec::with_capacity(self.per_segment);
+        while let Some(id) = next {
+            if seg.len() == self.per_segment {
+                break;
+            }
+            let (tree, parent) = parent_of(&odb, id)
+                .map_err(|(commit, source)| AuditError::Chain { commit, source })?;
+            seg.push((id, tree));
+            next = parent;
+        }
+        self.segment = seg;
+        Ok(true)
+    }
+
+    fn read_next(&mut self) -> Result<Option<Listed>, AuditError> {
+        if self.segment.is_empty() && !self.refill()? {
+            return Ok(None);
+        }
+        let Some((id, tree)) = self.segment.pop() else {
+            return Ok(None);
+        };
         let bad = |source| AuditError::Chain { commit: id, source };
-        let changes = trees.diff(parent_tree, tree).map_err(bad)?;
-        let s = step(&changes, id).map_err(bad)?;
-        let blob = repo
+        let changes = self.trees.diff(self.parent_tree, tree).map_err(bad)?;
+        let s = step(&changes, id)
+            .and_then(|s| self.layouts.check(&s.path).map(|()| s))
+            .map_err(bad)?;
+        let blob = self
+            .repo
             .find_blob(s.blob)
             .map_err(|e| git_err("reading record", e))?;
         let record =
@@ -195,12 +328,84 @@ pub fn list(repo: &Repository, tip: Oid) -> Result<Vec<Listed>, AuditError> {
                 path: s.path.clone(),
                 source,
             })?;
-        out.push(Listed {
+        self.parent_tree = Some(tree);
+        Ok(Some(Listed {
             commit: id,
             path: s.path,
             record,
-        });
-        parent_tree = Some(tree);
+        }))
     }
-    Ok(out)
+}
+
+impl Iterator for Stream<'_> {
+    type Item = Result<Listed, AuditError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.read_next();
+        if !matches!(next, Ok(Some(_))) {
+            self.done = true;
+        }
+        next.transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Actor, Draft, Kind, Signers, SshSigner, Store, Subject};
+
+    /// The stream reads the chain segment by segment, oldest first, whatever the
+    /// segment length: the same records in the same order as the commit walk.
+    #[test]
+    fn the_stream_yields_the_chain_in_order_over_any_segment_length() {
+        let tmp = tempfile::tempdir().unwrap();
+        let keys = crate::keys::generate(&tmp.path().join("k"), "jitaa@test").unwrap();
+        let text = std::fs::read_to_string(&keys.private_path).unwrap();
+        let signers = Signers::ssh(SshSigner::Key(
+            crate::keys::SigningKey::from_openssh(&text, "t").unwrap(),
+        ));
+        let repo = Repository::init_bare(tmp.path().join("r.git")).unwrap();
+        let store = Store::new(&repo, "jitaa/audit").unwrap();
+        let mut ids = Vec::new();
+        for i in 0..10 {
+            let d = Draft::new(
+                Kind::Push,
+                "acme/api",
+                Subject {
+                    sha: format!("{:040x}", i + 1),
+                    git_ref: Some("refs/heads/main".into()),
+                    environment: None,
+                },
+                Actor {
+                    login: "alice".into(),
+                    id: 1,
+                },
+            );
+            ids.push(store.append(&d, &signers).unwrap().commit);
+        }
+        let tip = *ids.last().unwrap();
+        assert_eq!(commits(&repo, tip).unwrap(), ids);
+        for seg in [1, 3, 9, 10, 11, SEGMENT] {
+            let got: Vec<Oid> = stream_in(&repo, tip, seg)
+                .unwrap()
+                .map(|l| l.unwrap().commit)
+                .collect();
+            assert_eq!(got, ids, "segment {seg}");
+        }
+        // A merge is refused before anything is read.
+        let sig = git2::Signature::now("m", "m@e").unwrap();
+        let a = repo.find_commit(ids[9]).unwrap();
+        let b = repo.find_commit(ids[3]).unwrap();
+        let merge = repo
+            .commit(None, &sig, &sig, "merge", &a.tree().unwrap(), &[&a, &b])
+            .unwrap();
+        let err = crate::exit::full_message(&stream_in(&repo, merge, 3).err().unwrap());
+        assert!(
+            err.contains(&format!("audit commit {merge}: is a merge")),
+            "{err}"
+        );
+    }
 }

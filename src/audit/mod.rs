@@ -27,7 +27,7 @@ pub use record::{Actor, Approval, ContextSource, Decision, Draft, Kind, Record, 
 pub use sign::{OidcSigner, Signers, SshSigner};
 pub use store::{Appended, Store};
 pub use trust::{AllowedSigners, OidcVerifier};
-pub use verify::{Verified, VerifyError, VerifyOptions, verify};
+pub use verify::{Verified, VerifyError, VerifyOptions, verify, verify_on};
 
 /// The default audit branch (policy `audit.branch`).
 pub const DEFAULT_BRANCH: &str = "jitaa/audit";

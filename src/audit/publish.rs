@@ -10,7 +10,7 @@ use std::time::Duration;
 use git2::{Oid, Repository};
 use rand::Rng;
 
-use super::record::Draft;
+use super::record::{Draft, Layout};
 use super::sign::Signers;
 use super::store::{Appended, Store, git_err, record_of};
 use super::{AuditError, Settings};
@@ -147,8 +147,14 @@ impl<'r> Publisher<'r> {
                     .map_err(|e| git_err("reading commit", e))?;
                 let (path, record) = record_of(repo, &old)?;
                 let parent_tree = parent.tree().map_err(|e| git_err("reading tree", e))?;
-                if parent_tree.get_path(std::path::Path::new(&path)).is_ok() {
-                    continue; // already on the remote: never duplicate
+                // Already on the remote (in either layout: an older jitaa may have
+                // pushed it before buckets): never duplicate.
+                let on_remote = [Layout::Flat, Layout::Bucketed].into_iter().any(|l| {
+                    l.path(&record.payload.time, &record.payload.id)
+                        .is_ok_and(|p| parent_tree.get_path(std::path::Path::new(&p)).is_ok())
+                });
+                if on_remote || parent_tree.get_path(std::path::Path::new(&path)).is_ok() {
+                    continue;
                 }
                 let old_tree = old.tree().map_err(|e| git_err("reading tree", e))?;
                 let extra = missing_jwks(repo, &old_tree, &parent_tree)?;

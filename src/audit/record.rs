@@ -198,16 +198,70 @@ impl Record {
         Ok(out)
     }
 
-    /// The record's path on the branch: `records/YYYY/MM/DD/<id>.json` (UTC date of `time`).
+    /// The record's path on the branch in the layout jitaa writes:
+    /// `records/YYYY/MM/DD/<bucket>/<id>.json` (UTC date of `time`).
     pub fn path(&self) -> Result<String, AuditError> {
         record_path(&self.payload.time, &self.payload.id)
     }
 }
 
-/// `records/YYYY/MM/DD/<id>.json` for a record time (RFC 3339) and id.
+/// Where record files live on the branch (DESIGN.md "Audit branch and record format").
+/// A branch may switch from `Flat` to `Bucketed` at one commit, never back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Layout {
+    /// `records/YYYY/MM/DD/<id>.json`: branches written before the bucket level. jitaa
+    /// reads it everywhere and writes it only when asked ([`crate::audit::Store::with_layout`],
+    /// for tests and benchmarks that reproduce such a branch).
+    Flat,
+    /// `records/YYYY/MM/DD/<bucket>/<id>.json`, the bucket being the last two characters
+    /// of the id, so no tree grows past about a thousand entries however many records a
+    /// day brings. What jitaa writes.
+    Bucketed,
+}
+
+impl Layout {
+    /// The bucket of an id: its last two characters (the whole id when shorter).
+    pub fn bucket(id: &str) -> &str {
+        let cut = id.char_indices().rev().nth(1).map_or(0, |(i, _)| i);
+        &id[cut..]
+    }
+
+    /// The path of record `id` written at `t` (its UTC date picks the folder).
+    pub fn path_at(self, t: chrono::DateTime<chrono::Utc>, id: &str) -> String {
+        use chrono::Datelike;
+        let (y, m, d) = (t.year(), t.month(), t.day());
+        match self {
+            Layout::Flat => format!("records/{y:04}/{m:02}/{d:02}/{id}.json"),
+            Layout::Bucketed => {
+                format!(
+                    "records/{y:04}/{m:02}/{d:02}/{}/{id}.json",
+                    Layout::bucket(id)
+                )
+            }
+        }
+    }
+
+    /// The path of record `id` with time `time` (RFC 3339).
+    pub fn path(self, time: &str, id: &str) -> Result<String, AuditError> {
+        let t = parse_time(time).map_err(AuditError::RecordTime)?;
+        Ok(self.path_at(t, id))
+    }
+
+    /// The layout of a record path (`records/...`, as [`crate::audit::chain::is_record_path`]
+    /// accepts it), by its depth.
+    pub fn of(path: &str) -> Option<Layout> {
+        match path.split('/').count() {
+            5 => Some(Layout::Flat),
+            6 => Some(Layout::Bucketed),
+            _ => None,
+        }
+    }
+}
+
+/// `records/YYYY/MM/DD/<bucket>/<id>.json` for a record time (RFC 3339) and id: the
+/// layout jitaa writes.
 pub fn record_path(time: &str, id: &str) -> Result<String, AuditError> {
-    let t = parse_time(time).map_err(AuditError::RecordTime)?;
-    Ok(format!("records/{}/{id}.json", t.format("%Y/%m/%d")))
+    Layout::Bucketed.path(time, id)
 }
 
 /// A time that is not RFC 3339.
@@ -392,10 +446,18 @@ mod tests {
         p.time = "2026-11-25T23:30:00-02:00".into();
         let text = String::from_utf8(p.jcs().unwrap()).unwrap();
         assert!(!text.contains("\"decision\":"), "{text}");
+        let bucket = &p.id[24..];
         assert_eq!(
             record_path(&p.time, &p.id).unwrap(),
+            format!("records/2026/11/26/{bucket}/{}.json", p.id)
+        );
+        assert_eq!(
+            Layout::Flat.path(&p.time, &p.id).unwrap(),
             format!("records/2026/11/26/{}.json", p.id)
         );
+        assert_eq!(Layout::bucket("01ARZ3NDEKTSV4RRFFQ69G5FAV"), "AV");
+        assert_eq!(Layout::bucket("X"), "X");
+        assert_eq!(Layout::bucket(""), "");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The git2 store: appends a record as one signed commit on the audit branch without a
-//! work tree, rewriting only the trees on `records/YYYY/MM/DD/`, and moves the branch by
+//! work tree, rewriting only the trees on `records/YYYY/MM/DD/<bucket>/` (each at most
+//! about a thousand entries, however many records a day brings), and moves the branch by
 //! compare-and-swap. The first commit also lays out the branch root (README.md,
 //! allowed_signers, jwks/).
 
 use git2::{Commit, ErrorCode, FileMode, Oid, Repository, Tree};
 
 use super::AuditError;
-use super::record::{Draft, Payload, Record};
+use super::record::{Draft, Layout, Payload, Record};
 use super::sign::Signers;
 
 /// The hand-verification guide written at the branch root.
@@ -29,6 +30,7 @@ pub struct Appended {
 pub struct Store<'r> {
     repo: &'r Repository,
     branch: String,
+    layout: Layout,
 }
 
 impl<'r> Store<'r> {
@@ -41,7 +43,21 @@ impl<'r> Store<'r> {
         Ok(Store {
             repo,
             branch: branch.to_string(),
+            layout: Layout::Bucketed,
         })
+    }
+
+    /// Writes new records in `layout`. jitaa writes [`Layout::Bucketed`] (the default);
+    /// [`Layout::Flat`] reproduces a branch written before the bucket level, for tests
+    /// and benchmarks. A flat record on a branch whose tip is bucketed is refused (a
+    /// branch switches layouts once, never back).
+    pub fn with_layout(mut self, layout: Layout) -> Self {
+        self.layout = layout;
+        self
+    }
+
+    pub fn layout(&self) -> Layout {
+        self.layout
     }
 
     pub fn repo(&self) -> &'r Repository {
@@ -134,7 +150,16 @@ impl<'r> Store<'r> {
             digest: digest.clone(),
             signatures,
         };
-        let path = record.path()?;
+        let path = self.layout.path(&record.payload.time, &record.payload.id)?;
+        if self.layout == Layout::Flat
+            && let Some(p) = parent
+            && Layout::of(&record_of(self.repo, p)?.0) == Some(Layout::Bucketed)
+        {
+            // Only tests and benchmarks ask for the old layout: a programming error.
+            return Err(AuditError::Internal(
+                "the tip's record is in the bucketed layout; a record in the layout before buckets would switch back",
+            ));
+        }
         let bytes = record.to_file_bytes()?;
         let repo = self.repo;
         let base = parent

@@ -2,23 +2,28 @@
 //! gap, fork, reorder or duplicate), check every record and commit signature against
 //! keys trusted from outside the branch, and prove an earlier head is still there.
 //!
-//! Speed (the goal: ≥ 20,000 records/s on one core) comes from doing each thing once:
-//! one JSON parse and one canonicalisation per record, the Ed25519 arithmetic of all
-//! record and commit signatures in batches (`batch`), keys decompressed once. Every
-//! check still runs on every record, and the error reported is the first one in
-//! chain order: a structural error is returned only after the signatures queued
-//! before it were checked.
+//! Speed (issues 6 and 14) comes from doing each thing once and on every core: one
+//! JSON parse and one canonicalisation per record, the Ed25519 arithmetic of all
+//! record and commit signatures in batches (`batch`, ed25519-dalek's `verify_batch`),
+//! keys decompressed once; chunks of consecutive commits are checked in parallel
+//! (rayon), a window at a time, and their results taken in chain order by the walk,
+//! which alone checks what needs the chain so far (`prev` links, duplicates, the
+//! layout order, archived JWKS keys and `github-oidc` tokens). Every check still runs
+//! on every record, and the error reported is the first one in chain order, as a
+//! one-record-at-a-time walk finds it: a bad signature is named before a later
+//! structural error.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Write as _};
+use std::sync::Mutex;
 
 use chrono::Datelike;
 use git2::{Oid, Repository};
 use hex::FromHex;
-use serde_json::Value;
+use rayon::prelude::*;
 
 use super::chain;
-use super::record::{self, GENESIS, Kind, Signature};
+use super::record::{self, GENESIS, Kind, Layout, Signature};
 use super::sign::{COMMIT_NAMESPACE, RECORD_NAMESPACE};
 use super::trust::{AllowedSigners, Checked, MISMATCH, OidcVerifier, TrustError};
 use crate::exit::full_message;
@@ -30,7 +35,7 @@ mod jcs;
 mod tests;
 
 use batch::{BATCH_SIZE, Batch};
-use doc::{DocView, Json, PayloadView};
+use doc::{DocView, Json};
 
 /// What verification needs.
 pub struct VerifyOptions<'a> {
@@ -70,15 +75,15 @@ enum Role {
 /// The certifiers' check, else the pushers'. The error is the certifiers' one (the
 /// key is in neither list, or not for this namespace or principal).
 fn check_role<'a>(
-    opts: &VerifyOptions<'a>,
+    keys: &Keys<'a>,
     armored: &str,
     namespace: &str,
     principal: Option<&str>,
 ) -> Result<(Checked<'a>, Role), TrustError> {
-    match opts.trusted.check(armored, namespace, principal) {
+    match keys.trusted.check(armored, namespace, principal) {
         Ok(c) => Ok((c, Role::Certifier)),
-        Err(e) if opts.pushers.is_empty() => Err(e),
-        Err(e) => match opts.pushers.check(armored, namespace, principal) {
+        Err(e) if keys.pushers.is_empty() => Err(e),
+        Err(e) => match keys.pushers.check(armored, namespace, principal) {
             Ok(c) => Ok((c, Role::Pusher)),
             Err(_) => Err(e),
         },
@@ -200,6 +205,13 @@ impl fmt::Display for VerifyError {
 impl std::error::Error for VerifyError {}
 
 /// Verifies the chain ending at commit `tip`.
+///
+/// The commit walk, the `prev` links, duplicates, the layout order and the archived
+/// JWKS keys are checked in chain order; everything a record can be checked for on its
+/// own (the commit's bytes and tree changes, the record's JSON, digest and payload, and
+/// every SSH signature) is checked on every core of the current rayon pool, a window of
+/// chunks at a time. Each check still runs on every record, and the error reported is
+/// the one a one-record-at-a-time walk would report first.
 pub fn verify(
     repo: &Repository,
     tip: Oid,
@@ -212,220 +224,90 @@ pub fn verify(
             "--expect-head `{h}` is not a sha256:<64 hex> digest"
         )));
     }
-    let ids = chain::commits(repo, tip).map_err(|(c, why)| VerifyError {
+    verify_batched(repo, tip, opts, CHUNK, None)
+}
+
+/// [`verify`] with the per-record checks on `pool`'s threads (benchmarks: one core
+/// against all); the walk stays on the caller's thread.
+pub fn verify_on(
+    repo: &Repository,
+    tip: Oid,
+    opts: &VerifyOptions<'_>,
+    pool: &rayon::ThreadPool,
+) -> Result<Verified, VerifyError> {
+    if let Some(h) = &opts.expect_head
+        && !record::is_digest(h)
+    {
+        return Err(bare(format!(
+            "--expect-head `{h}` is not a sha256:<64 hex> digest"
+        )));
+    }
+    verify_batched(repo, tip, opts, CHUNK, Some(pool))
+}
+
+/// Commits one worker checks in order, their signatures (two per record) in one batch.
+const CHUNK: usize = BATCH_SIZE / 2;
+
+/// Chunks checked at once per thread before the walk takes their results in order: the
+/// window that bounds memory, whatever the length of the chain.
+const CHUNKS_PER_THREAD: usize = 4;
+
+/// The walk from the root to `tip`, `chunk` commits per batch of signatures. A first
+/// pass from the tip keeps one commit id in `chunk` (the only ids held for the whole
+/// chain); each worker walks its chunk back from its id.
+fn verify_batched(
+    repo: &Repository,
+    tip: Oid,
+    opts: &VerifyOptions<'_>,
+    chunk: usize,
+    pool: Option<&rayon::ThreadPool>,
+) -> Result<Verified, VerifyError> {
+    let chunk = chunk.max(1);
+    let (mut marks, records) = chain::marks(repo, tip, chunk).map_err(|(c, why)| VerifyError {
         commit: Some(c),
         path: None,
         record: None,
         reason: format!("the commit {}", full_message(&why)),
     })?;
-    verify_batched(repo, &ids, tip, opts, BATCH_SIZE)
+    // Oldest chunk first.
+    marks.reverse();
+    let keys = Keys {
+        trusted: opts.trusted,
+        pushers: opts.pushers,
+    };
+    let threads = pool.map_or_else(
+        rayon::current_num_threads,
+        rayon::ThreadPool::current_num_threads,
+    );
+    let repos = Repos::new(repo, threads);
+    let mut walk = Walk::new(repo, opts);
+    let window = CHUNKS_PER_THREAD * threads.max(1);
+    for part in marks.chunks(window) {
+        let check = || -> Vec<Vec<Found>> {
+            part.par_iter()
+                .map(|&newest| {
+                    repos
+                        .with(|r| check_chunk(r, &keys, newest, chunk))
+                        .unwrap_or_else(|why| vec![Found::failed(newest, why)])
+                })
+                .collect()
+        };
+        let checked = match pool {
+            Some(p) => p.install(check),
+            None => check(),
+        };
+        for c in checked.into_iter().flatten() {
+            walk.take(c)?;
+        }
+    }
+    walk.finish(records, tip)
 }
 
-/// The walk over `ids` (oldest first), with signatures checked `batch_size` at a time.
-fn verify_batched(
-    repo: &Repository,
-    ids: &[Oid],
-    tip: Oid,
-    opts: &VerifyOptions<'_>,
-    batch_size: usize,
-) -> Result<Verified, VerifyError> {
-    let mut batch = Batch::new(batch_size);
-    let res = walk(repo, ids, tip, opts, &mut batch);
-    // Whatever the walk found, a bad signature queued before it comes first.
-    batch.flush().map_err(|q| describe(repo, q))?;
-    debug_assert!(batch.is_empty());
-    res
-}
-
-fn walk(
-    repo: &Repository,
-    ids: &[Oid],
-    tip: Oid,
-    opts: &VerifyOptions<'_>,
-    batch: &mut Batch<Queued>,
-) -> Result<Verified, VerifyError> {
-    let mut prev = GENESIS.to_string();
-    let mut digest = String::with_capacity(prev.len());
-    let mut seen_digests: HashSet<[u8; 32]> = HashSet::with_capacity(ids.len());
-    let mut seen_ids: HashSet<[u8; 26]> = HashSet::with_capacity(ids.len());
-    let mut parent_tree: Option<Oid> = None;
-    let (mut jcs_buf, mut want) = (Vec::with_capacity(2048), String::new());
-    let mut found_expected = opts.expect_head.as_deref() == Some(GENESIS);
-    let odb = repo
-        .odb()
-        .map_err(|e| bare(format!("cannot open the object database ({})", e.message())))?;
-    let mut trees = chain::Trees::new(&odb);
-    // Reused for every commit: its signature and the bytes that signature covers.
-    let (mut commit_sig, mut signed_bytes) = (Vec::new(), Vec::new());
-    // The archived JWKS keys so far (kid → where from), the ones this commit adds, and
-    // the `github-oidc` signatures of this record (index, kid) still to be trusted.
-    let mut archive: HashMap<String, Archived> = HashMap::new();
-    let (mut added, mut pending): (Vec<String>, Vec<(usize, String)>) = (Vec::new(), Vec::new());
-    for &id in ids {
-        let at = |path: Option<&str>, rec: Option<&str>, reason: String| VerifyError {
-            commit: Some(id),
-            path: path.map(str::to_string),
-            record: rec.map(str::to_string),
-            reason,
-        };
-        let obj = odb.read(id).map_err(|e| {
-            at(
-                None,
-                None,
-                format!("cannot read the commit ({})", e.message()),
-            )
-        })?;
-        let head = chain::raw::header(obj.data())
-            .map_err(|why| at(None, None, format!("the commit {}", full_message(&why))))?;
-        let signed = chain::raw::split_signature(obj.data(), &mut commit_sig, &mut signed_bytes)
-            .map_err(|why| at(None, None, why.to_string()))?;
-        drop(obj);
-        let changes = trees
-            .diff(parent_tree, head.tree)
-            .map_err(|why| at(None, None, format!("the commit {}", full_message(&why))))?;
-        let step = chain::step(&changes, id)
-            .map_err(|why| at(None, None, format!("the commit {}", full_message(&why))))?;
-        added.clear();
-        for (kid, blob) in archived_kids(&changes) {
-            archive.insert(
-                kid.to_string(),
-                Archived {
-                    blob,
-                    by_certifier: false,
-                    key: None,
-                    trust: None,
-                },
-            );
-            added.push(kid.to_string());
-        }
-        let path = step.path.as_str();
-        let stem = path
-            .rsplit('/')
-            .next()
-            .and_then(|f| f.strip_suffix(".json"))
-            .unwrap_or("");
-        let rec = |reason: String| at(Some(path), Some(stem), reason);
-        let blob = odb
-            .read(step.blob)
-            .map_err(|e| rec(format!("cannot read ({})", e.message())))?;
-        if blob.kind() != git2::ObjectType::Blob {
-            return Err(rec(format!("is a {}, not a file", blob.kind().str())));
-        }
-
-        let bytes = blob.data();
-        let doc: Json<'_> =
-            serde_json::from_slice(bytes).map_err(|e| rec(format!("not valid JSON ({e})")))?;
-        let payload_json = doc
-            .get("payload")
-            .ok_or_else(|| rec("has no payload".into()))?;
-        let stated = doc
-            .get("digest")
-            .and_then(Json::as_str)
-            .ok_or_else(|| rec("has no digest".into()))?;
-        if jcs::json_into(payload_json, &mut jcs_buf).is_none() {
-            jcs_buf = record::jcs(&payload_json.to_value()).map_err(|e| rec(e.to_string()))?;
-        }
-        let jcs = jcs_buf.as_slice();
-        let raw_digest = record::digest_into(jcs, &mut digest);
-        if digest != stated {
-            return Err(rec(format!(
-                "digest mismatch: the record states {stated} but its payload hashes to {digest} (the record was altered)"
-            )));
-        }
-        let payload = doc::from_json::<DocView<'_>>(&doc)
-            .map_err(|e| rec(format!("payload: {e}")))?
-            .payload;
-        if payload.v != record::VERSION {
-            return Err(rec(format!(
-                "payload.v is {}, this jitaa reads {}",
-                payload.v,
-                record::VERSION
-            )));
-        }
-        if *payload.id != *stem {
-            return Err(rec(format!(
-                "payload.id `{}` does not match its file name",
-                payload.id
-            )));
-        }
-        // `record::record_path` without re-parsing a strftime pattern per record.
-        let t = record::parse_time(&payload.time)
-            .map_err(|e| rec(format!("payload.time: {}", full_message(&e))))?;
-        want.clear();
-        write!(
-            want,
-            "records/{:04}/{:02}/{:02}/{}.json",
-            t.year(),
-            t.month(),
-            t.day(),
-            payload.id
-        )
-        .expect("writing to a String");
-        if want != path {
-            return Err(rec(format!(
-                "payload.time {} does not match its folder (expected {want})",
-                payload.time
-            )));
-        }
-        let new_id = <[u8; 26]>::try_from(stem.as_bytes()).is_ok_and(|id| seen_ids.insert(id));
-        if !new_id || seen_digests.contains(&raw_digest) {
-            return Err(rec("duplicate: this record is already in the chain".into()));
-        }
-        if *payload.prev != *prev {
-            let earlier = payload
-                .prev
-                .strip_prefix("sha256:")
-                .and_then(|h| <[u8; 32]>::from_hex(h).ok())
-                .is_some_and(|d| seen_digests.contains(&d));
-            let why = if earlier {
-                "records were reordered or the chain forks"
-            } else {
-                "a record is missing, was inserted, or records were reordered"
-            };
-            return Err(rec(format!(
-                "chain broken: payload.prev is {} but the previous record's digest is {prev} ({why})",
-                payload.prev
-            )));
-        }
-        let sigs = Sigs {
-            commit: id,
-            doc: &doc,
-            jcs,
-            digest: &digest,
-            payload: &payload,
-        };
-        pending.clear();
-        let ssh_trusted =
-            check_signatures(repo, &sigs, opts, &mut archive, &mut pending, batch, &rec)?;
-        let signature = signed.then_some((commit_sig.as_slice(), signed_bytes.as_slice()));
-        let role = check_commit_signature(repo, id, signature, &sigs, opts, batch, &rec)?;
-        for kid in &added {
-            if let Some(a) = archive.get_mut(kid) {
-                a.by_certifier = role == Some(Role::Certifier);
-            }
-        }
-        if !ssh_trusted {
-            trusted_by_oidc(&pending, &mut archive, opts, &rec)?;
-        }
-        if opts.expect_head.as_deref() == Some(digest.as_str()) {
-            found_expected = true;
-        }
-        seen_digests.insert(raw_digest);
-        std::mem::swap(&mut prev, &mut digest);
-        parent_tree = Some(head.tree);
-    }
-    if let Some(h) = &opts.expect_head
-        && !found_expected
-    {
-        return Err(bare(format!(
-            "expected head {h} is not in the chain (head is now {prev}): the branch history was rewritten or truncated"
-        )));
-    }
-    Ok(Verified {
-        records: ids.len(),
-        head: prev,
-        head_commit: tip,
-    })
+/// The first 8 bytes of a digest.
+fn prefix(d: &[u8; 32]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    u64::from_le_bytes(b)
 }
 
 fn bare(reason: String) -> VerifyError {
@@ -437,30 +319,603 @@ fn bare(reason: String) -> VerifyError {
     }
 }
 
-/// One record's parts its signatures cover.
-struct Sigs<'a> {
-    commit: Oid,
-    doc: &'a Json<'a>,
-    jcs: &'a [u8],
-    digest: &'a str,
-    payload: &'a PayloadView<'a>,
+/// The keys a worker checks SSH signatures against.
+struct Keys<'a> {
+    trusted: &'a AllowedSigners,
+    pushers: &'a AllowedSigners,
 }
 
-/// Checks (or queues) every record signature; `rec` places an error at the record.
-/// Returns whether an `ssh` signature is by a key trusted for this record; the
-/// `github-oidc` signatures that verified go to `pending` (index, kid), for the caller
-/// to decide whether their keys are trusted once the commit's signature is known.
-fn check_signatures(
-    repo: &Repository,
-    r: &Sigs<'_>,
-    opts: &VerifyOptions<'_>,
-    archive: &mut HashMap<String, Archived>,
-    pending: &mut Vec<(usize, String)>,
+/// One repository handle per worker thread (a `Repository` is not `Sync`), opened on
+/// first use from the caller's repository path.
+struct Repos {
+    path: std::path::PathBuf,
+    slots: Vec<Mutex<Option<Repository>>>,
+}
+
+impl Repos {
+    fn new(repo: &Repository, threads: usize) -> Repos {
+        Repos {
+            path: repo.path().to_path_buf(),
+            slots: (0..=threads.max(1)).map(|_| Mutex::new(None)).collect(),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Repository) -> T) -> Result<T, String> {
+        let n = self.slots.len();
+        let i = rayon::current_thread_index().map_or(n - 1, |i| i % (n - 1).max(1));
+        let mut slot = self.slots[i]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slot.is_none() {
+            let r = Repository::open(&self.path).map_err(|e| {
+                format!(
+                    "cannot open the repository {} ({})",
+                    self.path.display(),
+                    e.message()
+                )
+            })?;
+            *slot = Some(r);
+        }
+        match slot.as_ref() {
+            Some(r) => Ok(f(r)),
+            None => Err("the repository vanished".into()),
+        }
+    }
+}
+
+/// What a worker found for one commit, stage by stage. The walk runs the checks that
+/// need the chain so far between the stages, so the first error it meets is the one
+/// a one-record-at-a-time walk would report.
+struct Found {
+    commit: Oid,
+    /// The commit, its signature split and its tree changes (the branch rules).
+    step: Result<Stepped, VerifyError>,
+}
+
+impl Found {
+    fn failed(commit: Oid, reason: String) -> Found {
+        Found {
+            commit,
+            step: Err(VerifyError {
+                commit: Some(commit),
+                path: None,
+                record: None,
+                reason,
+            }),
+        }
+    }
+
+    /// Whether the walk will stop here whatever came before (later commits of the
+    /// chunk are not needed).
+    fn is_bad(&self) -> bool {
+        match &self.step {
+            Err(_) => true,
+            Ok(s) => match &s.record {
+                Err(_) => true,
+                Ok(r) => {
+                    r.commit_sig.is_err() || r.sigs.iter().any(|s| matches!(s, SigOut::Failed(_)))
+                }
+            },
+        }
+    }
+}
+
+struct Stepped {
+    path: String,
+    /// The `jwks/<kid>.json` files the commit adds.
+    added: Vec<(String, Oid)>,
+    /// The record file: JSON, digest, payload, signatures.
+    record: Result<Rec, VerifyError>,
+}
+
+struct Rec {
+    /// The id (the file name's stem).
+    stem: String,
+    raw_digest: [u8; 32],
+    digest: String,
+    prev: String,
+    time: chrono::DateTime<chrono::Utc>,
+    /// Each record signature in order, up to the first that fails.
+    sigs: Vec<SigOut>,
+    /// Whose key signed the commit (checked only when no record signature failed).
+    commit_sig: Result<Option<Role>, VerifyError>,
+}
+
+/// One record signature, as far as a worker can check it.
+enum SigOut {
+    /// An `ssh` signature by a key trusted for this record (its arithmetic queued).
+    Ssh { index: usize, principal: String },
+    /// A `github-oidc` signature: checked by the walk, which knows the archived keys.
+    Oidc { index: usize, token: String },
+    /// The first signature that fails, and why.
+    Failed(VerifyError),
+}
+
+/// A signature waiting in a chunk's batch: the commit's place in the chunk, and which
+/// record signature (`None`: the commit's own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Queued {
+    pos: usize,
+    sig: Option<usize>,
+}
+
+/// Buffers reused for every commit of a chunk.
+#[derive(Default)]
+struct Bufs {
+    rec: RecBufs,
+    /// The commit's signature and the bytes it covers.
+    commit_sig: Vec<u8>,
+    signed_bytes: Vec<u8>,
+}
+
+#[derive(Default)]
+struct RecBufs {
+    jcs: Vec<u8>,
+    digest: String,
+    want: String,
+}
+
+/// Checks the `len` commits that end at `newest` (fewer at the root) oldest first, up
+/// to the first that fails, their SSH signatures in one batch.
+fn check_chunk(repo: &Repository, keys: &Keys<'_>, newest: Oid, len: usize) -> Vec<Found> {
+    let odb = match repo.odb() {
+        Ok(o) => o,
+        Err(e) => {
+            return vec![Found::failed(
+                newest,
+                format!("cannot open the object database ({})", e.message()),
+            )];
+        }
+    };
+    // The chunk's commits (the first pass checked their headers), and the parent of
+    // its oldest: whose tree the first diff starts from.
+    let mut ids = Vec::with_capacity(len);
+    let mut next = Some(newest);
+    while let Some(id) = next {
+        if ids.len() == len {
+            break;
+        }
+        match chain::parent_of(&odb, id) {
+            Ok((_, parent)) => next = parent,
+            Err((c, why)) => {
+                return vec![Found::failed(
+                    c,
+                    format!("the commit {}", full_message(&why)),
+                )];
+            }
+        }
+        ids.push(id);
+    }
+    ids.reverse();
+    let mut parent_tree = match next {
+        None => None,
+        Some(p) => match chain::parent_of(&odb, p) {
+            Ok((tree, _)) => Some(tree),
+            Err((c, why)) => {
+                return vec![Found::failed(
+                    c,
+                    format!("the commit {}", full_message(&why)),
+                )];
+            }
+        },
+    };
+    let mut trees = chain::Trees::new(&odb);
+    let mut batch = Batch::new(usize::MAX);
+    let mut bufs = Bufs::default();
+    let mut out = Vec::with_capacity(ids.len());
+    for (pos, &id) in ids.iter().enumerate() {
+        let (checked, tree) = check_one(
+            keys,
+            &odb,
+            &mut trees,
+            id,
+            parent_tree,
+            pos,
+            &mut batch,
+            &mut bufs,
+        );
+        let bad = checked.is_bad();
+        out.push(checked);
+        if bad {
+            break;
+        }
+        parent_tree = tree;
+    }
+    for q in batch.flush_all() {
+        mismatch(&mut out, q);
+    }
+    out
+}
+
+/// Marks a queued signature whose arithmetic failed.
+fn mismatch(out: &mut [Found], q: Queued) {
+    let Some(c) = out.get_mut(q.pos) else {
+        return;
+    };
+    let commit = c.commit;
+    let Ok(st) = &mut c.step else {
+        return;
+    };
+    let Ok(r) = &mut st.record else {
+        return;
+    };
+    let err = |reason: String| VerifyError {
+        commit: Some(commit),
+        path: Some(st.path.clone()),
+        record: Some(r.stem.clone()),
+        reason,
+    };
+    match q.sig {
+        Some(i) => {
+            let found = r
+                .sigs
+                .iter()
+                .position(|s| matches!(s, SigOut::Ssh { index, .. } if *index == i));
+            if let Some(k) = found {
+                let principal = match &r.sigs[k] {
+                    SigOut::Ssh { principal, .. } => principal.clone(),
+                    _ => "?".into(),
+                };
+                r.sigs[k] = SigOut::Failed(err(format!(
+                    "signatures[{i}] (ssh, principal {principal}): {MISMATCH}"
+                )));
+                r.sigs.truncate(k + 1);
+            }
+        }
+        None => {
+            if r.commit_sig.is_ok() {
+                r.commit_sig = Err(err(format!("commit signature: {MISMATCH}")));
+            }
+        }
+    }
+}
+
+/// Everything one commit can be checked for on its own; returns its tree.
+#[allow(clippy::too_many_arguments)]
+fn check_one<'o>(
+    keys: &Keys<'_>,
+    odb: &'o git2::Odb<'o>,
+    trees: &mut chain::Trees<'o>,
+    id: Oid,
+    parent_tree: Option<Oid>,
+    pos: usize,
+    batch: &mut Batch<Queued>,
+    bufs: &mut Bufs,
+) -> (Found, Option<Oid>) {
+    let fail = |reason: String| (Found::failed(id, reason), None);
+    let obj = match odb.read(id) {
+        Ok(o) => o,
+        Err(e) => return fail(format!("cannot read the commit ({})", e.message())),
+    };
+    let head = match chain::raw::header(obj.data()) {
+        Ok(h) => h,
+        Err(why) => return fail(format!("the commit {}", full_message(&why))),
+    };
+    let signed =
+        match chain::raw::split_signature(obj.data(), &mut bufs.commit_sig, &mut bufs.signed_bytes)
+        {
+            Ok(s) => s,
+            Err(why) => return fail(why.to_string()),
+        };
+    drop(obj);
+    let changes = match trees.diff(parent_tree, head.tree) {
+        Ok(c) => c,
+        Err(why) => return fail(format!("the commit {}", full_message(&why))),
+    };
+    let step = match chain::step(&changes, id) {
+        Ok(s) => s,
+        Err(why) => return fail(format!("the commit {}", full_message(&why))),
+    };
+    let added = archived_kids(&changes)
+        .map(|(kid, blob)| (kid.to_string(), blob))
+        .collect();
+    let signature = signed.then_some((bufs.commit_sig.as_slice(), bufs.signed_bytes.as_slice()));
+    let record = check_record(keys, odb, &step, signature, pos, batch, &mut bufs.rec);
+    let checked = Found {
+        commit: id,
+        step: Ok(Stepped {
+            path: step.path,
+            added,
+            record,
+        }),
+    };
+    (checked, Some(head.tree))
+}
+
+/// The record file of `step`: JSON, digest, payload and signatures.
+fn check_record(
+    keys: &Keys<'_>,
+    odb: &git2::Odb<'_>,
+    step: &chain::Step,
+    commit_signature: Option<(&[u8], &[u8])>,
+    pos: usize,
+    batch: &mut Batch<Queued>,
+    bufs: &mut RecBufs,
+) -> Result<Rec, VerifyError> {
+    let path = step.path.as_str();
+    let stem = path
+        .rsplit('/')
+        .next()
+        .and_then(|f| f.strip_suffix(".json"))
+        .unwrap_or("");
+    let rec = |reason: String| VerifyError {
+        commit: Some(step.commit),
+        path: Some(path.to_string()),
+        record: Some(stem.to_string()),
+        reason,
+    };
+    let blob = odb
+        .read(step.blob)
+        .map_err(|e| rec(format!("cannot read ({})", e.message())))?;
+    if blob.kind() != git2::ObjectType::Blob {
+        return Err(rec(format!("is a {}, not a file", blob.kind().str())));
+    }
+    let bytes = blob.data();
+    let doc: Json<'_> =
+        serde_json::from_slice(bytes).map_err(|e| rec(format!("not valid JSON ({e})")))?;
+    let payload_json = doc
+        .get("payload")
+        .ok_or_else(|| rec("has no payload".into()))?;
+    let stated = doc
+        .get("digest")
+        .and_then(Json::as_str)
+        .ok_or_else(|| rec("has no digest".into()))?;
+    if jcs::json_into(payload_json, &mut bufs.jcs).is_none() {
+        bufs.jcs = record::jcs(&payload_json.to_value()).map_err(|e| rec(e.to_string()))?;
+    }
+    let jcs = bufs.jcs.as_slice();
+    let raw_digest = record::digest_into(jcs, &mut bufs.digest);
+    let digest = bufs.digest.as_str();
+    if digest != stated {
+        return Err(rec(format!(
+            "digest mismatch: the record states {stated} but its payload hashes to {digest} (the record was altered)"
+        )));
+    }
+    let payload = doc::from_json::<DocView<'_>>(&doc)
+        .map_err(|e| rec(format!("payload: {e}")))?
+        .payload;
+    if payload.v != record::VERSION {
+        return Err(rec(format!(
+            "payload.v is {}, this jitaa reads {}",
+            payload.v,
+            record::VERSION
+        )));
+    }
+    if *payload.id != *stem {
+        return Err(rec(format!(
+            "payload.id `{}` does not match its file name",
+            payload.id
+        )));
+    }
+    // `Layout::path` without re-parsing a strftime pattern per record. The layout is
+    // the path's own (both are read); `step` checked its shape, the walk its order.
+    let t = record::parse_time(&payload.time)
+        .map_err(|e| rec(format!("payload.time: {}", full_message(&e))))?;
+    let want = &mut bufs.want;
+    want.clear();
+    write!(
+        want,
+        "records/{:04}/{:02}/{:02}/",
+        t.year(),
+        t.month(),
+        t.day(),
+    )
+    .map_err(|_| rec("cannot format its folder".into()))?;
+    if Layout::of(path) == Some(Layout::Bucketed) {
+        want.push_str(Layout::bucket(&payload.id));
+        want.push('/');
+    }
+    want.push_str(&payload.id);
+    want.push_str(".json");
+    if want != path {
+        return Err(rec(format!(
+            "payload.time {} does not match its folder (expected {want})",
+            payload.time
+        )));
+    }
+    let mut sigs = Vec::with_capacity(2);
+    let sigs_ok = match record_signatures(
+        keys,
+        doc.get("signatures"),
+        payload.kind,
+        jcs,
+        pos,
+        batch,
+        &rec,
+        &mut sigs,
+    ) {
+        Ok(()) => true,
+        Err(e) => {
+            sigs.push(SigOut::Failed(e));
+            false
+        }
+    };
+    let commit_sig = if sigs_ok {
+        commit_signature_of(keys, commit_signature, &doc, payload.kind, pos, batch, &rec)
+    } else {
+        Ok(None)
+    };
+    Ok(Rec {
+        stem: stem.to_string(),
+        raw_digest,
+        digest: digest.to_string(),
+        prev: payload.prev.to_string(),
+        time: t,
+        sigs,
+        commit_sig,
+    })
+}
+
+/// The walk's state: what the chain so far says about the next record.
+struct Walk<'a, 'r> {
+    repo: &'r Repository,
+    opts: &'a VerifyOptions<'a>,
+    prev: String,
+    /// Every id so far (the duplicate check) and the first 8 bytes of every digest (to
+    /// say whether a broken `prev` names an earlier record): the only state that grows
+    /// with the chain, 24 bytes a record. A record repeating an earlier digest repeats
+    /// its payload, so its id: the id check refuses it.
+    seen_ids: HashSet<u128>,
+    seen_digests: HashSet<u64>,
+    found_expected: bool,
+    layouts: chain::LayoutOrder,
+    /// The archived JWKS keys so far (kid → where from).
+    archive: HashMap<String, Archived>,
+    /// The `github-oidc` signatures of this record (index, kid) still to be trusted.
+    pending: Vec<(usize, String)>,
+}
+
+impl<'a, 'r> Walk<'a, 'r> {
+    fn new(repo: &'r Repository, opts: &'a VerifyOptions<'a>) -> Self {
+        Walk {
+            repo,
+            opts,
+            prev: GENESIS.to_string(),
+            seen_digests: HashSet::new(),
+            seen_ids: HashSet::new(),
+            found_expected: opts.expect_head.as_deref() == Some(GENESIS),
+            layouts: chain::LayoutOrder::default(),
+            archive: HashMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// The next commit in chain order.
+    fn take(&mut self, c: Found) -> Result<(), VerifyError> {
+        let id = c.commit;
+        let st = c.step?;
+        self.layouts.check(&st.path).map_err(|why| VerifyError {
+            commit: Some(id),
+            path: None,
+            record: None,
+            reason: format!("the commit {}", full_message(&why)),
+        })?;
+        for (kid, blob) in &st.added {
+            self.archive.insert(
+                kid.clone(),
+                Archived {
+                    blob: *blob,
+                    by_certifier: false,
+                    key: None,
+                    trust: None,
+                },
+            );
+        }
+        let r = st.record?;
+        let rec = |reason: String| VerifyError {
+            commit: Some(id),
+            path: Some(st.path.clone()),
+            record: Some(r.stem.clone()),
+            reason,
+        };
+        let new_id = ulid::Ulid::from_string(&r.stem).is_ok_and(|i| self.seen_ids.insert(i.0));
+        if !new_id {
+            return Err(rec("duplicate: this record is already in the chain".into()));
+        }
+        if r.prev != self.prev {
+            let earlier = r
+                .prev
+                .strip_prefix("sha256:")
+                .and_then(|h| <[u8; 32]>::from_hex(h).ok())
+                .is_some_and(|d| self.seen_digests.contains(&prefix(&d)));
+            let why = if earlier {
+                "records were reordered or the chain forks"
+            } else {
+                "a record is missing, was inserted, or records were reordered"
+            };
+            return Err(rec(format!(
+                "chain broken: payload.prev is {} but the previous record's digest is {} ({why})",
+                r.prev, self.prev
+            )));
+        }
+        let mut ssh_trusted = false;
+        self.pending.clear();
+        for s in &r.sigs {
+            match s {
+                SigOut::Ssh { .. } => ssh_trusted = true,
+                SigOut::Failed(e) => return Err(e.clone()),
+                SigOut::Oidc { index, token } => {
+                    let kid = self.oidc(*index, token, &r, &rec)?;
+                    self.pending.push((*index, kid));
+                }
+            }
+        }
+        let role = r.commit_sig.clone()?;
+        for (kid, _) in &st.added {
+            if let Some(a) = self.archive.get_mut(kid) {
+                a.by_certifier = role == Some(Role::Certifier);
+            }
+        }
+        if !ssh_trusted {
+            trusted_by_oidc(&self.pending, &mut self.archive, self.opts, &rec)?;
+        }
+        if self.opts.expect_head.as_deref() == Some(r.digest.as_str()) {
+            self.found_expected = true;
+        }
+        self.seen_digests.insert(prefix(&r.raw_digest));
+        self.prev = r.digest;
+        Ok(())
+    }
+
+    /// A `github-oidc` signature: the token verifies with the key archived under its
+    /// kid. Returns the kid (whether that key is trusted is decided after the commit's
+    /// signature is known).
+    fn oidc(
+        &mut self,
+        i: usize,
+        token: &str,
+        r: &Rec,
+        rec: &dyn Fn(String) -> VerifyError,
+    ) -> Result<String, VerifyError> {
+        let verifier = self.opts.oidc.ok_or_else(|| {
+            rec(format!(
+                "signatures[{i}] (github-oidc): cannot be verified: no OIDC verifier is configured"
+            ))
+        })?;
+        let bad = |e: &str| rec(format!("signatures[{i}] (github-oidc): {e}"));
+        let kid = verifier.kid(token).map_err(|e| bad(&full_message(&e)))?;
+        let archived = self
+            .archive
+            .get_mut(kid.as_str())
+            .ok_or_else(|| bad(&format!("key `{kid}` is not archived in jwks/")))?;
+        let key = archived.key(self.repo, &kid).map_err(|e| bad(&e))?;
+        verifier
+            .verify(token, key, &format!("jitaa:{}", r.digest), r.time)
+            .map_err(|e| bad(&full_message(&e)))?;
+        Ok(kid)
+    }
+
+    fn finish(self, records: usize, tip: Oid) -> Result<Verified, VerifyError> {
+        if let Some(h) = &self.opts.expect_head
+            && !self.found_expected
+        {
+            return Err(bare(format!(
+                "expected head {h} is not in the chain (head is now {}): the branch history was rewritten or truncated",
+                self.prev
+            )));
+        }
+        Ok(Verified {
+            records,
+            head: self.prev,
+            head_commit: tip,
+        })
+    }
+}
+
+/// Checks (or queues) every record signature of a record of `kind` over `jcs`, in
+/// order, into `out`, up to the first that fails (its error).
+#[allow(clippy::too_many_arguments)]
+fn record_signatures(
+    keys: &Keys<'_>,
+    signatures: Option<&Json<'_>>,
+    kind: Kind,
+    jcs: &[u8],
+    pos: usize,
     batch: &mut Batch<Queued>,
     rec: &dyn Fn(String) -> VerifyError,
-) -> Result<bool, VerifyError> {
-    let mut ssh_trusted = false;
-    let sigs: &[Json<'_>] = match r.doc.get("signatures") {
+    out: &mut Vec<SigOut>,
+) -> Result<(), VerifyError> {
+    let sigs: &[Json<'_>] = match signatures {
         None => &[],
         Some(Json::Arr(a)) => a,
         // Not a list: the error deserialising it gives.
@@ -479,42 +934,29 @@ fn check_signatures(
             SigRef::Ssh { principal, sig } => {
                 let what =
                     |e: &str| rec(format!("signatures[{i}] (ssh, principal {principal}): {e}"));
-                let (checked, role) = check_role(opts, sig, RECORD_NAMESPACE, Some(principal))
-                    .map_err(|e| what(&full_message(&e)))?;
-                if role == Role::Pusher && r.payload.kind != Kind::Push {
-                    return Err(what(&pusher_refused(checked.signer, r.payload.kind)));
-                }
-                ssh_trusted = true;
-                let queued = Queued {
-                    commit: r.commit,
-                    sig: Some(i),
-                };
-                if !batch
-                    .push(&checked.sig, r.jcs, queued)
-                    .map_err(|q| describe(repo, q))?
+                let (checked, role) = match check_role(keys, sig, RECORD_NAMESPACE, Some(principal))
                 {
-                    checked
-                        .verify(RECORD_NAMESPACE, r.jcs)
-                        .map_err(|e| what(&full_message(&e)))?;
+                    Ok(c) => c,
+                    Err(e) => return Err(what(&full_message(&e))),
+                };
+                if role == Role::Pusher && kind != Kind::Push {
+                    return Err(what(&pusher_refused(checked.signer, kind)));
                 }
+                let queued = Queued { pos, sig: Some(i) };
+                if !matches!(batch.push(&checked.sig, jcs, queued), Ok(true))
+                    && let Err(e) = checked.verify(RECORD_NAMESPACE, jcs)
+                {
+                    return Err(what(&full_message(&e)));
+                }
+                out.push(SigOut::Ssh {
+                    index: i,
+                    principal: principal.to_string(),
+                });
             }
-            SigRef::GithubOidc { token } => {
-                let verifier = opts.oidc.ok_or_else(|| {
-                    rec(format!("signatures[{i}] (github-oidc): cannot be verified: no OIDC verifier is configured"))
-                })?;
-                let time = record::parse_time(&r.payload.time)
-                    .map_err(|e| rec(format!("payload.time: {}", full_message(&e))))?;
-                let bad = |e: &str| rec(format!("signatures[{i}] (github-oidc): {e}"));
-                let kid = verifier.kid(token).map_err(|e| bad(&full_message(&e)))?;
-                let archived = archive
-                    .get_mut(kid.as_str())
-                    .ok_or_else(|| bad(&format!("key `{kid}` is not archived in jwks/")))?;
-                let key = archived.key(repo, &kid).map_err(|e| bad(&e))?;
-                verifier
-                    .verify(token, key, &format!("jitaa:{}", r.digest), time)
-                    .map_err(|e| bad(&full_message(&e)))?;
-                pending.push((i, kid));
-            }
+            SigRef::GithubOidc { token } => out.push(SigOut::Oidc {
+                index: i,
+                token: token.to_string(),
+            }),
             SigRef::Unknown(v) => {
                 let t = v.get("type").and_then(Json::as_str).unwrap_or("?");
                 return Err(rec(format!(
@@ -523,88 +965,7 @@ fn check_signatures(
             }
         }
     }
-    Ok(ssh_trusted)
-}
-
-/// A record with no trusted `ssh` signature counts only through a `github-oidc`
-/// signature whose key is trusted; else it fails, saying why for each.
-fn trusted_by_oidc(
-    pending: &[(usize, String)],
-    archive: &mut HashMap<String, Archived>,
-    opts: &VerifyOptions<'_>,
-    rec: &dyn Fn(String) -> VerifyError,
-) -> Result<(), VerifyError> {
-    let mut why = Vec::new();
-    if let Some(verifier) = opts.oidc {
-        for (i, kid) in pending {
-            let Some(a) = archive.get_mut(kid.as_str()) else {
-                continue;
-            };
-            match a.trust(kid, verifier) {
-                Ok(()) => return Ok(()),
-                Err(e) => why.push(format!("signatures[{i}] (github-oidc): {e}")),
-            }
-        }
-    }
-    if why.is_empty() {
-        why.push("it has no signature by a trusted key".into());
-    }
-    Err(rec(format!(
-        "is not trusted: none of its signatures is by a key trusted from outside the branch; {}",
-        why.join("; ")
-    )))
-}
-
-/// A signature waiting in the batch: its commit, and which record signature (`None`:
-/// the commit's own). Small, so a full batch holds no strings; the message is rebuilt
-/// by [`describe`] only when one is bad.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Queued {
-    commit: Oid,
-    sig: Option<usize>,
-}
-
-/// The error for a queued signature that does not verify, placed as the walk would.
-fn describe(repo: &Repository, q: Queued) -> VerifyError {
-    let place = || -> Option<(String, Value)> {
-        let c = repo.find_commit(q.commit).ok()?;
-        let parent = match c.parent(0) {
-            Ok(p) => Some(p.tree_id()),
-            Err(_) => None,
-        };
-        let odb = repo.odb().ok()?;
-        let changes = chain::Trees::new(&odb).diff(parent, c.tree_id()).ok()?;
-        let step = chain::step(&changes, q.commit).ok()?;
-        let blob = repo.find_blob(step.blob).ok()?;
-        let doc = serde_json::from_slice(blob.content()).ok()?;
-        Some((step.path, doc))
-    };
-    let (path, doc) = place().unzip();
-    let stem = path.as_deref().map(|p| {
-        p.rsplit('/')
-            .next()
-            .and_then(|f| f.strip_suffix(".json"))
-            .unwrap_or("")
-            .to_string()
-    });
-    let reason = match q.sig {
-        None => format!("commit signature: {MISMATCH}"),
-        Some(i) => {
-            let principal = doc
-                .as_ref()
-                .and_then(|d| d.get("signatures")?.get(i))
-                .filter(|v| v.get("type").and_then(Value::as_str) == Some("ssh"))
-                .and_then(|v| v.get("principal")?.as_str())
-                .map_or_else(|| "?".into(), str::to_string);
-            format!("signatures[{i}] (ssh, principal {principal}): {MISMATCH}")
-        }
-    };
-    VerifyError {
-        commit: Some(q.commit),
-        path,
-        record: stem,
-        reason,
-    }
+    Ok(())
 }
 
 /// A record signature as [`Signature`] reads it, borrowed from the document.
@@ -634,51 +995,77 @@ impl<'a> SigRef<'a> {
 /// A signed commit must verify against the trusted keys (namespace `git`): a
 /// certifier's, or a pusher's on a `push` record. An unsigned commit is accepted only
 /// for a record without an `ssh` signature (keyless OIDC). Returns whose key signed.
-fn check_commit_signature(
-    repo: &Repository,
-    id: Oid,
+fn commit_signature_of(
+    keys: &Keys<'_>,
     signed: Option<(&[u8], &[u8])>,
-    r: &Sigs<'_>,
-    opts: &VerifyOptions<'_>,
+    doc: &Json<'_>,
+    kind: Kind,
+    pos: usize,
     batch: &mut Batch<Queued>,
     rec: &dyn Fn(String) -> VerifyError,
 ) -> Result<Option<Role>, VerifyError> {
-    if let Some((sig, content)) = signed {
-        let what = |e: &str| rec(format!("commit signature: {e}"));
-        let sig =
-            std::str::from_utf8(sig).map_err(|_| rec("the commit signature is not text".into()))?;
-        let (checked, role) =
-            check_role(opts, sig, COMMIT_NAMESPACE, None).map_err(|e| what(&full_message(&e)))?;
-        if role == Role::Pusher && r.payload.kind != Kind::Push {
-            return Err(what(&pusher_refused(checked.signer, r.payload.kind)));
-        }
-        let queued = Queued {
-            commit: id,
-            sig: None,
-        };
-        if !batch
-            .push(&checked.sig, content, queued)
-            .map_err(|q| describe(repo, q))?
-        {
-            checked
-                .verify(COMMIT_NAMESPACE, content)
+    match signed {
+        Some((sig, content)) => {
+            let what = |e: &str| rec(format!("commit signature: {e}"));
+            let sig = std::str::from_utf8(sig)
+                .map_err(|_| rec("the commit signature is not text".into()))?;
+            let (checked, role) = check_role(keys, sig, COMMIT_NAMESPACE, None)
                 .map_err(|e| what(&full_message(&e)))?;
+            if role == Role::Pusher && kind != Kind::Push {
+                return Err(what(&pusher_refused(checked.signer, kind)));
+            }
+            let queued = Queued { pos, sig: None };
+            if !matches!(batch.push(&checked.sig, content, queued), Ok(true)) {
+                checked
+                    .verify(COMMIT_NAMESPACE, content)
+                    .map_err(|e| what(&full_message(&e)))?;
+            }
+            Ok(Some(role))
         }
-        Ok(Some(role))
-    } else {
-        let has_ssh = match r.doc.get("signatures") {
-            Some(Json::Arr(a)) => a
-                .iter()
-                .any(|s| s.get("type").and_then(Json::as_str) == Some("ssh")),
-            _ => false,
-        };
-        if has_ssh {
-            Err(rec(
-                "the commit is not signed (audit commits carry the record key's SSH signature)"
-                    .into(),
-            ))
-        } else {
-            Ok(None)
+        None => {
+            let has_ssh = match doc.get("signatures") {
+                Some(Json::Arr(a)) => a
+                    .iter()
+                    .any(|s| s.get("type").and_then(Json::as_str) == Some("ssh")),
+                _ => false,
+            };
+            if has_ssh {
+                Err(rec(
+                    "the commit is not signed (audit commits carry the record key's SSH signature)"
+                        .into(),
+                ))
+            } else {
+                Ok(None)
+            }
         }
     }
+}
+
+/// A record with no trusted `ssh` signature counts only through a `github-oidc`
+/// signature whose key is trusted; else it fails, saying why for each.
+fn trusted_by_oidc(
+    pending: &[(usize, String)],
+    archive: &mut HashMap<String, Archived>,
+    opts: &VerifyOptions<'_>,
+    rec: &dyn Fn(String) -> VerifyError,
+) -> Result<(), VerifyError> {
+    let mut why = Vec::new();
+    if let Some(verifier) = opts.oidc {
+        for (i, kid) in pending {
+            let Some(a) = archive.get_mut(kid.as_str()) else {
+                continue;
+            };
+            match a.trust(kid, verifier) {
+                Ok(()) => return Ok(()),
+                Err(e) => why.push(format!("signatures[{i}] (github-oidc): {e}")),
+            }
+        }
+    }
+    if why.is_empty() {
+        why.push("it has no signature by a trusted key".into());
+    }
+    Err(rec(format!(
+        "is not trusted: none of its signatures is by a key trusted from outside the branch; {}",
+        why.join("; ")
+    )))
 }

@@ -9,13 +9,13 @@
 //!
 //! The raw object comes from `Odb::read`, which checks its SHA-1 like every libgit2
 //! read; skipping libgit2's tree parse and its per-entry calls is what makes this
-//! cheap. The trees read for one commit are kept for the next, whose old side they
-//! are, so each tree of the chain is read once however large it grows.
+//! cheap. The trees read for one commit are kept (their bytes) for the next, whose old
+//! side they are, so each tree of the chain is read once however large it grows.
 
 use std::cmp::Ordering;
 use std::rc::Rc;
 
-use git2::{ObjectType, Odb, OdbObject, Oid};
+use git2::{ObjectType, Odb, Oid};
 
 use super::ChainError;
 
@@ -37,18 +37,40 @@ pub enum ChangeKind {
 
 /// Reads trees through one object database and compares them.
 pub struct Trees<'o> {
-    odb: &'o Odb<'o>,
+    odb: Source<'o>,
     /// Trees read for the previous comparison, then the current one.
-    last: Vec<(Oid, Rc<OdbObject<'o>>)>,
-    now: Vec<(Oid, Rc<OdbObject<'o>>)>,
+    last: Vec<(Oid, Rc<[u8]>)>,
+    now: Vec<(Oid, Rc<[u8]>)>,
+}
+
+enum Source<'o> {
+    Borrowed(&'o Odb<'o>),
+    Owned(Odb<'o>),
 }
 
 impl<'o> Trees<'o> {
     pub fn new(odb: &'o Odb<'o>) -> Self {
         Trees {
-            odb,
+            odb: Source::Borrowed(odb),
             last: Vec::new(),
             now: Vec::new(),
+        }
+    }
+
+    /// The same, owning its object database (for a reader that outlives its caller's
+    /// borrow, such as `chain::Stream`).
+    pub fn owning(odb: Odb<'o>) -> Self {
+        Trees {
+            odb: Source::Owned(odb),
+            last: Vec::new(),
+            now: Vec::new(),
+        }
+    }
+
+    fn odb(&self) -> &Odb<'o> {
+        match &self.odb {
+            Source::Borrowed(o) => o,
+            Source::Owned(o) => o,
         }
     }
 
@@ -62,8 +84,8 @@ impl<'o> Trees<'o> {
         res.map(|()| out)
     }
 
-    fn read(&mut self, id: Oid) -> Result<Rc<OdbObject<'o>>, ChainError> {
-        let find = |trees: &[(Oid, Rc<OdbObject<'o>>)]| {
+    fn read(&mut self, id: Oid) -> Result<Rc<[u8]>, ChainError> {
+        let find = |trees: &[(Oid, Rc<[u8]>)]| {
             trees
                 .iter()
                 .find(|(i, _)| *i == id)
@@ -76,17 +98,18 @@ impl<'o> Trees<'o> {
             self.keep(id, &obj);
             return Ok(obj);
         }
-        let obj = self
-            .odb
+        let raw = self
+            .odb()
             .read(id)
             .map_err(|source| ChainError::ReadTree { id, source })?;
-        if obj.kind() != ObjectType::Tree {
+        if raw.kind() != ObjectType::Tree {
             return Err(ChainError::NotATree {
                 id,
-                kind: obj.kind(),
+                kind: raw.kind(),
             });
         }
-        let obj = Rc::new(obj);
+        let obj: Rc<[u8]> = Rc::from(raw.data());
+        drop(raw);
         self.keep(id, &obj);
         Ok(obj)
     }
@@ -94,7 +117,7 @@ impl<'o> Trees<'o> {
     /// Keeps a tree for the next comparison. An append touches about six trees; a
     /// comparison that reads many more (a crafted first commit) keeps only the first
     /// few, so the lookups stay cheap.
-    fn keep(&mut self, id: Oid, obj: &Rc<OdbObject<'o>>) {
+    fn keep(&mut self, id: Oid, obj: &Rc<[u8]>) {
         const KEEP: usize = 64;
         if self.now.len() < KEEP {
             self.now.push((id, Rc::clone(obj)));
@@ -111,8 +134,8 @@ impl<'o> Trees<'o> {
     ) -> Result<(), ChainError> {
         let old_obj = old.map(|id| self.read(id)).transpose()?;
         let new_obj = new.map(|id| self.read(id)).transpose()?;
-        let mut a = Entries::new(old_obj.as_deref().map_or(&[], OdbObject::data), old);
-        let mut b = Entries::new(new_obj.as_deref().map_or(&[], OdbObject::data), new);
+        let mut a = Entries::new(old_obj.as_deref().unwrap_or(&[]), old);
+        let mut b = Entries::new(new_obj.as_deref().unwrap_or(&[]), new);
         let (mut x, mut y) = (a.next()?, b.next()?);
         loop {
             match (x, y) {

@@ -1,43 +1,48 @@
-//! Batched Ed25519 arithmetic for the SSHSIG signatures `audit verify` checks.
+//! Batched Ed25519 checks for the SSHSIG signatures `audit verify` checks, through
+//! ed25519-dalek's own `verify_batch` (its `batch` feature).
 //!
 //! Each queued signature `(R, s)` by key `A` over the SSHSIG signed data `M` must
-//! satisfy `[s]B = R + [H(R‖A‖M)]A`. A batch checks the random linear combination
-//! `[-Σ zᵢsᵢ]B + Σ zᵢRᵢ + Σ_A (Σ_{i by A} zᵢhᵢ)A = 0` with secret 128-bit `zᵢ` from a
-//! CSPRNG (as ed25519-dalek's `verify_batch`, with the terms of each distinct key
-//! summed into one point). A forged signature passes only with probability 2⁻¹²⁸.
-//! The one known difference from the single check: the holder of a trusted private
-//! key can craft an `R` with a small-order component that a batch accepts with
-//! probability ≤ 1/8 where the single check refuses (non-canonical `R` encodings are
-//! not batched) — a key holder who could sign genuinely anyway. When
-//! a batch fails, every item is re-checked alone, in order, exactly as
-//! ed25519-dalek's `verify` does (cofactorless, canonical `s`), so the first bad
-//! signature is the one named. Anything other than a well-formed Ed25519 signature is
-//! not queued: the caller checks it at once through ssh-key.
+//! satisfy `[s]B = R + [H(R‖A‖M)]A`. `verify_batch` checks one random linear
+//! combination of the queued equations, `[-Σ zᵢsᵢ]B + Σ zᵢRᵢ + Σ zᵢhᵢAᵢ = 0`, with
+//! 128-bit `zᵢ` that it derives from a transcript of the whole batch (merlin). A
+//! forged signature passes only with probability 2⁻¹²⁸. The transcript is
+//! deterministic, so every batch here also holds one signature made at that moment by
+//! a fresh random key over random bytes: no signer can predict the `zᵢ` of a batch.
+//!
+//! The one known difference from the single check: the equation is not multiplied by
+//! the cofactor, so the holder of a trusted private key can craft an `R` with a
+//! small-order component that a batch accepts with probability 1/8 (the chance that
+//! its `zᵢ` is a multiple of that component's order) where the single check refuses —
+//! a key holder who could sign genuinely anyway. Non-canonical `R` or `s` encodings are
+//! not batched. When a batch fails, every item is re-checked alone, in order, exactly
+//! as ssh-key checks an SSHSIG (ed25519-dalek's `verify`: cofactorless, canonical `s`),
+//! so the first bad signature is the one named. Anything other than a well-formed
+//! Ed25519 signature is not queued: the caller checks it at once through ssh-key.
 
-use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
-use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use rand::RngCore;
-use sha2::{Digest, Sha512};
 use ssh_key::public::KeyData;
 use ssh_key::{Algorithm, SshSig};
 
-/// Signatures per multi-scalar multiplication: large enough for Pippenger's method to
-/// pay off, small enough to bound memory on a long chain.
+/// Signatures per `verify_batch` call at most: large enough for its multiscalar
+/// multiplication (Pippenger's method) to pay off, small enough to bound memory.
 pub(super) const BATCH_SIZE: usize = 2048;
 
+/// Below this many items a batch is checked one by one.
+const SMALL: usize = 8;
+
 struct Item<E> {
+    /// The SSHSIG signed data (what the Ed25519 signature covers).
+    msg: Vec<u8>,
+    sig: Signature,
     key: usize,
-    r: CompressedEdwardsY,
-    s: Scalar,
-    h: Scalar,
     err: E,
 }
 
 /// Queued signatures; `E` is the error to report if an item turns out bad.
 pub(super) struct Batch<E> {
     /// Distinct keys, decompressed once.
-    keys: Vec<([u8; 32], EdwardsPoint)>,
+    keys: Vec<([u8; 32], VerifyingKey)>,
     items: Vec<Item<E>>,
     limit: usize,
 }
@@ -52,13 +57,14 @@ impl<E> Batch<E> {
     }
 
     /// True when nothing is queued.
+    #[cfg(test)]
     pub(super) fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 
     /// Queues `sig` over `data` (its namespace and key already checked). `Ok(false)`:
-    /// not queued (not a well-formed Ed25519 signature); the caller must flush and
-    /// then verify it alone. A full batch is checked at once: `Err` is its first bad item.
+    /// not queued (not a well-formed Ed25519 signature); the caller must verify it
+    /// alone. A full batch is checked at once: `Err` is its first bad item.
     pub(super) fn push(&mut self, sig: &SshSig, data: &[u8], err: E) -> Result<bool, E> {
         let Some(item) = self.prepare(sig, data, err) else {
             return Ok(false);
@@ -88,21 +94,22 @@ impl<E> Batch<E> {
         let mut s = [0u8; 32];
         s.copy_from_slice(&bytes[32..]);
         // ed25519-dalek refuses a non-canonical `s`; so does this, by not queueing it.
-        let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s))?;
-        let a = key.0;
-        let key = if let Some(i) = self.keys.iter().position(|(k, _)| *k == a) {
-            i
-        } else {
-            let point = CompressedEdwardsY(a).decompress()?;
-            self.keys.push((a, point));
-            self.keys.len() - 1
-        };
-        let h = challenge(&r, &a, sig, data);
-        Some(Item {
-            key,
-            r: CompressedEdwardsY(r),
+        Option::<curve25519_dalek::Scalar>::from(curve25519_dalek::Scalar::from_canonical_bytes(
             s,
-            h,
+        ))?;
+        let a = key.0;
+        let key = match self.keys.iter().position(|(k, _)| *k == a) {
+            Some(i) => i,
+            None => {
+                let point = VerifyingKey::from_bytes(&a).ok()?;
+                self.keys.push((a, point));
+                self.keys.len() - 1
+            }
+        };
+        Some(Item {
+            msg: signed_data(sig, data),
+            sig: Signature::from_bytes(bytes),
+            key,
             err,
         })
     }
@@ -124,41 +131,55 @@ impl<E> Batch<E> {
         Ok(())
     }
 
-    /// The random linear combination of all queued equations is the identity.
-    fn combined(&self, items: &[Item<E>]) -> bool {
-        let mut rng = rand::thread_rng();
-        let mut b = Scalar::ZERO;
-        let mut per_key = vec![Scalar::ZERO; self.keys.len()];
-        let mut scalars = Vec::with_capacity(items.len() + self.keys.len() + 1);
-        let mut points = Vec::with_capacity(items.len() + self.keys.len() + 1);
-        for item in items {
-            let Some(r) = item.r.decompress() else {
-                return false;
-            };
-            let mut z = [0u8; 16];
-            rng.fill_bytes(&mut z);
-            let z = Scalar::from(u128::from_le_bytes(z));
-            b += z * item.s;
-            per_key[item.key] += z * item.h;
-            scalars.push(z);
-            points.push(r);
+    /// Checks everything queued; every bad item, in queue order (empty: all good).
+    pub(super) fn flush_all(&mut self) -> Vec<E> {
+        let items = std::mem::take(&mut self.items);
+        if items.is_empty() || self.combined(&items) {
+            return Vec::new();
         }
-        scalars.push(-b);
-        points.push(curve25519_dalek::constants::ED25519_BASEPOINT_POINT);
-        for ((_, a), k) in self.keys.iter().zip(per_key) {
-            scalars.push(k);
-            points.push(*a);
-        }
-        EdwardsPoint::vartime_multiscalar_mul(scalars, points).is_identity()
+        items
+            .into_iter()
+            .filter(|item| !self.single(item))
+            .map(|item| item.err)
+            .collect()
     }
 
-    /// ed25519-dalek's `verify`: `R == [s]B - [h]A`, compared compressed.
+    /// `verify_batch` over the queued items and one fresh signature by a random key.
+    /// A handful of items are checked alone (cheaper than a batch, and exact).
+    fn combined(&self, items: &[Item<E>]) -> bool {
+        if items.len() < SMALL {
+            return items.iter().all(|item| self.single(item));
+        }
+        let mut rng = rand::thread_rng();
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        let fresh = SigningKey::from_bytes(&seed);
+        let mut nonce = [0u8; 32];
+        rng.fill_bytes(&mut nonce);
+        let fresh_sig = fresh.sign(&nonce);
+        let mut msgs: Vec<&[u8]> = Vec::with_capacity(items.len() + 1);
+        let mut sigs = Vec::with_capacity(items.len() + 1);
+        let mut keys = Vec::with_capacity(items.len() + 1);
+        for item in items {
+            let Some((_, key)) = self.keys.get(item.key) else {
+                return false;
+            };
+            msgs.push(&item.msg);
+            sigs.push(item.sig);
+            keys.push(*key);
+        }
+        msgs.push(&nonce);
+        sigs.push(fresh_sig);
+        keys.push(fresh.verifying_key());
+        ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok()
+    }
+
+    /// ed25519-dalek's `verify`, as ssh-key calls it for an SSHSIG.
     fn single(&self, item: &Item<E>) -> bool {
-        let Some((_, a)) = self.keys.get(item.key) else {
-            return false;
-        };
-        let r = EdwardsPoint::vartime_double_scalar_mul_basepoint(&item.h, &(-a), &item.s);
-        r.compress() == item.r
+        use ed25519_dalek::Verifier as _;
+        self.keys
+            .get(item.key)
+            .is_some_and(|(_, key)| key.verify(&item.msg, &item.sig).is_ok())
     }
 }
 
@@ -177,24 +198,24 @@ fn canonical(r: &[u8; 32]) -> bool {
     !(sign == 1 && (one || minus_one))
 }
 
-/// `H(R ‖ A ‖ M)` where `M` is the SSHSIG signed data over `data`.
-fn challenge(r: &[u8; 32], a: &[u8; 32], sig: &SshSig, data: &[u8]) -> Scalar {
+/// The SSHSIG signed data over `data` (PROTOCOL.sshsig): what the Ed25519 signature
+/// covers, as ssh-key builds it to verify (`MAGIC ‖ namespace ‖ reserved ‖ hash
+/// algorithm ‖ H(data)`, each but the magic length-prefixed).
+fn signed_data(sig: &SshSig, data: &[u8]) -> Vec<u8> {
     let alg = sig.hash_alg();
     let digest = alg.digest(data);
-    let mut h = Sha512::new();
-    h.update(r);
-    h.update(a);
-    h.update(b"SSHSIG");
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(b"SSHSIG");
     for field in [
         sig.namespace().as_bytes(),
         sig.reserved(),
         alg.as_str().as_bytes(),
         &digest,
     ] {
-        h.update((field.len() as u32).to_be_bytes());
-        h.update(field);
+        out.extend_from_slice(&(field.len() as u32).to_be_bytes());
+        out.extend_from_slice(field);
     }
-    Scalar::from_bytes_mod_order_wide(&h.finalize().into())
+    out
 }
 
 #[cfg(test)]
@@ -225,5 +246,52 @@ mod tests {
                 assert_ne!(pt.compress().to_bytes(), bytes);
             }
         }
+    }
+
+    /// Genuine signatures pass the combined check itself (not only the one-by-one
+    /// fallback), and one bad signature among them fails it.
+    #[test]
+    fn genuine_signatures_pass_the_batch_equation() {
+        let key = ssh_key::PrivateKey::random(
+            &mut ssh_key::rand_core::OsRng,
+            ssh_key::Algorithm::Ed25519,
+        )
+        .unwrap();
+        let sigs: Vec<_> = (0..40)
+            .map(|i| {
+                key.sign("git", ssh_key::HashAlg::Sha512, format!("m{i}").as_bytes())
+                    .unwrap()
+            })
+            .collect();
+        let mut batch = super::Batch::new(usize::MAX);
+        for (i, s) in sigs.iter().enumerate() {
+            assert!(batch.push(s, format!("m{i}").as_bytes(), i).unwrap());
+        }
+        assert!(batch.combined(&batch.items));
+        batch.items[7].msg.push(b'!');
+        assert!(!batch.combined(&batch.items));
+        assert_eq!(batch.flush_all(), vec![7]);
+    }
+
+    /// The signed data built here is what ssh-key verifies: a signature ssh-key made
+    /// verifies over it with ed25519-dalek, and over nothing else.
+    #[test]
+    fn signed_data_is_what_ssh_key_signs() {
+        use ed25519_dalek::Verifier as _;
+        let key = ssh_key::PrivateKey::random(
+            &mut ssh_key::rand_core::OsRng,
+            ssh_key::Algorithm::Ed25519,
+        )
+        .unwrap();
+        let sig = key
+            .sign("jitaa-audit", ssh_key::HashAlg::Sha512, b"record")
+            .unwrap();
+        let ssh_key::public::KeyData::Ed25519(pk) = sig.public_key() else {
+            panic!("ed25519")
+        };
+        let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk.0).unwrap();
+        let s = ed25519_dalek::Signature::from_slice(sig.signature_bytes()).unwrap();
+        assert!(vk.verify(&super::signed_data(&sig, b"record"), &s).is_ok());
+        assert!(vk.verify(&super::signed_data(&sig, b"other"), &s).is_err());
     }
 }

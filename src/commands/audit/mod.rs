@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use super::{Format, Global};
-use crate::audit::chain::{Listed, list};
+use crate::audit::chain::stream;
 use crate::audit::record::Decision;
 use crate::audit::verify::{VerifyOptions, verify};
 use crate::audit::wiring::{RecordTokenVerifier, policy_audit_from_default_branch};
@@ -22,7 +22,7 @@ use crate::oidc;
 use crate::repo::Repo;
 
 use keys::{pusher_keys, resolve_tip, trusted_keys, window};
-use rows::{full_json, in_window, involves, row, write_csv, write_table};
+use rows::{full_json, in_window, involves, row, write_csv, write_json, write_table};
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -178,7 +178,8 @@ fn audit_with(
         settings.branch = b.clone();
     }
     let (tip, source) = resolve_tip(repo.git(), &settings, args.git_ref.as_deref())?;
-    let mut out = std::io::stdout().lock();
+    // Rows are written as the records are read (a long branch streams): buffered.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let io = |e: std::io::Error| Failure::unreachable(format!("writing output: {e}"));
     match &args.command {
         AuditCmd::Log(a) => {
@@ -191,35 +192,30 @@ fn audit_with(
                         .map_err(|e| Failure::usage(format!("--decision: {e}")))
                 })
                 .transpose()?;
-            let items: Vec<Listed> = list(repo.git(), tip)?
-                .into_iter()
-                .filter(|l| in_window(l, since, until))
-                .filter(|l| decision.is_none_or(|d| l.record.payload.decision == Some(d)))
-                .filter(|l| {
-                    a.environment
-                        .as_deref()
-                        .is_none_or(|e| l.record.payload.subject.environment.as_deref() == Some(e))
+            let items = stream(repo.git(), tip)?.filter(|l| {
+                l.as_ref().map_or(true, |l| {
+                    in_window(l, since, until)
+                        && decision.is_none_or(|d| l.record.payload.decision == Some(d))
+                        && a.environment.as_deref().is_none_or(|e| {
+                            l.record.payload.subject.environment.as_deref() == Some(e)
+                        })
+                        && a.actor.as_deref().is_none_or(|who| involves(l, who))
                 })
-                .filter(|l| a.actor.as_deref().is_none_or(|who| involves(l, who)))
-                .collect();
+            });
             match format {
-                Format::Json => {
-                    let all: Vec<Value> = items.iter().map(full_json).collect();
-                    writeln!(
-                        out,
-                        "{}",
-                        serde_json::to_string_pretty(&all).unwrap_or_default()
-                    )
-                    .map_err(io)?;
-                }
-                Format::Csv => write_csv(&mut out, &items)?,
-                Format::Table => write_table(&mut out, &items).map_err(io)?,
+                Format::Json => write_json(&mut out, items.map(|l| l.map(|l| full_json(&l))))?,
+                Format::Csv => write_csv(&mut out, items)?,
+                Format::Table => write_table(&mut out, items)?,
             }
         }
         AuditCmd::Show(a) => {
-            let found = list(repo.git(), tip)?
-                .into_iter()
-                .find(|l| l.record.payload.id == a.id || l.record.digest == a.id)
+            let found = stream(repo.git(), tip)?
+                .find(|l| {
+                    l.as_ref().map_or(true, |l| {
+                        l.record.payload.id == a.id || l.record.digest == a.id
+                    })
+                })
+                .transpose()?
                 .ok_or_else(|| Failure::usage(format!("no record `{}` on {source}", a.id)))?;
             writeln!(
                 out,
@@ -230,30 +226,25 @@ fn audit_with(
         }
         AuditCmd::Export(a) => {
             let (since, until) = window(a.since.as_deref(), a.until.as_deref())?;
-            let items: Vec<Listed> = list(repo.git(), tip)?
-                .into_iter()
-                .filter(|l| l.record.payload.decision.is_some() && in_window(l, since, until))
-                .collect();
+            let items = stream(repo.git(), tip)?.filter(|l| {
+                l.as_ref().map_or(true, |l| {
+                    l.record.payload.decision.is_some() && in_window(l, since, until)
+                })
+            });
             if format == Format::Json {
-                let rows: Vec<Value> = items
-                    .iter()
-                    .map(|l| {
+                let rows = items.map(|l| {
+                    l.map(|l| {
                         Value::Object(
-                            row(l)
+                            row(&l)
                                 .into_iter()
                                 .map(|(k, v)| (k.to_string(), Value::String(v)))
                                 .collect(),
                         )
                     })
-                    .collect();
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(&rows).unwrap_or_default()
-                )
-                .map_err(io)?;
+                });
+                write_json(&mut out, rows)?;
             } else {
-                write_csv(&mut out, &items)?;
+                write_csv(&mut out, items)?;
             }
         }
         AuditCmd::Verify(a) => {
@@ -295,5 +286,6 @@ fn audit_with(
             }
         }
     }
+    out.flush().map_err(io)?;
     Ok(Code::Ok)
 }

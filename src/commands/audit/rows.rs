@@ -5,6 +5,7 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::audit::AuditError;
 use crate::audit::chain::Listed;
 use crate::audit::record::parse_time;
 use crate::exit::Failure;
@@ -83,25 +84,60 @@ pub(super) fn row(l: &Listed) -> Vec<(&'static str, String)> {
     COLUMNS.iter().copied().zip(vals).collect()
 }
 
-pub(super) fn write_csv(out: &mut impl Write, items: &[Listed]) -> Result<(), Failure> {
+/// A pretty JSON array, written one element at a time (the bytes
+/// `serde_json::to_string_pretty` gives for the whole array).
+pub(super) fn write_json(
+    out: &mut impl Write,
+    items: impl Iterator<Item = Result<Value, AuditError>>,
+) -> Result<(), Failure> {
+    let io = |e: std::io::Error| Failure::unreachable(format!("writing output: {e}"));
+    let mut first = true;
+    for v in items {
+        let text = serde_json::to_string_pretty(&v?).unwrap_or_default();
+        out.write_all(if first { b"[\n" } else { b",\n" })
+            .map_err(io)?;
+        first = false;
+        for (i, line) in text.lines().enumerate() {
+            if i > 0 {
+                out.write_all(b"\n").map_err(io)?;
+            }
+            write!(out, "  {line}").map_err(io)?;
+        }
+    }
+    out.write_all(if first { b"[]\n" } else { b"\n]\n" })
+        .map_err(io)
+}
+
+pub(super) fn write_csv(
+    out: &mut impl Write,
+    items: impl Iterator<Item = Result<Listed, AuditError>>,
+) -> Result<(), Failure> {
     let mut w = csv::Writer::from_writer(out);
     let e = |e: csv::Error| Failure::unreachable(format!("writing CSV: {e}"));
     w.write_record(COLUMNS).map_err(e)?;
     for l in items {
-        w.write_record(row(l).into_iter().map(|(_, v)| v))
+        w.write_record(row(&l?).into_iter().map(|(_, v)| v))
             .map_err(e)?;
     }
     w.flush()
         .map_err(|e| Failure::unreachable(format!("writing CSV: {e}")))
 }
 
-pub(super) fn write_table(out: &mut impl Write, items: &[Listed]) -> std::io::Result<()> {
+pub(super) fn write_table(
+    out: &mut impl Write,
+    items: impl Iterator<Item = Result<Listed, AuditError>>,
+) -> Result<(), Failure> {
+    let io = |e: std::io::Error| Failure::unreachable(format!("writing output: {e}"));
     writeln!(
         out,
         "{:<20}  {:<26}  {:<9}  {:<9}  {:<24}  {:<12}  APPROVERS",
         "TIME", "ID", "KIND", "DECISION", "TARGET", "REQUESTER"
-    )?;
+    )
+    .map_err(io)?;
+    let mut none = true;
     for l in items {
+        let l = l?;
+        none = false;
         let p = &l.record.payload;
         let target = p
             .subject
@@ -129,10 +165,11 @@ pub(super) fn write_table(out: &mut impl Write, items: &[Listed]) -> std::io::Re
             } else {
                 approvers
             }
-        )?;
+        )
+        .map_err(io)?;
     }
-    if items.is_empty() {
-        writeln!(out, "(no records)")?;
+    if none {
+        writeln!(out, "(no records)").map_err(io)?;
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use crate::support::records::{
 };
 use crate::support::{git, git_cmd, isolated, jitaa, stderr, stdout};
 
-fn have(tool: &str) -> bool {
+pub(super) fn have(tool: &str) -> bool {
     Command::new(tool).arg("--version").output().is_ok()
         || Command::new("which")
             .arg(tool)
@@ -86,7 +86,7 @@ fn git_verify_commit_accepts_every_audit_commit() {
 }
 
 /// The ```sh block of a README that walks the whole chain.
-fn chain_script(readme: &str) -> String {
+pub(super) fn chain_script(readme: &str) -> String {
     readme
         .split("```sh\n")
         .skip(1)
@@ -96,7 +96,7 @@ fn chain_script(readme: &str) -> String {
         .to_string()
 }
 
-fn run_script(f: &Fixture, script: &str) -> std::process::Output {
+pub(super) fn run_script(f: &Fixture, script: &str) -> std::process::Output {
     std::fs::copy(&f.key.allowed, f.dir.join("trusted_signers")).unwrap();
     isolated(&mut Command::new("bash"))
         .current_dir(&f.dir)

@@ -2,9 +2,11 @@
 //! the first bad record and why), and an intact branch verifies.
 
 use crate::support::records::{
-    AUDIT, Fixture, chain, draft, edit_tree, id_of, read_at, record_paths, rewrite_signed, trees,
+    AUDIT, Fixture, chain, draft, edit_tree, id_of, in_layout, read_at, record_paths,
+    rewrite_signed, trees,
 };
 use crate::support::{Key, stderr, stdout};
+use jitaa::audit::record::Layout;
 
 fn assert_integrity_failure(out: &std::process::Output, needles: &[&str]) {
     let err = stderr(out);
@@ -147,7 +149,7 @@ fn records_signed_by_a_key_outside_allowed_signers_are_refused_even_if_the_branc
     let f = Fixture::new();
     let mallory = Key::generate(&f.tmp.path().join("mallory"), "jitaa@acme");
     let repo = f.repo();
-    let store = jitaa::audit::Store::new(&repo, AUDIT).unwrap();
+    let store = f.store(&repo);
     store.append(&draft(0), &mallory.signers()).unwrap();
     // The branch's own allowed_signers copy lists mallory's key; it is never trusted.
     let copy = read_at(&repo, trees(&repo)[0], "allowed_signers");
@@ -194,7 +196,7 @@ fn unsigned_commits_and_commits_signed_by_other_keys_are_refused() {
 fn a_swapped_jwks_key_is_refused() {
     let f = Fixture::new();
     let repo = f.repo();
-    let store = jitaa::audit::Store::new(&repo, AUDIT).unwrap();
+    let store = f.store(&repo);
     let mut d = draft(0);
     d.jwks = Some(r#"{"keys":[{"kid":"k1","kty":"RSA","n":"AQAB","e":"AQAB"}]}"#.into());
     store.append(&d, &f.key.signers()).unwrap();
@@ -240,7 +242,7 @@ fn a_forged_github_oidc_token_is_refused() {
     }
     let f = Fixture::new();
     let repo = f.repo();
-    let store = jitaa::audit::Store::new(&repo, AUDIT).unwrap();
+    let store = f.store(&repo);
     let mut signers = f.key.signers();
     signers.oidc = Some(Box::new(Fake));
     store.append(&draft(0), &signers).unwrap();
@@ -265,7 +267,7 @@ fn pusher_keys_sign_push_records_only() {
     let f = Fixture::new();
     let dev = Key::generate(&f.tmp.path().join("dev"), "alice@acme");
     let repo = f.repo();
-    let store = jitaa::audit::Store::new(&repo, AUDIT).unwrap();
+    let store = f.store(&repo);
     store.append(&draft(0), &f.key.signers()).unwrap();
     store.append(&push_draft(1), &dev.signers()).unwrap();
     store.append(&draft(2), &f.key.signers()).unwrap();
@@ -357,7 +359,7 @@ fn pusher_signers_are_read_from_the_default_branch() {
         &[],
     )
     .unwrap();
-    let store = jitaa::audit::Store::new(&repo, AUDIT).unwrap();
+    let store = f.store(&repo);
     store.append(&draft(0), &f.key.signers()).unwrap();
     store.append(&push_draft(1), &dev.signers()).unwrap();
     let out = f.jitaa(&["verify"]);
@@ -370,5 +372,41 @@ fn pusher_signers_are_read_from_the_default_branch() {
             "pusher key",
             "main:.github/jitaa-pusher-signers:1",
         ],
+    );
+}
+
+/// Every test above again on a branch written before the bucket level
+/// (`records/YYYY/MM/DD/<id>.json`, DESIGN.md): each tampering fails as it does on the
+/// bucketed layout, and an intact branch verifies.
+mod layout_before_buckets {
+    use super::*;
+
+    macro_rules! again {
+        ($($test:ident),* $(,)?) => {
+            $(
+                #[test]
+                fn $test() {
+                    in_layout(Layout::Flat, super::$test);
+                }
+            )*
+        };
+    }
+
+    again!(
+        an_intact_branch_verifies_and_reports_its_head,
+        a_flipped_byte_in_a_record_is_a_digest_mismatch,
+        an_edit_committed_on_top_is_refused_as_a_changed_record,
+        a_deleted_record_breaks_the_chain_at_its_successor,
+        two_reordered_records_break_the_chain,
+        a_forced_rewrite_that_drops_records_is_caught_by_expect_head,
+        a_stripped_signature_is_refused,
+        records_signed_by_a_key_outside_allowed_signers_are_refused_even_if_the_branch_lists_it,
+        a_principal_not_allowed_for_the_key_is_refused,
+        unsigned_commits_and_commits_signed_by_other_keys_are_refused,
+        a_swapped_jwks_key_is_refused,
+        a_merge_commit_joining_a_fork_is_refused,
+        a_forged_github_oidc_token_is_refused,
+        pusher_keys_sign_push_records_only,
+        pusher_signers_are_read_from_the_default_branch,
     );
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use git2::Repository;
+use jitaa::audit::record::Layout;
 use jitaa::audit::{Actor, Approval, Decision, Draft, Kind, RuleRef, Signers, Store, Subject};
 use serde_json::Value;
 
@@ -13,6 +14,18 @@ use super::process::{git, jitaa};
 
 /// The audit branch.
 pub const AUDIT: &str = "jitaa/audit";
+
+thread_local! {
+    /// The layout fixtures made on this thread write (each test runs on its own thread).
+    static LAYOUT: std::cell::Cell<Layout> = const { std::cell::Cell::new(Layout::Bucketed) };
+}
+
+/// Runs `test` with the [`Fixture`]s it makes writing records in `layout`: a test
+/// written for the bucketed layout runs again on a branch written before the bucket level.
+pub fn in_layout(layout: Layout, test: fn()) {
+    LAYOUT.with(|l| l.set(layout));
+    test();
+}
 
 /// A decision record; `i` varies requester, environment and decision.
 pub fn draft(i: usize) -> Draft {
@@ -126,7 +139,8 @@ pub fn records_on(repo: &Repository, branch: &str) -> Vec<Value> {
         .collect()
 }
 
-/// The record id in a record's path (`records/YYYY/MM/DD/<id>.json`).
+/// The record id in a record's path (`records/YYYY/MM/DD/<bucket>/<id>.json`, or
+/// `records/YYYY/MM/DD/<id>.json` before buckets).
 pub fn id_of(path: &str) -> String {
     path.rsplit('/')
         .next()
@@ -258,6 +272,8 @@ pub struct Fixture {
     pub tmp: tempfile::TempDir,
     pub dir: PathBuf,
     pub key: Key,
+    /// The layout [`Fixture::store`] writes ([`in_layout`] picks it).
+    pub layout: Layout,
 }
 
 impl Fixture {
@@ -266,20 +282,35 @@ impl Fixture {
         let dir = tmp.path().join("repo");
         Repository::init(&dir).unwrap();
         let key = Key::generate(&tmp.path().join("keys"), "jitaa@acme");
-        Fixture { tmp, dir, key }
+        let layout = LAYOUT.with(std::cell::Cell::get);
+        Fixture {
+            tmp,
+            dir,
+            key,
+            layout,
+        }
     }
 
     pub fn repo(&self) -> Repository {
         Repository::open(&self.dir).unwrap()
     }
 
+    /// The audit branch's store, writing the fixture's layout.
+    pub fn store<'r>(&self, repo: &'r Repository) -> Store<'r> {
+        Store::new(repo, AUDIT).unwrap().with_layout(self.layout)
+    }
+
     /// Appends `n` decision records ([`draft`] 0..n); returns their digests in order.
     pub fn append(&self, n: usize) -> Vec<String> {
         let repo = self.repo();
-        let store = Store::new(&repo, AUDIT).unwrap();
+        let store = self.store(&repo);
         let signers = self.key.signers();
         (0..n)
-            .map(|i| store.append(&draft(i), &signers).unwrap().digest)
+            .map(|i| {
+                let a = store.append(&draft(i), &signers).unwrap();
+                assert_eq!(Layout::of(&a.path), Some(self.layout), "{}", a.path);
+                a.digest
+            })
             .collect()
     }
 
