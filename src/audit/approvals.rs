@@ -554,30 +554,6 @@ fn certifier_sources(trust: &Trust) -> String {
     }
 }
 
-/// Whether a record that `requester` asks for and that is signed with `key` (as
-/// `principal`) would be certified: `Err(why)` before anything is asked or signed.
-pub fn would_certify(
-    trust: &Trust,
-    key: &ssh_key::PublicKey,
-    principal: &str,
-    requester: &str,
-) -> Result<(), Uncertified> {
-    let trusted = trust
-        .certifiers
-        .as_ref()
-        .is_some_and(|k| k.trusts(key, RECORD_NAMESPACE, principal));
-    if !trusted {
-        return Err(Uncertified::NotACertifier {
-            principal: principal.to_string(),
-            file: trust.certifiers_file.clone(),
-        });
-    }
-    if is_requester(principal, requester) {
-        return Err(Uncertified::OwnKey(principal.to_string()));
-    }
-    Ok(())
-}
-
 /// A principal that names the requester (`alice`, `alice@host`).
 fn is_requester(principal: &str, requester: &str) -> bool {
     !requester.is_empty()

@@ -1,6 +1,5 @@
 //! `jitaa request --ref REF [--sha SHA] [--wait]`: ask for approval of a push ahead of time.
 
-use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::Args;
@@ -16,7 +15,8 @@ pub struct RequestArgs {
     /// The commit to approve (default HEAD).
     #[arg(long, value_name = "SHA")]
     pub sha: Option<String>,
-    /// Wait for the decision and record the grant.
+    /// Wait until the grant is on the audit branch (`jitaa decide` writes it when a
+    /// code owner approves; this process never certifies its own grant).
     #[arg(long)]
     pub wait: bool,
     /// How long to wait (default: the rule's timeout).
@@ -36,7 +36,6 @@ pub(super) async fn run(global: &Global, args: &RequestArgs) -> Result<Code, Fai
         wait: args.wait,
         timeout: args.timeout,
         poll: args.poll,
-        spinner: std::io::stdout().is_terminal(),
     };
     crate::request::flow::run(&options, &Stdout).await
 }

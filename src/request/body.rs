@@ -95,6 +95,44 @@ pub(crate) fn request_id_of(body: &str) -> Option<&str> {
         .then_some(id)
 }
 
+/// The most changed paths a developer's request names for `decide` (GitHub's comment
+/// limit is 65,536 characters).
+pub(crate) const MAX_ASK_PATHS: usize = 500;
+
+/// What a developer's request is for, for `decide`, which cannot see the unpushed commit:
+/// the sha, the ref, the changed paths and the timeout. The requester is the comment's
+/// author as GitHub says, never this text.
+fn developer_ask(ask: &Ask, timeout: Duration) -> String {
+    let paths: Vec<&str> = ask.paths.iter().map(|p| p.path.as_str()).collect();
+    let v = serde_json::json!({
+        "sha": ask.sha,
+        "ref": ask.git_ref,
+        "paths": paths.iter().take(MAX_ASK_PATHS).collect::<Vec<_>>(),
+        "complete": paths.len() <= MAX_ASK_PATHS,
+        "timeout_secs": timeout.as_secs(),
+    });
+    // `--` would end the HTML comment early.
+    v.to_string().replace("--", "\\u002d\\u002d")
+}
+
+/// A developer's request as its comment states it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub(crate) struct DeveloperAsk {
+    pub sha: String,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub paths: Vec<String>,
+    pub complete: bool,
+    pub timeout_secs: u64,
+}
+
+/// The developer's ask of a request comment (its second line), if it has one.
+pub(crate) fn developer_ask_of(body: &str) -> Option<DeveloperAsk> {
+    let line = body.lines().nth(1)?.trim();
+    let json = line.strip_prefix("<!-- jitaa-ask: ")?.strip_suffix(" -->")?;
+    serde_json::from_str(json).ok()
+}
+
 /// The request comment; `outcome` is appended once decided.
 pub(crate) fn request_comment(
     ask: &Ask,
@@ -104,6 +142,9 @@ pub(crate) fn request_comment(
 ) -> String {
     let mut s = String::new();
     s.push_str(&format!("<!-- jitaa-request: {id} -->\n"));
+    if ask.run_url.is_none() {
+        s.push_str(&format!("<!-- jitaa-ask: {} -->\n", developer_ask(ask, timeout)));
+    }
     s.push_str(&format!(
         "### jitaa: approval requested for {}\n\n",
         target_text(&ask.target)
@@ -216,6 +257,29 @@ mod tests {
         ] {
             assert_eq!(request_id_of(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn a_developers_request_states_its_sha_ref_and_paths_for_decide() {
+        let mut a = ask();
+        a.run_url = None;
+        a.paths = vec![crate::codeowners::PathOwners {
+            path: "src/a--b.rs".into(),
+            owners: Vec::new(),
+            line: None,
+        }];
+        let t = request_comment(&a, "01JREQ", Duration::from_secs(90), None);
+        assert_eq!(request_id_of(&t), Some("01JREQ"));
+        let got = developer_ask_of(&t).expect("an ask line");
+        assert_eq!(got.sha, a.sha);
+        assert_eq!(got.git_ref, "refs/heads/main");
+        assert_eq!(got.paths, ["src/a--b.rs"]);
+        assert!(got.complete);
+        assert_eq!(got.timeout_secs, 90);
+        assert!(!t.lines().nth(1).unwrap()[4..t.lines().nth(1).unwrap().len() - 3].contains("--"));
+        // A gate's request (it has a run) states nothing: its token does.
+        let gate = request_comment(&ask(), "01JREQ", Duration::from_secs(90), None);
+        assert_eq!(developer_ask_of(&gate), None);
     }
 
     #[test]

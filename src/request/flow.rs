@@ -2,14 +2,21 @@
 //! approval of a push ahead of time. Rules come from the remote branch's tip
 //! (`refs/remotes/origin/REF`, fetched if missing), never from the commit being pushed.
 //! Without `--wait`: post the request and print the issue URL. With `--wait`: show
-//! progress until approved (a grant record `decision: approved` with subject
-//! {sha, ref}, pushed to the audit branch: exit 0), denied (1) or timed out (3).
+//! progress until the grant (a record `decision: approved` with subject {sha, ref},
+//! certified as the hook will check it) appears on the audit branch: exit 0; denied 1;
+//! timed out 3.
+//!
+//! The requester never certifies their own grant: this process only asks and watches.
+//! `jitaa decide` (a workflow of the default branch, on the code owner's comment)
+//! judges the request and writes the grant.
 
 use chrono::Utc;
-use serde_json::json;
+
+use std::time::Duration;
 
 use crate::approval::{Conclusion, Target};
-use crate::audit::{self, Actor, ContextSource, Draft, Kind, RuleRef, Subject};
+use crate::audit::approvals::{Purpose, Query, Records};
+use crate::audit::{self, Actor};
 use crate::base::{self, Action, AtDefault, GitFiles, Rules};
 use crate::exit::{Code, Failure};
 use crate::github::{Client, RepoName};
@@ -17,7 +24,7 @@ use crate::policy::MatchInput;
 use crate::progress::Progress;
 use crate::repo::Repo;
 
-use super::{Ask, Ended, WaitOptions, gh_fail, record};
+use super::{Ask, gh_fail, record};
 
 /// What `jitaa request` is asked for.
 #[derive(Debug, Clone, Default)]
@@ -28,12 +35,10 @@ pub(crate) struct Options {
     pub git_ref: String,
     /// The commit to approve (default HEAD); all zeros asks to delete the branch.
     pub sha: Option<String>,
-    /// Wait for the decision and record the grant.
+    /// Wait until the grant (written by `jitaa decide`) is on the audit branch.
     pub wait: bool,
     pub timeout: Option<std::time::Duration>,
     pub poll: Option<std::time::Duration>,
-    /// A spinner instead of progress lines while waiting.
-    pub spinner: bool,
 }
 
 /// `origin/<branch>`'s current tip, fetched first (the last fetched one when offline).
@@ -131,25 +136,6 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
             base.why
         )));
     }
-    // Fail before asking anyone when the grant could not be signed, or would not count.
-    let signers = if args.wait {
-        let signers = record::developer_signers(&repo)?;
-        if let Some(ssh) = &signers.ssh
-            && let Err(why) = crate::audit::approvals::would_certify(
-                &default.trust,
-                &ssh.public_key(),
-                ssh.principal(),
-                &me.login,
-            )
-        {
-            return Err(Failure::usage(format!(
-                "{why}, so the grant `jitaa request --wait` would write could never let the push through. Sign with a certifier key (JITAA_SIGNING_KEY), or get the change approved on its pull request instead"
-            )));
-        }
-        Some(signers)
-    } else {
-        None
-    };
     let requester = Actor {
         login: me.login.clone(),
         id: me.id,
@@ -172,87 +158,134 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
         "requested approval of {sha} to {branch}: {} (request {})",
         posted.thread.url, posted.request.id
     ));
-    let Some(signers) = signers else {
-        return Ok(Code::Ok);
-    };
-    let opts = WaitOptions {
-        poll: args.poll,
-        spinner: args.spinner,
-        ..WaitOptions::default()
-    };
-    let ended = super::wait(&client, &ask, &posted, &opts, &mut signals, say).await?;
-    let outcome = match ended {
-        Ended::Cancelled(signal) => {
-            super::show_outcome(&client, &ask, &posted, &format!("cancelled by {signal}")).await;
-            eprintln!("cancelled by {signal}; no decision");
-            return Ok(Conclusion::Cancelled {
-                signal: signal.into(),
-            }
-            .code());
-        }
-        Ended::Decided(o) => o,
-    };
-    let settings = record::settings(&loaded.policy);
-    let mut draft = Draft::new(
-        Kind::Decision,
-        name.to_string(),
-        Subject {
-            sha: sha.clone(),
-            git_ref: Some(full_ref.clone()),
-            environment: None,
-        },
-        requester,
-    );
-    draft.rule = Some(RuleRef {
-        name: rule.name.clone(),
-        approvals: rule.approvals,
-        policy_digest: loaded.digest.clone(),
-    });
-    draft.context = json!({
-        "source": "jitaa request",
-        "requester": me.login,
-        "remote_tip": tip.to_string(),
-        "request": posted.request.id,
-        "thread": posted.thread.url,
-    });
-    draft.context_source = Some(ContextSource::Git);
-    let summary = outcome.explanation.summary.clone();
-    let ended = Conclusion::of(&outcome.decision, rule.ttl, Utc::now());
-    draft.decision = Some(ended.record());
-    draft.reason = ended.reason(&summary);
-    if let Conclusion::Approved {
-        approvals,
-        valid_until,
-        ..
-    } = &ended
-    {
-        draft.approvals = record::approvals(approvals);
-        draft.expires_at = Some(*valid_until);
-    }
-    let w = record::write(repo.git(), &settings, &draft, &signers)?;
-    if let Conclusion::Approved { valid_until, .. } = &ended {
-        // A grant nobody can see lets no push through: it must be published.
-        if let Err(reason) = w.pushed {
-            return Err(Failure::unreachable(format!(
-                "grant {} written locally but not published: {reason}",
-                w.appended.id
-            )));
-        }
-        super::show_outcome(&client, &ask, &posted, &format!("✅ {summary}")).await;
+    if !args.wait {
         say.say(&format!(
-            "approved: {summary}; grant {} ({}) — push before {}",
-            w.appended.id,
-            w.appended.digest,
-            audit::record::format_time(*valid_until)
+            "a code owner approves with `/approve` there; `jitaa decide` (the default branch's workflow) then writes the grant. Wait for it: jitaa request --ref {branch} --sha {sha} --wait"
         ));
-    } else {
-        let said = match &ended {
-            Conclusion::Lapsed { reason } => reason.clone(),
-            _ => summary.clone(),
-        };
-        let mark = ended.mark();
-        super::show_outcome(&client, &ask, &posted, &format!("{mark} {said}")).await;
-        eprintln!("{said} (record {})", w.appended.id);
+        return Ok(Code::Ok);
     }
-    Ok(ended.code())
+    let settings = record::settings(&default.rules.policy.policy);
+    let watch = Watch {
+        repo: &repo,
+        settings: &settings,
+        trust: &default.trust,
+        repository: name.to_string(),
+        sha: &sha,
+        git_ref: &full_ref,
+        request_id: &posted.request.id,
+        deadline: posted.deadline,
+        poll: args.poll.unwrap_or(Duration::from_secs(2)),
+    };
+    watch.until_decided(&mut signals, say).await
+}
+
+/// Watching the audit branch for the decision of one request.
+struct Watch<'a> {
+    repo: &'a Repo,
+    settings: &'a audit::Settings,
+    trust: &'a crate::base::Trust,
+    repository: String,
+    sha: &'a str,
+    git_ref: &'a str,
+    request_id: &'a str,
+    deadline: chrono::DateTime<Utc>,
+    poll: Duration,
+}
+
+impl Watch<'_> {
+    /// Polls until the request's decision is on the audit branch: approved and
+    /// certified as the hook will check it (0), denied (1), expired or past the
+    /// deadline (3); a signal cancels (1).
+    async fn until_decided(&self, signals: &mut super::Signals, say: &dyn Progress) -> Result<Code, Failure> {
+        let mut last_line = std::time::Instant::now() - Duration::from_secs(3600);
+        loop {
+            if let Some(code) = self.look(say)? {
+                return Ok(code);
+            }
+            let now = Utc::now();
+            if now >= self.deadline {
+                eprintln!(
+                    "timed out: no decision for request {} by {}",
+                    self.request_id,
+                    audit::record::format_time(self.deadline)
+                );
+                return Ok(Code::TimedOut);
+            }
+            if last_line.elapsed() >= Duration::from_secs(30) {
+                let left = (self.deadline - now).num_seconds().max(0) as u64;
+                say.say(&format!(
+                    "waiting for the grant of request {} (decide writes it on a code owner's /approve); {} left",
+                    self.request_id,
+                    humantime::format_duration(Duration::from_secs(left))
+                ));
+                last_line = std::time::Instant::now();
+            }
+            let left = (self.deadline - now).to_std().unwrap_or_default();
+            tokio::select! {
+                () = tokio::time::sleep(self.poll.min(left + Duration::from_millis(10))) => {}
+                signal = signals.recv() => {
+                    eprintln!("cancelled by {signal}; no decision");
+                    return Ok(Conclusion::Cancelled { signal: signal.into() }.code());
+                }
+            }
+        }
+    }
+
+    /// One look at the audit branch (fetched): the exit code once decided.
+    fn look(&self, say: &dyn Progress) -> Result<Option<Code>, Failure> {
+        let records = Records::load(self.repo.git(), self.settings).map_err(Failure::from)?;
+        let Some(decision) = records.decision_of(self.request_id) else {
+            return Ok(None);
+        };
+        let id = decision.payload.id.clone();
+        match decision.payload.decision {
+            Some(audit::Decision::Approved) => {
+                let search = records.find(
+                    &Query {
+                        repository: &self.repository,
+                        sha: self.sha,
+                        purpose: Purpose::Grant {
+                            git_ref: self.git_ref,
+                        },
+                    },
+                    self.trust,
+                    Utc::now(),
+                );
+                match search.found {
+                    Some(f) => {
+                        say.say(&format!(
+                            "approved: grant {} ({}) — push before {}",
+                            f.record.payload.id,
+                            f.digest,
+                            audit::record::format_time(f.expires_at)
+                        ));
+                        Ok(Some(Code::Ok))
+                    }
+                    None => {
+                        eprintln!(
+                            "request {} was approved (record {id}), but the grant does not count: {}",
+                            self.request_id,
+                            search.rejected.join("; ")
+                        );
+                        Ok(Some(Code::Denied))
+                    }
+                }
+            }
+            Some(audit::Decision::Denied) => {
+                eprintln!(
+                    "denied: {} (record {id})",
+                    decision.payload.reason.as_deref().unwrap_or("no reason given")
+                );
+                Ok(Some(Code::Denied))
+            }
+            other => {
+                eprintln!(
+                    "request {} ended without approval ({}; record {id})",
+                    self.request_id,
+                    other.map_or_else(|| "no decision".to_string(), |d| d.to_string())
+                );
+                Ok(Some(Code::TimedOut))
+            }
+        }
+    }
 }

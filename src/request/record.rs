@@ -10,7 +10,6 @@ use crate::exit::Failure;
 use crate::keys::SigningKey;
 use crate::oidc::OidcError;
 use crate::policy::{Policy, SigningMethod};
-use crate::repo::Repo;
 
 /// The audit settings of a policy.
 pub(crate) fn settings(policy: &Policy) -> Settings {
@@ -72,24 +71,6 @@ pub(crate) fn gate_signers(policy: &Policy) -> Result<Signers, Failure> {
         ));
     }
     Ok(signers)
-}
-
-/// A developer's signers (`jitaa request`): JITAA_SIGNING_KEY, else git's SSH signing
-/// key (`gpg.format=ssh`, `user.signingkey`). OIDC tokens exist only inside Actions.
-pub(crate) fn developer_signers(repo: &Repo) -> Result<Signers, Failure> {
-    if let Some(k) = SigningKey::from_env()? {
-        return Ok(Signers::ssh(SshSigner::Key(k)));
-    }
-    let config = repo
-        .git()
-        .config()
-        .map_err(|e| Failure::usage(format!("reading git config: {}", e.message())))?;
-    match SshSigner::from_git_config(&config).map_err(Failure::from)? {
-        Some(s) => Ok(Signers::ssh(s)),
-        None => Err(Failure::usage(
-            "no key to sign the approval record with: set JITAA_SIGNING_KEY, or configure git SSH signing (git config gpg.format ssh; git config user.signingkey ~/.ssh/id_ed25519.pub)",
-        )),
-    }
 }
 
 /// Appends `draft` and publishes the branch. A record that could not be pushed stays on
