@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use serde_json::{Value, json};
 
-use crate::state::{CheckRun, CommitStatus, Issue, MAX_PR_FILES, Reaction, now};
+use crate::state::{CheckRun, CommitStatus, Issue, MAX_PR_FILES, Reaction, Rerun, now};
 use crate::{Caller, Shared};
 
 type Q = Query<HashMap<String, String>>;
@@ -40,6 +40,10 @@ pub fn router(shared: Shared) -> Router {
         )
         .route("/repos/{o}/{r}/check-runs", post(create_check_run))
         .route("/repos/{o}/{r}/check-runs/{id}", patch(update_check_run))
+        .route(
+            "/repos/{o}/{r}/actions/runs/{run_id}/rerun",
+            post(rerun_workflow),
+        )
         .route("/repos/{o}/{r}/statuses/{sha}", post(create_status))
         .route(
             "/repos/{o}/{r}/collaborators/{u}/permission",
@@ -584,6 +588,34 @@ async fn update_check_run(
     apply_check_fields(run, &body);
     let run = run.clone();
     axum::Json(st.check_run_json(&repo_name, &run)).into_response()
+}
+
+/// `POST /repos/{o}/{r}/actions/runs/{run_id}/rerun`: 201 `{}`, recorded; 403 for a
+/// token without `actions: write`; 404 for an unknown repository. (Any run id of a
+/// known repository is accepted: the stand-in keeps no workflow runs.)
+async fn rerun_workflow(
+    AxState(s): AxState<Shared>,
+    Extension(c): Extension<Caller>,
+    Path((o, r, run_id)): Path<(String, String, u64)>,
+) -> Response {
+    let mut st = s.lock();
+    let repo = full(&o, &r);
+    if !st.repos.contains_key(&repo) {
+        return not_found();
+    }
+    if st.no_actions_write.contains(&c.0) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "Resource not accessible by integration",
+        );
+    }
+    st.reruns.push(Rerun {
+        repo,
+        run_id,
+        login: c.0.clone(),
+        at: now(),
+    });
+    created(json!({}))
 }
 
 async fn create_status(

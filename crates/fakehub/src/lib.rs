@@ -25,7 +25,7 @@ use axum::Router;
 use tokio::sync::oneshot;
 
 pub use state::{
-    CheckRun, Comment, CommitStatus, Fault, PrSpec, Reaction, RecordedRequest, Review, User,
+    CheckRun, Comment, CommitStatus, Fault, PrSpec, Reaction, RecordedRequest, Rerun, Review, User,
 };
 
 /// The login an API request authenticated as.
@@ -392,6 +392,27 @@ impl FakeHub {
     /// The user's token lacks `checks: write`: check-run writes get 403.
     pub fn deny_checks_write(&self, login: &str) {
         self.shared.lock().no_checks_write.push(login.into());
+    }
+
+    /// The user's token lacks `actions: write`: workflow re-runs get 403.
+    pub fn deny_actions_write(&self, login: &str) {
+        self.shared.lock().no_actions_write.push(login.into());
+    }
+
+    /// The run ids of the accepted re-runs of `repo`'s workflow runs, in order.
+    pub fn reruns(&self, repo: &str) -> Vec<u64> {
+        self.shared
+            .lock()
+            .reruns
+            .iter()
+            .filter(|r| r.repo == repo)
+            .map(|r| r.run_id)
+            .collect()
+    }
+
+    /// Every accepted re-run, with who asked and when.
+    pub fn rerun_log(&self) -> Vec<Rerun> {
+        self.shared.lock().reruns.clone()
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {

@@ -107,6 +107,18 @@ pub struct CheckRun {
     pub external_id: Option<String>,
 }
 
+/// One `POST /repos/{o}/{r}/actions/runs/{run_id}/rerun` the stand-in accepted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Rerun {
+    /// `owner/name`
+    pub repo: String,
+    pub run_id: u64,
+    /// Who asked (the token's login).
+    pub login: String,
+    /// The stand-in's clock, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub at: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CommitStatus {
     pub id: u64,
@@ -255,6 +267,10 @@ pub struct State {
     pub tokens: HashMap<String, String>,
     /// logins whose tokens lack `checks: write`
     pub no_checks_write: Vec<String>,
+    /// logins whose tokens lack `actions: write`
+    pub no_actions_write: Vec<String>,
+    /// Accepted workflow re-runs, in order.
+    pub reruns: Vec<Rerun>,
     pub repos: BTreeMap<String, Repo>,
     /// (org, slug) -> member logins
     pub teams: HashMap<(String, String), Vec<String>>,

@@ -269,3 +269,93 @@ fn a_blocking_start_serves_from_its_own_thread() {
     assert!(out.contains("\"default_branch\":\"main\""), "{out}");
     drop(hub);
 }
+
+async fn send(
+    hub: &FakeHub,
+    method: reqwest::Method,
+    token: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let mut rq = reqwest::Client::new()
+        .request(method, format!("{}{path}", hub.url()))
+        .header("authorization", format!("Bearer {token}"));
+    if let Some(b) = body {
+        rq = rq.json(&b);
+    }
+    let r = rq.send().await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+        headers,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reruns_are_recorded_refused_and_listed() {
+    let hub = FakeHub::start().await;
+    hub.add_repo("acme/api");
+    let bot = hub.add_bot("github-actions[bot]", 41898282);
+    let bob = hub.add_user("bob", 2);
+    hub.deny_actions_write("bob");
+    let post = reqwest::Method::POST;
+
+    // no body at all, as octocrab and curl send it
+    let (status, body, _) = send(
+        &hub,
+        post.clone(),
+        &bot,
+        "/repos/acme/api/actions/runs/42/rerun",
+        None,
+    )
+    .await;
+    assert_eq!((status, body), (201, json!({})));
+    let (status, _, _) = send(
+        &hub,
+        post.clone(),
+        &bot,
+        "/repos/acme/api/actions/runs/43/rerun",
+        Some(json!({"enable_debug_logging": false})),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    let (status, body, _) = send(
+        &hub,
+        post.clone(),
+        &bob,
+        "/repos/acme/api/actions/runs/44/rerun",
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(body["message"], "Resource not accessible by integration");
+    let (status, _, _) = send(
+        &hub,
+        post.clone(),
+        &bot,
+        "/repos/acme/nope/actions/runs/45/rerun",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    assert_eq!(hub.reruns("acme/api"), vec![42, 43]);
+    assert!(hub.reruns("acme/nope").is_empty());
+    let log: Value = reqwest::get(format!("{}/_fakehub/reruns", hub.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let log = log.as_array().unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0]["repo"], "acme/api");
+    assert_eq!(log[0]["run_id"], 42);
+    assert_eq!(log[0]["login"], "github-actions[bot]");
+    assert!(log[0]["at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(hub.rerun_log()[1].run_id, 43);
+}
