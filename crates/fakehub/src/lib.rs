@@ -25,7 +25,8 @@ use axum::Router;
 use tokio::sync::oneshot;
 
 pub use state::{
-    CheckRun, Comment, CommitStatus, Fault, PrSpec, Reaction, RecordedRequest, Rerun, Review, User,
+    CheckAction, CheckRun, Comment, CommitStatus, Fault, PrSpec, Reaction, RecordedRequest, Rerun,
+    Review, User,
 };
 
 /// The login an API request authenticated as.

@@ -105,6 +105,21 @@ pub struct CheckRun {
     pub summary: Option<String>,
     pub details_url: Option<String>,
     pub external_id: Option<String>,
+    /// The buttons GitHub shows on the run (at most 3); a click sends a
+    /// `check_run.requested_action` event with the action's `identifier`.
+    #[serde(default)]
+    pub actions: Vec<CheckAction>,
+}
+
+/// One requested action of a check run, as `actions[]` of the checks API.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CheckAction {
+    /// At most 20 characters.
+    pub label: String,
+    /// At most 40 characters.
+    pub description: String,
+    /// At most 20 characters.
+    pub identifier: String,
 }
 
 /// One `POST /repos/{o}/{r}/actions/runs/{run_id}/rerun` the stand-in accepted.
@@ -449,6 +464,7 @@ impl State {
                        "annotations_count": 0,
                        "annotations_url": format!("{b}/repos/{repo}/check-runs/{}/annotations", c.id)},
             "app": {"id": 1, "slug": "fakehub", "name": "fakehub"},
+            "actions": c.actions,
         })
     }
 

@@ -359,3 +359,216 @@ async fn reruns_are_recorded_refused_and_listed() {
     assert!(log[0]["at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(hub.rerun_log()[1].run_id, 43);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_runs_carry_actions_and_can_be_looked_up() {
+    let hub = FakeHub::start().await;
+    hub.add_repo("acme/api");
+    let t = hub.add_bot("github-actions[bot]", 41898282);
+    let sha = "a".repeat(40);
+    let other_sha = "b".repeat(40);
+    let (post, patch, get_) = (
+        reqwest::Method::POST,
+        reqwest::Method::PATCH,
+        reqwest::Method::GET,
+    );
+    let approve = json!({"label": "Approve", "description": "Approve this deployment", "identifier": "approve"});
+    let deny = json!({"label": "Deny", "description": "Deny it", "identifier": "deny"});
+
+    let (status, run, _) = send(
+        &hub,
+        post.clone(),
+        &t,
+        "/repos/acme/api/check-runs",
+        Some(
+            json!({"name": "jitaa", "head_sha": sha, "status": "in_progress",
+            "external_id": "req-7", "actions": [approve, deny]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(run["actions"], json!([approve, deny]));
+    assert_eq!(run["external_id"], "req-7");
+    let id = run["id"].as_u64().unwrap();
+    let stored = &hub.check_runs("acme/api", &sha)[0];
+    assert_eq!(stored.actions.len(), 2);
+    assert_eq!(stored.actions[1].identifier, "deny");
+
+    // GitHub's limits: at most 3 actions; label ≤ 20, description ≤ 40, identifier ≤ 20.
+    let too_many = json!([approve, deny, approve, deny]);
+    let long = |k: &str, n: usize| {
+        let mut a = approve.clone();
+        a[k] = json!("x".repeat(n));
+        json!([a])
+    };
+    for bad in [
+        too_many,
+        long("label", 21),
+        long("description", 41),
+        long("identifier", 21),
+        json!([{"label": "Approve", "description": "d"}]),
+        json!("approve"),
+    ] {
+        let (status, body, _) = send(
+            &hub,
+            post.clone(),
+            &t,
+            "/repos/acme/api/check-runs",
+            Some(json!({"name": "jitaa", "head_sha": other_sha, "actions": bad})),
+        )
+        .await;
+        assert_eq!(status, 422, "{bad}");
+        assert_eq!(body["message"], "Validation Failed");
+        let (status, _, _) = send(
+            &hub,
+            patch.clone(),
+            &t,
+            &format!("/repos/acme/api/check-runs/{id}"),
+            Some(json!({"actions": bad, "conclusion": "success"})),
+        )
+        .await;
+        assert_eq!(status, 422, "{bad}");
+    }
+    // the limits themselves are fine
+    let (status, _, _) = send(
+        &hub,
+        post.clone(),
+        &t,
+        "/repos/acme/api/check-runs",
+        Some(json!({"name": "limits", "head_sha": other_sha, "actions": [
+            long("label", 20)[0], long("description", 40)[0], long("identifier", 20)[0]]})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert!(
+        hub.check_runs("acme/api", &other_sha).len() == 1,
+        "422s store nothing"
+    );
+    let unchanged = &hub.check_runs("acme/api", &sha)[0];
+    assert_eq!(
+        (unchanged.status.as_str(), unchanged.actions.len()),
+        ("in_progress", 2)
+    );
+
+    // a PATCH without actions keeps them; one with actions replaces them
+    let (status, run, _) = send(
+        &hub,
+        patch.clone(),
+        &t,
+        &format!("/repos/acme/api/check-runs/{id}"),
+        Some(json!({"output": {"title": "Waiting", "summary": "s"}})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(run["actions"], json!([approve, deny]));
+    let (_, run, _) = send(
+        &hub,
+        patch.clone(),
+        &t,
+        &format!("/repos/acme/api/check-runs/{id}"),
+        Some(json!({"actions": [], "conclusion": "success"})),
+    )
+    .await;
+    assert_eq!(run["actions"], json!([]));
+    assert_eq!(run["status"], "completed");
+    assert_eq!(run["conclusion"], "success");
+
+    let (status, run, headers) = send(
+        &hub,
+        get_.clone(),
+        &t,
+        &format!("/repos/acme/api/check-runs/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(run["id"], id);
+    assert_eq!(run["external_id"], "req-7");
+    assert_eq!(run["output"]["title"], "Waiting");
+    assert!(headers["etag"].to_str().unwrap().starts_with('"'));
+    let (status, _, _) = send(&hub, get_.clone(), &t, "/repos/acme/api/check-runs/1", None).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = send(
+        &hub,
+        get_.clone(),
+        &t,
+        &format!("/repos/acme/nope/check-runs/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // list for a commit: newest first, the latest run of each name unless filter=all
+    let mut second = 0;
+    for name in ["jitaa", "lint"] {
+        let (_, run, _) = send(
+            &hub,
+            post.clone(),
+            &t,
+            "/repos/acme/api/check-runs",
+            Some(json!({"name": name, "head_sha": sha})),
+        )
+        .await;
+        if name == "jitaa" {
+            second = run["id"].as_u64().unwrap();
+        }
+    }
+    let list = |q: &'static str| {
+        let hub = &hub;
+        let t = &t;
+        let sha = &sha;
+        let get_ = get_.clone();
+        async move {
+            send(
+                hub,
+                get_,
+                t,
+                &format!("/repos/acme/api/commits/{sha}/check-runs{q}"),
+                None,
+            )
+            .await
+        }
+    };
+    let (status, v, _) = list("").await;
+    assert_eq!(status, 200);
+    assert_eq!(v["total_count"], 2);
+    let names: Vec<&str> = v["check_runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["lint", "jitaa"]);
+    assert_eq!(v["check_runs"][1]["id"], second, "the newest jitaa run");
+    let (_, v, _) = list("?filter=all").await;
+    assert_eq!(v["total_count"], 3);
+    let (_, v, _) = list("?check_name=jitaa&filter=all").await;
+    assert_eq!(v["total_count"], 2);
+    assert_eq!(v["check_runs"][1]["id"], id);
+    assert_eq!(v["check_runs"][1]["actions"], json!([]));
+    let (_, v, _) = list("?check_name=nope").await;
+    assert_eq!(v, json!({"total_count": 0, "check_runs": []}));
+    let (_, v, headers) = list("?filter=all&per_page=2").await;
+    assert_eq!(v["total_count"], 3, "total_count counts every page");
+    assert_eq!(v["check_runs"].as_array().unwrap().len(), 2);
+    let link = headers["link"].to_str().unwrap();
+    assert!(
+        link.contains(&format!(
+            "{}/repos/acme/api/commits/{sha}/check-runs?filter=all&per_page=2&page=2>; rel=\"next\"",
+            hub.url()
+        )),
+        "{link}"
+    );
+    let (_, v, headers) = list("?filter=all&per_page=2&page=2").await;
+    assert_eq!(v["check_runs"].as_array().unwrap().len(), 1);
+    assert!(headers["link"].to_str().unwrap().contains("rel=\"prev\""));
+    let (status, _, _) = send(
+        &hub,
+        get_.clone(),
+        &t,
+        &format!("/repos/acme/nope/commits/{sha}/check-runs"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
