@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
+use serde_json::Value;
 use tokio::sync::oneshot;
 
 pub use state::{
@@ -168,6 +169,18 @@ impl FakeHub {
 
     /// The environment a jitaa process needs to talk to this stand-in.
     pub fn env(&self) -> Vec<(String, String)> {
+        self.env_with_request_token(self.issuer.request_token())
+    }
+
+    /// [`Self::env`] for one workflow run: its `ACTIONS_ID_TOKEN_REQUEST_TOKEN` is a new
+    /// token whose ID tokens carry `claims` merged over the issuer's template
+    /// ([`oidc::Issuer::request_token_for`]), so processes running at once can hold
+    /// different claims.
+    pub fn env_for_run(&self, claims: Value) -> Vec<(String, String)> {
+        self.env_with_request_token(self.issuer.request_token_for(claims))
+    }
+
+    fn env_with_request_token(&self, request_token: String) -> Vec<(String, String)> {
         vec![
             ("GITHUB_API_URL".into(), self.url.clone()),
             ("JITAA_OIDC_ISSUER".into(), self.url.clone()),
@@ -175,10 +188,7 @@ impl FakeHub {
                 "ACTIONS_ID_TOKEN_REQUEST_URL".into(),
                 format!("{}/_actions/token?api-version=2.0", self.url),
             ),
-            (
-                "ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(),
-                self.issuer.request_token(),
-            ),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(), request_token),
         ]
     }
 

@@ -572,3 +572,114 @@ async fn check_runs_carry_actions_and_can_be_looked_up() {
     .await;
     assert_eq!(status, 404);
 }
+
+fn claims_of(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_run_request_token_mints_its_own_claims() {
+    let hub = FakeHub::start().await;
+    let deploy = hub.env_for_run(json!({
+        "run_id": "1001", "event_name": "push", "workflow": "Deploy"}));
+    let decide = hub.env_for_run(json!({
+        "run_id": "2002", "event_name": "issue_comment", "workflow": "Decide",
+        "workflow_ref": "acme/api/.github/workflows/decide.yml@refs/heads/main",
+        "repository_owner": "acme-two", "ref_protected": null}));
+    let var = |env: &[(String, String)], k: &str| {
+        env.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let shared = hub.env();
+    for k in [
+        "GITHUB_API_URL",
+        "JITAA_OIDC_ISSUER",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+    ] {
+        assert_eq!(var(&deploy, k), var(&shared, k));
+    }
+    let tokens: Vec<String> = [&deploy, &decide, &shared]
+        .iter()
+        .map(|e| var(e, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+        .collect();
+    assert_ne!(tokens[0], tokens[1]);
+    assert_ne!(tokens[0], tokens[2]);
+    assert_eq!(tokens[2], hub.oidc().request_token());
+
+    // claims set for everyone still apply beneath a run's own
+    hub.oidc()
+        .set_claims(json!({"environment": "production", "workflow": "Global"}));
+    let http = reqwest::Client::new();
+    let mint = |token: String, audience: Option<&'static str>| {
+        let http = http.clone();
+        let url = var(&shared, "ACTIONS_ID_TOKEN_REQUEST_URL");
+        async move {
+            let url = match audience {
+                Some(a) => format!("{url}&audience={a}"),
+                None => url,
+            };
+            let r = http
+                .get(url)
+                .header("authorization", format!("Bearer {token}"))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let v: Value = r.json().await.unwrap();
+            (status, v)
+        }
+    };
+    // interleaved, as two processes running at once would ask
+    let (a, b, c) = tokio::join!(
+        mint(tokens[0].clone(), Some("jitaa")),
+        mint(tokens[1].clone(), None),
+        mint(tokens[2].clone(), Some("jitaa")),
+    );
+    for (status, _) in [&a, &b, &c] {
+        assert_eq!(*status, 200);
+    }
+    let (a, b, c) = (
+        claims_of(a.1["value"].as_str().unwrap()),
+        claims_of(b.1["value"].as_str().unwrap()),
+        claims_of(c.1["value"].as_str().unwrap()),
+    );
+    assert_eq!(
+        (a["run_id"].as_str(), a["workflow"].as_str()),
+        (Some("1001"), Some("Deploy"))
+    );
+    assert_eq!(
+        (b["run_id"].as_str(), b["workflow"].as_str()),
+        (Some("2002"), Some("Decide"))
+    );
+    assert_eq!(b["event_name"], "issue_comment");
+    assert!(b.get("ref_protected").is_none(), "null removes a claim");
+    assert_eq!(
+        b["aud"], "https://github.com/acme-two",
+        "the run's owner is the default audience"
+    );
+    assert_eq!(a["aud"], "jitaa");
+    assert_eq!(
+        c["run_id"], "10685993555",
+        "the shared token keeps the template"
+    );
+    assert_eq!(c["workflow"], "Global");
+    for x in [&a, &b, &c] {
+        assert_eq!(x["environment"], "production");
+        assert_eq!(x["iss"], hub.url());
+    }
+    assert_ne!(a["jti"], b["jti"]);
+    let (status, _) = mint("not-a-request-token".into(), None).await;
+    assert_eq!(status, 401);
+    // the issuer's own API mints with the template, as before
+    assert_eq!(
+        claims_of(&hub.oidc().mint("jitaa"))["run_id"],
+        "10685993555"
+    );
+}
