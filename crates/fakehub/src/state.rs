@@ -334,6 +334,15 @@ impl State {
         self.next_id
     }
 
+    /// The user `login` (id 0 and type `User` if unknown).
+    pub fn user(&self, login: &str) -> User {
+        self.users.get(login).cloned().unwrap_or_else(|| User {
+            login: login.into(),
+            id: 0,
+            kind: "User".into(),
+        })
+    }
+
     pub fn user_json(&self, login: &str) -> Value {
         let (id, kind) = self
             .users

@@ -573,6 +573,226 @@ async fn check_runs_carry_actions_and_can_be_looked_up() {
     assert_eq!(status, 404);
 }
 
+/// Every key of `fixture` is in `made`, recursively (arrays: their first elements).
+fn assert_shape(fixture: &Value, made: &Value, path: &str) {
+    match (fixture, made) {
+        (Value::Object(f), Value::Object(m)) => {
+            for (k, v) in f {
+                let Some(mv) = m.get(k) else {
+                    panic!("{path}.{k} is missing");
+                };
+                if !v.is_null() && !mv.is_null() {
+                    assert_shape(v, mv, &format!("{path}.{k}"));
+                }
+            }
+        }
+        (Value::Array(f), Value::Array(m)) => {
+            if let (Some(f), Some(m)) = (f.first(), m.first()) {
+                assert_shape(f, m, &format!("{path}[0]"));
+            }
+        }
+        (f, m) => assert_eq!(
+            std::mem::discriminant(f),
+            std::mem::discriminant(m),
+            "{path}: {f} vs {m}"
+        ),
+    }
+}
+
+const ISSUE_COMMENT_FIXTURE: &str = include_str!("../src/events/issue_comment.created.json");
+const CHECK_RUN_FIXTURE: &str = include_str!("../src/events/check_run.requested_action.json");
+const REVIEW_FIXTURE: &str = include_str!("../src/events/pull_request_review.submitted.json");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_payloads_have_githubs_shape() {
+    use fakehub::{User, events};
+    let hub = FakeHub::start().await;
+    hub.add_repo("acme/api");
+    hub.add_user("alice", 7);
+    hub.add_user("bob", 8);
+    hub.set_permission("acme/api", "bob", "write");
+    let head = "a".repeat(40);
+    let pr = hub.add_pr(
+        "acme/api",
+        PrSpec {
+            author: "alice".into(),
+            title: "Ship it".into(),
+            head_sha: head.clone(),
+            base_sha: "b".repeat(40),
+            ..PrSpec::default()
+        },
+    );
+    let issue = hub.open_issue("alice", "acme/api", "Deploy?", "please");
+    let on_pr = hub.comment_as("bob", "acme/api", pr, "/approve").unwrap();
+    let on_issue = hub.comment_as("bob", "acme/api", issue, "/deny").unwrap();
+    let fixture: Value = serde_json::from_str(ISSUE_COMMENT_FIXTURE).unwrap();
+
+    let v = hub.issue_comment_event("acme/api", &on_pr).unwrap();
+    assert_shape(&fixture, &v, "issue_comment");
+    assert_eq!(v["action"], "created");
+    assert_eq!(v["issue"]["number"], pr);
+    assert_eq!(
+        v["issue"]["pull_request"]["url"],
+        format!("https://api.github.com/repos/acme/api/pulls/{pr}")
+    );
+    assert_eq!(v["issue"]["user"]["login"], "alice");
+    assert_eq!(v["issue"]["user"]["id"], 7);
+    assert_eq!(v["issue"]["title"], "Ship it");
+    assert_eq!(v["comment"]["id"], on_pr.id);
+    assert_eq!(v["comment"]["body"], "/approve");
+    assert_eq!(v["comment"]["user"], json!(v["sender"]));
+    assert_eq!(
+        (
+            &v["sender"]["login"],
+            &v["sender"]["id"],
+            &v["sender"]["type"]
+        ),
+        (&json!("bob"), &json!(8), &json!("User"))
+    );
+    assert_eq!(v["comment"]["created_at"], on_pr.created_at);
+    assert_eq!(v["comment"]["updated_at"], on_pr.updated_at);
+    assert_eq!(v["comment"]["author_association"], "COLLABORATOR");
+    assert!(
+        v["comment"]["html_url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/acme/api/pull/{pr}#issuecomment-{}", on_pr.id))
+    );
+    assert_eq!(v["repository"]["full_name"], "acme/api");
+    assert_eq!(v["repository"]["name"], "api");
+    assert_eq!(v["repository"]["owner"]["login"], "acme");
+    assert!(!v.to_string().contains("Codertocat/Hello-World"));
+
+    let v = hub.issue_comment_event("acme/api", &on_issue).unwrap();
+    assert!(v["issue"].get("pull_request").is_none());
+    assert_eq!(v["issue"]["number"], issue);
+    // the plain function, for a comment the stand-in never saw
+    let alice = User {
+        login: "alice".into(),
+        id: 7,
+        kind: "User".into(),
+    };
+    let v = events::issue_comment("acme/api", 5, true, &on_issue, &alice);
+    assert_shape(&fixture, &v, "issue_comment");
+    assert_eq!(v["issue"]["number"], 5);
+    assert!(v["issue"]["pull_request"]["url"].is_string());
+    assert_eq!(v["sender"]["login"], "alice");
+
+    // check_run.requested_action
+    let t = hub.add_bot("github-actions[bot]", 41898282);
+    let (_, run, _) = send(
+        &hub,
+        reqwest::Method::POST,
+        &t,
+        "/repos/acme/api/check-runs",
+        Some(
+            json!({"name": "jitaa", "head_sha": head, "status": "in_progress",
+            "external_id": "req-1",
+            "actions": [{"label": "Approve", "description": "d", "identifier": "approve"}]}),
+        ),
+    )
+    .await;
+    let id = run["id"].as_u64().unwrap();
+    let fixture: Value = serde_json::from_str(CHECK_RUN_FIXTURE).unwrap();
+    let v = hub
+        .check_run_requested_action_event("acme/api", id, "approve", "bob")
+        .unwrap();
+    assert_shape(&fixture, &v, "check_run");
+    assert_eq!(v["action"], "requested_action");
+    assert_eq!(v["requested_action"], json!({"identifier": "approve"}));
+    let cr = &v["check_run"];
+    assert_eq!(cr["id"], id);
+    assert_eq!(cr["head_sha"], head);
+    assert_eq!(cr["external_id"], "req-1");
+    assert_eq!(cr["name"], "jitaa");
+    assert_eq!(cr["status"], "in_progress");
+    assert_eq!(cr["conclusion"], Value::Null);
+    assert_eq!(cr["app"]["id"], run["app"]["id"], "the checks API's app");
+    assert_eq!(cr["app"]["slug"], run["app"]["slug"]);
+    assert_eq!(cr["pull_requests"][0]["number"], pr);
+    assert_eq!(cr["pull_requests"][0]["head"]["sha"], head);
+    assert_eq!(cr["pull_requests"][0]["base"]["ref"], "main");
+    assert_eq!(
+        (&v["sender"]["login"], &v["sender"]["id"]),
+        (&json!("bob"), &json!(8))
+    );
+    assert_eq!(v["repository"]["full_name"], "acme/api");
+    assert_eq!(v["organization"]["login"], "acme");
+    assert!(
+        hub.check_run_requested_action_event("acme/api", 1, "x", "bob")
+            .is_none()
+    );
+    let check = &hub.check_runs("acme/api", &head)[0];
+    let v = events::check_run_requested_action("acme/api", check, "deny", "carol", 9);
+    assert_eq!(v["requested_action"]["identifier"], "deny");
+    assert_eq!(v["check_run"]["pull_requests"], json!([]));
+    assert_eq!(v["sender"]["id"], 9);
+
+    // pull_request_review.submitted
+    let review = hub
+        .review_as("bob", "acme/api", pr, "APPROVED", None)
+        .unwrap();
+    let fixture: Value = serde_json::from_str(REVIEW_FIXTURE).unwrap();
+    let v = hub
+        .pull_request_review_event("acme/api", pr, &review)
+        .unwrap();
+    assert_shape(&fixture, &v, "pull_request_review");
+    assert_eq!(v["action"], "submitted");
+    assert_eq!(v["review"]["id"], review.id);
+    assert_eq!(v["review"]["state"], "approved");
+    assert_eq!(v["review"]["commit_id"], head);
+    assert_eq!(v["review"]["user"]["login"], "bob");
+    assert_eq!(v["pull_request"]["number"], pr);
+    assert_eq!(v["pull_request"]["head"]["sha"], head);
+    assert_eq!(v["pull_request"]["head"]["ref"], "feature");
+    assert_eq!(v["pull_request"]["base"]["sha"], "b".repeat(40));
+    assert_eq!(v["pull_request"]["base"]["ref"], "main");
+    assert_eq!(v["pull_request"]["user"]["login"], "alice");
+    assert_eq!(v["sender"]["login"], "bob");
+
+    // workflow_run.completed (no template: GitHub's documented shape)
+    let v = events::workflow_run_completed(
+        "acme/api",
+        777,
+        "Deploy",
+        ".github/workflows/deploy.yml",
+        "pull_request",
+        &head,
+        "feature",
+        &[(pr, &head, "main")],
+    );
+    assert_eq!(v["action"], "completed");
+    let wr = &v["workflow_run"];
+    assert_eq!(wr["id"], 777);
+    assert_eq!(wr["name"], "Deploy");
+    assert_eq!(wr["path"], ".github/workflows/deploy.yml");
+    assert_eq!(wr["event"], "pull_request");
+    assert_eq!(
+        (&wr["status"], &wr["conclusion"]),
+        (&json!("completed"), &json!("success"))
+    );
+    assert_eq!(wr["head_sha"], head);
+    assert_eq!(wr["head_branch"], "feature");
+    assert_eq!(wr["pull_requests"][0]["number"], pr);
+    assert_eq!(
+        wr["pull_requests"][0]["head"],
+        json!({"sha": head, "ref": "feature",
+        "repo": wr["pull_requests"][0]["head"]["repo"]})
+    );
+    assert_eq!(wr["pull_requests"][0]["base"]["ref"], "main");
+    assert_eq!(wr["repository"]["full_name"], "acme/api");
+    assert_eq!(v["workflow"]["path"], ".github/workflows/deploy.yml");
+    assert_eq!(v["workflow"]["name"], "Deploy");
+    assert_eq!(v["repository"]["full_name"], "acme/api");
+
+    // an event file for GITHUB_EVENT_PATH
+    let path = std::env::temp_dir().join(format!("fakehub-event-{}.json", std::process::id()));
+    FakeHub::write_event(&path, &v).unwrap();
+    let back: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(back, v);
+}
+
 fn claims_of(jwt: &str) -> Value {
     use base64::Engine;
     let part = jwt.split('.').nth(1).unwrap();
