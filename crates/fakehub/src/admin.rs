@@ -7,6 +7,7 @@
 //! - `POST /_fakehub/review` `{login, repo, pr, state, commit_id?}`
 //! - `POST /_fakehub/fault` a [`Fault`]
 //! - `GET /_fakehub/requests`, `GET /_fakehub/comments?repo=R&issue=N`
+//! - `GET /_fakehub/reruns` → `[{repo, run_id, login, at}]`, the accepted workflow re-runs
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -91,6 +92,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/_fakehub/fault", post(fault))
         .route("/_fakehub/requests", get(requests))
         .route("/_fakehub/comments", get(comments))
+        .route("/_fakehub/reruns", get(reruns))
         .with_state(shared)
 }
 
@@ -193,6 +195,10 @@ async fn fault(AxState(s): AxState<Shared>, axum::Json(f): axum::Json<Fault>) ->
 
 async fn requests(AxState(s): AxState<Shared>) -> Response {
     axum::Json(json!(s.lock().requests)).into_response()
+}
+
+async fn reruns(AxState(s): AxState<Shared>) -> Response {
+    axum::Json(json!(s.lock().reruns)).into_response()
 }
 
 async fn comments(

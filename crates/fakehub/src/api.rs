@@ -7,10 +7,12 @@ use axum::Router;
 use axum::extract::{Extension, Path, Query, State as AxState};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use crate::state::{CheckRun, CommitStatus, Issue, MAX_PR_FILES, Reaction, now};
+use crate::state::{
+    CheckAction, CheckRun, CommitStatus, Issue, MAX_PR_FILES, Reaction, Rerun, now,
+};
 use crate::{Caller, Shared};
 
 type Q = Query<HashMap<String, String>>;
@@ -39,7 +41,18 @@ pub fn router(shared: Shared) -> Router {
             post(create_reaction),
         )
         .route("/repos/{o}/{r}/check-runs", post(create_check_run))
-        .route("/repos/{o}/{r}/check-runs/{id}", patch(update_check_run))
+        .route(
+            "/repos/{o}/{r}/check-runs/{id}",
+            get(get_check_run).patch(update_check_run),
+        )
+        .route(
+            "/repos/{o}/{r}/commits/{sha}/check-runs",
+            get(list_check_runs),
+        )
+        .route(
+            "/repos/{o}/{r}/actions/runs/{run_id}/rerun",
+            post(rerun_workflow),
+        )
         .route("/repos/{o}/{r}/statuses/{sha}", post(create_status))
         .route(
             "/repos/{o}/{r}/collaborators/{u}/permission",
@@ -66,6 +79,22 @@ fn created(v: Value) -> Response {
 
 /// One page of `items` with GitHub's `Link` header.
 fn paged(base_url: &str, path: &str, q: &HashMap<String, String>, items: Vec<Value>) -> Response {
+    let (body, link) = page_of(base_url, path, q, items);
+    let mut resp = axum::Json(Value::Array(body)).into_response();
+    if let Some(v) = link {
+        resp.headers_mut().insert(header::LINK, v);
+    }
+    resp
+}
+
+/// The `page` of `items` that `per_page` and `page` in `q` ask for (default 30 per
+/// page, at most 100), and the `Link` header that goes with it (none on a single page).
+fn page_of(
+    base_url: &str,
+    path: &str,
+    q: &HashMap<String, String>,
+    items: Vec<Value>,
+) -> (Vec<Value>, Option<HeaderValue>) {
     let per_page = q
         .get("per_page")
         .and_then(|p| p.parse::<usize>().ok())
@@ -80,7 +109,6 @@ fn paged(base_url: &str, path: &str, q: &HashMap<String, String>, items: Vec<Val
     let start = (page - 1).saturating_mul(per_page).min(items.len());
     let end = (start + per_page).min(items.len());
     let body: Vec<Value> = items[start..end].to_vec();
-    let mut resp = axum::Json(Value::Array(body)).into_response();
     let link_to = |p: usize| {
         let mut pairs: Vec<(String, String)> = q
             .iter()
@@ -101,12 +129,12 @@ fn paged(base_url: &str, path: &str, q: &HashMap<String, String>, items: Vec<Val
         links.push(format!("<{}>; rel=\"first\"", link_to(1)));
         links.push(format!("<{}>; rel=\"prev\"", link_to(page - 1)));
     }
-    if !links.is_empty()
-        && let Ok(v) = HeaderValue::from_str(&links.join(", "))
-    {
-        resp.headers_mut().insert(header::LINK, v);
-    }
-    resp
+    let link = if links.is_empty() {
+        None
+    } else {
+        HeaderValue::from_str(&links.join(", ")).ok()
+    };
+    (body, link)
 }
 
 fn full(o: &str, r: &str) -> String {
@@ -502,6 +530,10 @@ async fn create_check_run(
             "Validation Failed: name, head_sha",
         );
     };
+    let actions = match check_actions(&body) {
+        Ok(a) => a,
+        Err(e) => return validation_failed(e),
+    };
     let repo_name = full(&o, &r);
     let id = st.id();
     let mut run = CheckRun {
@@ -511,7 +543,7 @@ async fn create_check_run(
         status: "queued".into(),
         ..CheckRun::default_with(id)
     };
-    apply_check_fields(&mut run, &body);
+    apply_check_fields(&mut run, &body, actions);
     let Some(repo) = st.repos.get_mut(&repo_name) else {
         return not_found();
     };
@@ -531,11 +563,78 @@ impl CheckRun {
             summary: None,
             details_url: None,
             external_id: None,
+            actions: Vec::new(),
         }
     }
 }
 
-fn apply_check_fields(run: &mut CheckRun, body: &Value) {
+/// GitHub's limits on a check run's `actions`.
+const MAX_ACTIONS: usize = 3;
+const MAX_ACTION_LABEL: usize = 20;
+const MAX_ACTION_DESCRIPTION: usize = 40;
+const MAX_ACTION_IDENTIFIER: usize = 20;
+
+/// A 422 to answer: the field and GitHub's message for it.
+struct Invalid(String, String);
+
+fn invalid(field: &str, message: &str) -> Invalid {
+    Invalid(field.into(), message.into())
+}
+
+fn validation_failed(Invalid(field, message): Invalid) -> Response {
+    let body = json!({
+        "message": "Validation Failed",
+        "errors": [{"resource": "CheckRun", "code": "invalid", "field": field, "message": message}],
+        "documentation_url": "https://docs.github.com/rest/checks/runs",
+        "status": "422",
+    });
+    (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
+}
+
+/// The `actions` of a check-run write: None when the body has none (an update keeps
+/// the run's), else every action, or a 422 for GitHub's limits (at most 3; label ≤ 20,
+/// description ≤ 40, identifier ≤ 20 characters; all three required).
+fn check_actions(body: &Value) -> Result<Option<Vec<CheckAction>>, Invalid> {
+    let Some(raw) = body.get("actions") else {
+        return Ok(None);
+    };
+    let Some(list) = raw.as_array() else {
+        return Err(invalid("actions", "actions is not an array"));
+    };
+    if list.len() > MAX_ACTIONS {
+        return Err(invalid(
+            "actions",
+            "Only 3 actions may be specified per check run",
+        ));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for a in list {
+        let field = |k: &str, max: usize| -> Result<String, Invalid> {
+            match a.get(k).and_then(Value::as_str) {
+                Some(v) if v.chars().count() <= max => Ok(v.to_string()),
+                Some(_) => Err(invalid(
+                    &format!("actions.{k}"),
+                    &format!("{k} is too long (maximum is {max} characters)"),
+                )),
+                None => Err(invalid(
+                    &format!("actions.{k}"),
+                    &format!("{k} wasn't supplied"),
+                )),
+            }
+        };
+        out.push(CheckAction {
+            label: field("label", MAX_ACTION_LABEL)?,
+            description: field("description", MAX_ACTION_DESCRIPTION)?,
+            identifier: field("identifier", MAX_ACTION_IDENTIFIER)?,
+        });
+    }
+    Ok(Some(out))
+}
+
+fn apply_check_fields(run: &mut CheckRun, body: &Value, actions: Option<Vec<CheckAction>>) {
+    if let Some(a) = actions {
+        run.actions = a;
+    }
     let s = |k: &str| body.get(k).and_then(Value::as_str).map(String::from);
     if let Some(v) = s("status") {
         run.status = v;
@@ -573,6 +672,10 @@ async fn update_check_run(
             "Resource not accessible by integration",
         );
     }
+    let actions = match check_actions(&body) {
+        Ok(a) => a,
+        Err(e) => return validation_failed(e),
+    };
     let repo_name = full(&o, &r);
     let Some(run) = st
         .repos
@@ -581,9 +684,98 @@ async fn update_check_run(
     else {
         return not_found();
     };
-    apply_check_fields(run, &body);
+    apply_check_fields(run, &body, actions);
     let run = run.clone();
     axum::Json(st.check_run_json(&repo_name, &run)).into_response()
+}
+
+async fn get_check_run(
+    AxState(s): AxState<Shared>,
+    Path((o, r, id)): Path<(String, String, u64)>,
+) -> Response {
+    let st = s.lock();
+    let name = full(&o, &r);
+    match st
+        .repos
+        .get(&name)
+        .and_then(|r| r.check_runs.iter().find(|x| x.id == id))
+    {
+        Some(run) => axum::Json(st.check_run_json(&name, run)).into_response(),
+        None => not_found(),
+    }
+}
+
+/// `GET /repos/{o}/{r}/commits/{ref}/check-runs` (`ref` a full sha): `{total_count,
+/// check_runs}`, newest first, with `check_name`, `status` and `filter` (`latest`, the
+/// default, keeps the newest run of each name; `all` keeps every one) and
+/// `per_page`/`page` with a `Link` header.
+async fn list_check_runs(
+    AxState(s): AxState<Shared>,
+    Path((o, r, sha)): Path<(String, String, String)>,
+    q: Q,
+) -> Response {
+    let st = s.lock();
+    let name = full(&o, &r);
+    let Some(repo) = st.repos.get(&name) else {
+        return not_found();
+    };
+    let all = q.get("filter").map(String::as_str) == Some("all");
+    let mut seen: Vec<&str> = Vec::new();
+    let mut items = Vec::new();
+    for run in repo.check_runs.iter().rev().filter(|c| c.head_sha == sha) {
+        if !all {
+            if seen.contains(&run.name.as_str()) {
+                continue;
+            }
+            seen.push(&run.name);
+        }
+        if q.get("check_name").is_some_and(|n| *n != run.name)
+            || q.get("status").is_some_and(|x| *x != run.status)
+        {
+            continue;
+        }
+        items.push(st.check_run_json(&name, run));
+    }
+    let total = items.len();
+    let (page, link) = page_of(
+        &st.base_url,
+        &format!("/repos/{name}/commits/{sha}/check-runs"),
+        &q,
+        items,
+    );
+    let mut resp = axum::Json(json!({"total_count": total, "check_runs": page})).into_response();
+    if let Some(v) = link {
+        resp.headers_mut().insert(header::LINK, v);
+    }
+    resp
+}
+
+/// `POST /repos/{o}/{r}/actions/runs/{run_id}/rerun`: 201 `{}`, recorded; 403 for a
+/// token without `actions: write`; 404 for an unknown repository. (Any run id of a
+/// known repository is accepted: the stand-in keeps no workflow runs.)
+async fn rerun_workflow(
+    AxState(s): AxState<Shared>,
+    Extension(c): Extension<Caller>,
+    Path((o, r, run_id)): Path<(String, String, u64)>,
+) -> Response {
+    let mut st = s.lock();
+    let repo = full(&o, &r);
+    if !st.repos.contains_key(&repo) {
+        return not_found();
+    }
+    if st.no_actions_write.contains(&c.0) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "Resource not accessible by integration",
+        );
+    }
+    st.reruns.push(Rerun {
+        repo,
+        run_id,
+        login: c.0.clone(),
+        at: now(),
+    });
+    created(json!({}))
 }
 
 async fn create_status(

@@ -13,19 +13,23 @@
 
 pub mod admin;
 pub mod api;
+pub mod events;
 pub mod mw;
 pub mod oidc;
 pub mod state;
 mod world;
 
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
+use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub use state::{
-    CheckRun, Comment, CommitStatus, Fault, PrSpec, Reaction, RecordedRequest, Review, User,
+    CheckAction, CheckRun, Comment, CommitStatus, Fault, PrSpec, Reaction, RecordedRequest, Rerun,
+    Review, User,
 };
 
 /// The login an API request authenticated as.
@@ -167,6 +171,18 @@ impl FakeHub {
 
     /// The environment a jitaa process needs to talk to this stand-in.
     pub fn env(&self) -> Vec<(String, String)> {
+        self.env_with_request_token(self.issuer.request_token())
+    }
+
+    /// [`Self::env`] for one workflow run: its `ACTIONS_ID_TOKEN_REQUEST_TOKEN` is a new
+    /// token whose ID tokens carry `claims` merged over the issuer's template
+    /// ([`oidc::Issuer::request_token_for`]), so processes running at once can hold
+    /// different claims.
+    pub fn env_for_run(&self, claims: Value) -> Vec<(String, String)> {
+        self.env_with_request_token(self.issuer.request_token_for(claims))
+    }
+
+    fn env_with_request_token(&self, request_token: String) -> Vec<(String, String)> {
         vec![
             ("GITHUB_API_URL".into(), self.url.clone()),
             ("JITAA_OIDC_ISSUER".into(), self.url.clone()),
@@ -174,10 +190,7 @@ impl FakeHub {
                 "ACTIONS_ID_TOKEN_REQUEST_URL".into(),
                 format!("{}/_actions/token?api-version=2.0", self.url),
             ),
-            (
-                "ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(),
-                self.issuer.request_token(),
-            ),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(), request_token),
         ]
     }
 
@@ -392,6 +405,140 @@ impl FakeHub {
     /// The user's token lacks `checks: write`: check-run writes get 403.
     pub fn deny_checks_write(&self, login: &str) {
         self.shared.lock().no_checks_write.push(login.into());
+    }
+
+    /// The user's token lacks `actions: write`: workflow re-runs get 403.
+    pub fn deny_actions_write(&self, login: &str) {
+        self.shared.lock().no_actions_write.push(login.into());
+    }
+
+    /// The run ids of the accepted re-runs of `repo`'s workflow runs, in order.
+    pub fn reruns(&self, repo: &str) -> Vec<u64> {
+        self.shared
+            .lock()
+            .reruns
+            .iter()
+            .filter(|r| r.repo == repo)
+            .map(|r| r.run_id)
+            .collect()
+    }
+
+    /// Every accepted re-run, with who asked and when.
+    pub fn rerun_log(&self) -> Vec<Rerun> {
+        self.shared.lock().reruns.clone()
+    }
+
+    /// Writes an event payload (see [`events`]) to `path`, for `GITHUB_EVENT_PATH`.
+    pub fn write_event(path: &Path, value: &Value) -> std::io::Result<()> {
+        events::write(path, value)
+    }
+
+    /// [`events::issue_comment`] for a comment of this stand-in (from
+    /// [`Self::comment_as`]), with the issue's number, kind (PR or not), author, title,
+    /// body and state, the commenter's id and type and `author_association`, and the
+    /// repository's id filled in. None if the repository or issue is unknown.
+    pub fn issue_comment_event(&self, repo: &str, comment: &Comment) -> Option<Value> {
+        let st = self.shared.lock();
+        let r = st.repos.get(repo)?;
+        let issue = r.issues.get(&comment.issue)?;
+        let commenter = st.user(&comment.user);
+        let mut v =
+            events::issue_comment(repo, issue.number, issue.pr.is_some(), comment, &commenter);
+        let author = st.user(&issue.user);
+        let i = &mut v["issue"];
+        i["id"] = json!(issue.id);
+        i["title"] = json!(issue.title);
+        i["body"] = json!(issue.body);
+        i["state"] = json!(issue.state);
+        i["comments"] = json!(issue.comments.len());
+        i["created_at"] = json!(issue.created_at);
+        i["updated_at"] = json!(issue.updated_at);
+        i["user"] = events::user(&author.login, author.id, &author.kind);
+        i["author_association"] = json!(st.association(repo, &issue.user));
+        let label = |l: &String| {
+            json!({"id": 0, "node_id": "", "name": l, "color": "ededed", "default": false,
+                "description": null,
+                "url": format!("https://api.github.com/repos/{repo}/labels/{l}")})
+        };
+        i["labels"] = json!(issue.labels.iter().map(label).collect::<Vec<_>>());
+        i["node_id"] = json!(format!("I_{}", issue.id));
+        v["comment"]["author_association"] = json!(st.association(repo, &comment.user));
+        v["repository"]["id"] = json!(r.id);
+        Some(v)
+    }
+
+    /// [`events::check_run_requested_action`] for check run `check_id` of `repo`, clicked
+    /// by `sender_login` (a known user; id 0 otherwise): `check_run.pull_requests` lists
+    /// the stand-in's open PRs whose head is the run's sha, and the repository's id is
+    /// the stand-in's. None if the repository or check run is unknown.
+    pub fn check_run_requested_action_event(
+        &self,
+        repo: &str,
+        check_id: u64,
+        identifier: &str,
+        sender_login: &str,
+    ) -> Option<Value> {
+        let st = self.shared.lock();
+        let r = st.repos.get(repo)?;
+        let check = r.check_runs.iter().find(|c| c.id == check_id)?;
+        let sender = st.user(sender_login);
+        let mut v =
+            events::check_run_requested_action(repo, check, identifier, sender_login, sender.id);
+        v["sender"]["type"] = json!(sender.kind);
+        let prs: Vec<Value> = r
+            .issues
+            .values()
+            .filter(|i| i.state == "open")
+            .filter_map(|i| i.pr.as_ref().map(|p| (i.number, p)))
+            .filter(|(_, p)| p.head_sha == check.head_sha)
+            .map(|(n, p)| {
+                let mut e = events::pull_ref(
+                    repo,
+                    r.id,
+                    n,
+                    (&p.head_sha, &p.head_ref),
+                    (&p.base_sha, &p.base_ref),
+                );
+                e["id"] = json!(p.id);
+                e
+            })
+            .collect();
+        if let Some(head_ref) = prs.first().map(|p| p["head"]["ref"].clone()) {
+            v["check_run"]["check_suite"]["head_branch"] = head_ref;
+        }
+        v["check_run"]["pull_requests"] = json!(prs);
+        v["check_run"]["check_suite"]["pull_requests"] = json!(prs);
+        v["repository"]["id"] = json!(r.id);
+        Some(v)
+    }
+
+    /// [`events::pull_request_review_submitted`] for a review of this stand-in (from
+    /// [`Self::review_as`]) on PR `pr`, with the PR's author, title, head and base, the
+    /// reviewer's id and type, and the repository's id. None if the PR is unknown.
+    pub fn pull_request_review_event(&self, repo: &str, pr: u64, review: &Review) -> Option<Value> {
+        let st = self.shared.lock();
+        let r = st.repos.get(repo)?;
+        let issue = r.issues.get(&pr)?;
+        let p = issue.pr.as_ref()?;
+        let spec = PrSpec {
+            number: Some(pr),
+            title: issue.title.clone(),
+            author: issue.user.clone(),
+            head_sha: p.head_sha.clone(),
+            head_ref: p.head_ref.clone(),
+            base_sha: p.base_sha.clone(),
+            base_ref: p.base_ref.clone(),
+            files: Vec::new(),
+        };
+        let reviewer = st.user(&review.user);
+        let mut v = events::pull_request_review_submitted(repo, pr, review, &reviewer, &spec);
+        let author = st.user(&issue.user);
+        v["pull_request"]["user"] = events::user(&author.login, author.id, &author.kind);
+        v["pull_request"]["id"] = json!(p.id);
+        v["pull_request"]["state"] = json!(issue.state);
+        v["review"]["author_association"] = json!(st.association(repo, &review.user));
+        v["repository"]["id"] = json!(r.id);
+        Some(v)
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {

@@ -95,6 +95,9 @@ struct State {
     claims: Map<String, Value>,
     /// Token requests still to fail, and with which status.
     fail_token_requests: (usize, u16),
+    /// Per-run request tokens ([`Issuer::request_token_for`]) and the claims merged
+    /// over `claims` in the tokens minted for them.
+    profiles: HashMap<String, Value>,
 }
 
 /// The stand-in issuer. Cheap to clone: every clone shares one state.
@@ -170,13 +173,7 @@ impl Issuer {
     /// An issuer signing with the first test key, with [`default_claims`], and base URL
     /// `http://127.0.0.1` until [`Issuer::set_base_url`] says where it is served.
     pub fn new() -> Issuer {
-        let request_token: String = {
-            use rand::Rng;
-            let mut rng = rand::thread_rng();
-            (0..32)
-                .map(|_| format!("{:02x}", rng.r#gen::<u8>()))
-                .collect()
-        };
+        let request_token = random_token();
         Issuer {
             state: Arc::new(Mutex::new(State {
                 base_url: "http://127.0.0.1".into(),
@@ -184,6 +181,7 @@ impl Issuer {
                 next_key: 1,
                 claims: default_claims(),
                 fail_token_requests: (0, 503),
+                profiles: HashMap::new(),
             })),
             request_token: request_token.into(),
             counters: Arc::new(Counters::default()),
@@ -208,6 +206,17 @@ impl Issuer {
     /// The `ACTIONS_ID_TOKEN_REQUEST_TOKEN` the token endpoint accepts.
     pub fn request_token(&self) -> String {
         self.request_token.to_string()
+    }
+
+    /// A new `ACTIONS_ID_TOKEN_REQUEST_TOKEN` for one workflow run: the tokens the token
+    /// endpoint mints for it carry `claims` (an object; a `null` removes a claim) merged
+    /// over the template of [`Issuer::set_claims`] at the time of minting. Two runs at
+    /// once (two processes) each get their own token and claims; [`Issuer::request_token`]
+    /// keeps minting with the template alone.
+    pub fn request_token_for(&self, claims: Value) -> String {
+        let token = random_token();
+        self.lock().profiles.insert(token.clone(), claims);
+        token
     }
 
     /// Merges `claims` (an object) into the claims of minted tokens; a `null` value
@@ -289,6 +298,11 @@ impl Issuer {
     /// current public key's PEM bytes (the key-confusion attack); anything else (e.g.
     /// `none`) gets an empty signature.
     pub fn mint_with(&self, header: Value, claims: Value) -> String {
+        self.mint_over(None, header, claims)
+    }
+
+    /// [`Issuer::mint_with`] with a run's claims (`run`) merged over the template first.
+    fn mint_over(&self, run: Option<&Value>, header: Value, claims: Value) -> String {
         let (key, mut body) = {
             let s = self.lock();
             let Some(key) = s.keys.last().cloned() else {
@@ -302,6 +316,9 @@ impl Issuer {
             body.insert("nbf".into(), json!(now - NBF_SKEW_SECS));
             body.insert("exp".into(), json!(now + TOKEN_LIFETIME_SECS));
             body.insert("jti".into(), json!(ulid_like()));
+            if let Some(run) = run {
+                merge(&mut body, run);
+            }
             (key, body)
         };
         merge(&mut body, &claims);
@@ -395,35 +412,53 @@ impl Issuer {
                 return (status, Json(json!({"message": "injected failure"}))).into_response();
             }
         }
-        let expected = format!("Bearer {}", self.request_token);
-        let authorized = headers
+        let presented = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v == expected);
-        if !authorized {
+            .and_then(|v| v.strip_prefix("Bearer "));
+        // None: not a token of this issuer; Some(None): the shared one; Some(Some(c)): a run's.
+        let run: Option<Option<Value>> = match presented {
+            Some(t) if t == &*self.request_token => Some(None),
+            Some(t) => self.lock().profiles.get(t).cloned().map(Some),
+            None => None,
+        };
+        let Some(run) = run else {
             return (
                 StatusCode::UNAUTHORIZED,
                 Json(json!({"message": "Bad credentials"})),
             )
                 .into_response();
-        }
+        };
         // Actions' default audience is the owner's URL.
         let audience = match query.get("audience") {
             Some(a) if !a.is_empty() => a.clone(),
             _ => {
-                let owner = self
-                    .lock()
-                    .claims
-                    .get("repository_owner")
+                let owner = run
+                    .as_ref()
+                    .and_then(|c| c.get("repository_owner"))
+                    .filter(|o| !o.is_null())
+                    .cloned()
+                    .or_else(|| self.lock().claims.get("repository_owner").cloned());
+                let owner = owner
+                    .as_ref()
                     .and_then(Value::as_str)
                     .unwrap_or("octocat")
                     .to_string();
                 format!("https://github.com/{owner}")
             }
         };
-        let value = self.mint(&audience);
+        let value = self.mint_over(run.as_ref(), json!({}), json!({"aud": audience}));
         Json(json!({"count": value.len(), "value": value})).into_response()
     }
+}
+
+/// 32 random bytes, hex: a runner request token.
+fn random_token() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..32)
+        .map(|_| format!("{:02x}", rng.r#gen::<u8>()))
+        .collect()
 }
 
 fn ulid_like() -> String {

@@ -105,6 +105,33 @@ pub struct CheckRun {
     pub summary: Option<String>,
     pub details_url: Option<String>,
     pub external_id: Option<String>,
+    /// The buttons GitHub shows on the run (at most 3); a click sends a
+    /// `check_run.requested_action` event with the action's `identifier`.
+    #[serde(default)]
+    pub actions: Vec<CheckAction>,
+}
+
+/// One requested action of a check run, as `actions[]` of the checks API.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CheckAction {
+    /// At most 20 characters.
+    pub label: String,
+    /// At most 40 characters.
+    pub description: String,
+    /// At most 20 characters.
+    pub identifier: String,
+}
+
+/// One `POST /repos/{o}/{r}/actions/runs/{run_id}/rerun` the stand-in accepted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Rerun {
+    /// `owner/name`
+    pub repo: String,
+    pub run_id: u64,
+    /// Who asked (the token's login).
+    pub login: String,
+    /// The stand-in's clock, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub at: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -255,6 +282,10 @@ pub struct State {
     pub tokens: HashMap<String, String>,
     /// logins whose tokens lack `checks: write`
     pub no_checks_write: Vec<String>,
+    /// logins whose tokens lack `actions: write`
+    pub no_actions_write: Vec<String>,
+    /// Accepted workflow re-runs, in order.
+    pub reruns: Vec<Rerun>,
     pub repos: BTreeMap<String, Repo>,
     /// (org, slug) -> member logins
     pub teams: HashMap<(String, String), Vec<String>>,
@@ -301,6 +332,15 @@ impl State {
     pub fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// The user `login` (id 0 and type `User` if unknown).
+    pub fn user(&self, login: &str) -> User {
+        self.users.get(login).cloned().unwrap_or_else(|| User {
+            login: login.into(),
+            id: 0,
+            kind: "User".into(),
+        })
     }
 
     pub fn user_json(&self, login: &str) -> Value {
@@ -433,6 +473,7 @@ impl State {
                        "annotations_count": 0,
                        "annotations_url": format!("{b}/repos/{repo}/check-runs/{}/annotations", c.id)},
             "app": {"id": 1, "slug": "fakehub", "name": "fakehub"},
+            "actions": c.actions,
         })
     }
 
