@@ -264,12 +264,9 @@ impl<'r> Records<'r> {
         id: &str,
         tokens: &dyn super::OidcVerifier,
     ) -> Result<Option<(&Record, crate::oidc::Context)>, Uncertified> {
-        let Some(l) = self
-            .listed
-            .iter()
-            .rev()
-            .find(|l| l.record.payload.kind == Kind::Request && request_link(&l.record) == Some(id))
-        else {
+        let Some(l) = self.listed.iter().rev().find(|l| {
+            l.record.payload.kind == Kind::Request && request_link(&l.record) == Some(id)
+        }) else {
             return Ok(None);
         };
         let doc = match self.repo {
@@ -529,7 +526,9 @@ fn verified_claims(
 /// run from any other branch is the change's own code and proves nothing.
 fn keyless(trust: &Trust, token: &str, payload: &Value, digest: &str) -> Result<(), String> {
     let Some(k) = trust.keyless.as_ref() else {
-        return Err("does not certify approvals: the policy lists no audit.trusted_workflows".into());
+        return Err(
+            "does not certify approvals: the policy lists no audit.trusted_workflows".into(),
+        );
     };
     let claims = verified_claims(k.tokens.as_ref(), token, payload, digest)?;
     if !k.accepts(&claims.repository, &claims.job_workflow_ref) {

@@ -26,8 +26,8 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use crate::exit::{Code, Failure};
 
 pub use audit::AuditArgs;
-pub use docs::{CompletionsArgs, ManArgs};
 pub use decide::DecideArgs;
+pub use docs::{CompletionsArgs, ManArgs};
 pub use gate::GateArgs;
 pub use hook::HookCmd;
 pub use keygen::KeygenArgs;
@@ -236,8 +236,10 @@ jitaa gate --environment production --timeout 30m")]
     /// Decide a pending request (`gate --no-wait`) when a comment, a review or a check
     /// run button concerns it: in a workflow of the default branch on issue_comment,
     /// check_run and workflow_run events (exit 0 unless something is broken).
-    #[command(after_help = "Example (.github/workflows/jitaa.yml, on: issue_comment / check_run / workflow_run):\n  \
-jitaa decide")]
+    #[command(
+        after_help = "Example (.github/workflows/jitaa.yml, on: issue_comment / check_run / workflow_run):\n  \
+jitaa decide"
+    )]
     Decide(DecideArgs),
     /// Ask for approval of a push ahead of time (posts a request issue).
     #[command(after_help = "Example:\n  jitaa request --ref main --wait   # then git push")]

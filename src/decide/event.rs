@@ -107,7 +107,9 @@ pub(crate) fn parse(name: &str, payload: &[u8]) -> Result<Parsed, EventError> {
             let approve = match identifier {
                 "approve" => true,
                 "deny" => false,
-                other => return ignored(format!("a check run button `{other}` that is not jitaa's")),
+                other => {
+                    return ignored(format!("a check run button `{other}` that is not jitaa's"));
+                }
             };
             let request_id = v
                 .get("check_run")

@@ -69,7 +69,11 @@ pub(super) async fn one<G: GitHub>(
             run.repo
         )
     });
-    if !run.repo.to_string().eq_ignore_ascii_case(&ctx.name.to_string()) {
+    if !run
+        .repo
+        .to_string()
+        .eq_ignore_ascii_case(&ctx.name.to_string())
+    {
         say.say(&format!(
             "jitaa decide: request {}: its run is of {}, not {}; not judged",
             p.id, run.repo, ctx.name
@@ -140,7 +144,8 @@ pub(super) async fn one<G: GitHub>(
         .filter(|d| *d > posted_at)
         .unwrap_or_else(|| {
             posted_at
-                + chrono::Duration::from_std(rule.timeout).unwrap_or_else(|_| chrono::Duration::zero())
+                + chrono::Duration::from_std(rule.timeout)
+                    .unwrap_or_else(|_| chrono::Duration::zero())
         });
     rule.timeout = (deadline - posted_at).to_std().unwrap_or_default();
     let requester = facts::requester(&run, pr.as_ref());
@@ -216,13 +221,23 @@ pub(super) async fn one<G: GitHub>(
             },
             created_at: now,
             updated_at: now,
-            url: format!("{}/runs/{check_run_id}", run.run_url.clone().unwrap_or_default()),
+            url: format!(
+                "{}/runs/{check_run_id}",
+                run.run_url.clone().unwrap_or_default()
+            ),
         });
     }
     let mut facts_by_login = FactsByLogin::new();
     let mut resolved = std::collections::HashSet::new();
-    request::resolve_facts(client, &ask, &posted, &events, &mut facts_by_login, &mut resolved)
-        .await?;
+    request::resolve_facts(
+        client,
+        &ask,
+        &posted,
+        &events,
+        &mut facts_by_login,
+        &mut resolved,
+    )
+    .await?;
     let outcome = approval::decide(&rule, &posted.request, &events, &facts_by_login, now);
     acknowledge(ctx, &ask, &posted, &outcome, say).await;
 
@@ -335,7 +350,11 @@ async fn acknowledge<G: GitHub>(
         Trigger::Button { .. } => BUTTON,
         Trigger::Review { .. } => return,
     };
-    for ack in outcome.acknowledgements.iter().filter(|a| a.comment_id == own) {
+    for ack in outcome
+        .acknowledgements
+        .iter()
+        .filter(|a| a.comment_id == own)
+    {
         let accepted = match &ack.verdict {
             AckVerdict::Refused {
                 reason: Refusal::BeforeRequest { .. },
@@ -360,7 +379,9 @@ async fn acknowledge<G: GitHub>(
                 ack.login.clone()
             };
             let text = body::refusal_reply(&what, &posted.request.id, message);
-            say.say(&format!("jitaa decide: refused @{what}'s command: {message}"));
+            say.say(&format!(
+                "jitaa decide: refused @{what}'s command: {message}"
+            ));
             if let Err(e) = ctx
                 .client
                 .create_comment(&ask.repo, posted.thread.number, &text)

@@ -85,8 +85,16 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
         .map_err(gh_fail("finding the pull request of the commit"))?;
     let event = EventFacts::from_env()?;
     let pr = find_pr(&client, &run, &pulls, &event).await?;
-    let base = match protected_base(&repo, &client, &run, pr.as_ref(), &default, &records, &event)
-        .await
+    let base = match protected_base(
+        &repo,
+        &client,
+        &run,
+        pr.as_ref(),
+        &default,
+        &records,
+        &event,
+    )
+    .await
     {
         Ok(b) => b,
         // A force-push to a protected branch: no protected base, recorded as a violation.
@@ -371,8 +379,11 @@ pub(crate) fn link_request(
 
 /// The `request-id` and `request-url` step outputs.
 fn request_outputs(id: &str, url: &str) -> Result<(), Failure> {
-    actions::set_outputs(&[("request-id", id.to_string()), ("request-url", url.to_string())])
-        .map_err(|e| Failure::unreachable(format!("writing GITHUB_OUTPUT: {e}")))
+    actions::set_outputs(&[
+        ("request-id", id.to_string()),
+        ("request-url", url.to_string()),
+    ])
+    .map_err(|e| Failure::unreachable(format!("writing GITHUB_OUTPUT: {e}")))
 }
 
 /// `1 approval`, `2 approvals`.

@@ -10,10 +10,9 @@ use super::GitHub;
 use super::client::{Client, Mode};
 use super::error::GitHubError;
 use super::types::{
-    CheckRunInfo, CheckRunList,
-    Activity, Actor, CheckHandle, CheckRunAck, CheckSpec, Comment, ContentFile, Issue, Membership,
-    Permission, PrFile, PrFiles, PullRequest, ReactionAck, ReactionKind, RepoName, Review,
-    StatusAck, parse,
+    Activity, Actor, CheckHandle, CheckRunAck, CheckRunInfo, CheckRunList, CheckSpec, Comment,
+    ContentFile, Issue, Membership, Permission, PrFile, PrFiles, PullRequest, ReactionAck,
+    ReactionKind, RepoName, Review, StatusAck, parse,
 };
 
 /// GitHub's cap on the files a PR's file listing returns.

@@ -3,8 +3,8 @@
 //! fields and strict about the ones used: a missing id or login is an error, not a guess.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use super::error::GitHubError;
 

@@ -129,7 +129,9 @@ pub(crate) struct DeveloperAsk {
 /// The developer's ask of a request comment (its second line), if it has one.
 pub(crate) fn developer_ask_of(body: &str) -> Option<DeveloperAsk> {
     let line = body.lines().nth(1)?.trim();
-    let json = line.strip_prefix("<!-- jitaa-ask: ")?.strip_suffix(" -->")?;
+    let json = line
+        .strip_prefix("<!-- jitaa-ask: ")?
+        .strip_suffix(" -->")?;
     serde_json::from_str(json).ok()
 }
 
@@ -143,7 +145,10 @@ pub(crate) fn request_comment(
     let mut s = String::new();
     s.push_str(&format!("<!-- jitaa-request: {id} -->\n"));
     if ask.run_url.is_none() {
-        s.push_str(&format!("<!-- jitaa-ask: {} -->\n", developer_ask(ask, timeout)));
+        s.push_str(&format!(
+            "<!-- jitaa-ask: {} -->\n",
+            developer_ask(ask, timeout)
+        ));
     }
     s.push_str(&format!(
         "### jitaa: approval requested for {}\n\n",

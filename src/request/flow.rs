@@ -196,7 +196,11 @@ impl Watch<'_> {
     /// Polls until the request's decision is on the audit branch: approved and
     /// certified as the hook will check it (0), denied (1), expired or past the
     /// deadline (3); a signal cancels (1).
-    async fn until_decided(&self, signals: &mut super::Signals, say: &dyn Progress) -> Result<Code, Failure> {
+    async fn until_decided(
+        &self,
+        signals: &mut super::Signals,
+        say: &dyn Progress,
+    ) -> Result<Code, Failure> {
         let mut last_line = std::time::Instant::now() - Duration::from_secs(3600);
         loop {
             if let Some(code) = self.look(say)? {
@@ -274,7 +278,11 @@ impl Watch<'_> {
             Some(audit::Decision::Denied) => {
                 eprintln!(
                     "denied: {} (record {id})",
-                    decision.payload.reason.as_deref().unwrap_or("no reason given")
+                    decision
+                        .payload
+                        .reason
+                        .as_deref()
+                        .unwrap_or("no reason given")
                 );
                 Ok(Some(Code::Denied))
             }

@@ -28,6 +28,7 @@ mod audit;
 mod cli_errors;
 mod cli_help;
 mod codeowners;
+mod decide;
 mod gate;
 mod github;
 mod hook;

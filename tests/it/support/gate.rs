@@ -126,6 +126,14 @@ impl Gate<'_> {
         self
     }
 
+    /// The token's claims besides those of the run (`job_workflow_ref`, ...).
+    pub fn claims(mut self, extra: Value) -> Self {
+        if let (Some(c), Value::Object(e)) = (self.claims.as_object_mut(), extra) {
+            c.extend(e);
+        }
+        self
+    }
+
     /// A re-run: GITHUB_RUN_ATTEMPT.
     pub fn attempt(mut self, n: u32) -> Self {
         let sha = self.env["GITHUB_SHA"].clone();
@@ -138,10 +146,14 @@ impl Gate<'_> {
 
     fn command(&self) -> Command {
         let w = self.world;
+        // The deploy workflow's run (a decide run before may have changed the claims).
         w.hub.oidc().set_claims(json!({
             "repository": REPO,
             "repository_owner": "acme",
             "run_id": "4242",
+            "environment": null,
+            "workflow_ref": "acme/api/.github/workflows/deploy.yml@refs/heads/main",
+            "job_workflow_ref": "acme/api/.github/workflows/deploy.yml@refs/heads/main",
         }));
         w.hub.oidc().set_claims(self.claims.clone());
         let mut cmd = jitaa();
@@ -200,6 +212,15 @@ pub struct Running {
 }
 
 impl Running {
+    pub fn new(child: Child, output: PathBuf, summary: PathBuf, dir: tempfile::TempDir) -> Running {
+        Running {
+            child,
+            output,
+            summary,
+            _dir: dir,
+        }
+    }
+
     /// Waits (up to 20 s) for the process to exit.
     pub fn finish(self) -> Done {
         let out = wait_for_exit(self.child, Duration::from_secs(20));
@@ -227,7 +248,7 @@ pub struct Done {
 }
 
 impl Done {
-    fn from_output(out: Output, output: &Path, summary: &Path) -> Done {
+    pub fn from_output(out: Output, output: &Path, summary: &Path) -> Done {
         Done {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -24,6 +24,7 @@
 //! ```
 #![allow(dead_code, unused_imports)]
 
+pub mod decide;
 pub mod gate;
 pub mod hub;
 pub mod keys;
@@ -31,6 +32,7 @@ pub mod process;
 pub mod records;
 pub mod world;
 
+pub use decide::{DECIDE_WORKFLOW, Decide, KEYLESS_POLICY};
 pub use gate::{Done, Gate, Running};
 pub use keys::{Key, signers_line, ssh_keygen};
 pub use process::{
