@@ -14,7 +14,7 @@ use crate::approval::{
 use crate::audit::approvals::Records;
 use crate::audit::once::{Once, append_once};
 use crate::audit::{self, Draft, Kind, RuleRef, Signers, Subject};
-use crate::base::AtDefault;
+use crate::base::{self, Action, AtDefault, GitFiles};
 use crate::exit::Failure;
 use crate::gate::context::{self, RecordContext, Token};
 use crate::gate::facts::{self, EventFacts};
@@ -26,7 +26,7 @@ use crate::repo::Repo;
 use crate::request::{self, Ask, LINK, Posted, body, gh_fail, record};
 
 use super::event::Trigger;
-use super::pending::Pending;
+use super::pending::{Pending, Source};
 
 /// What every judgement of this run shares.
 pub(super) struct Ctx<'a, G: GitHub> {
@@ -46,6 +46,16 @@ pub(super) struct Ctx<'a, G: GitHub> {
 /// The comment id a button press stands in for (never a real comment's).
 const BUTTON: u64 = u64::MAX;
 
+/// A request made ready for the engine: what the waiting gate (or `jitaa request`)
+/// would have had.
+struct Judged {
+    ask: Ask,
+    posted: Posted,
+    policy_digest: String,
+    /// The requesting workflow run, re-run once approved (none for a developer's ask).
+    run_id: Option<u64>,
+}
+
 /// Judges `p`; on a decision records it once, completes the check run, updates the
 /// request comment and, when approved, re-runs the requesting run.
 pub(super) async fn one<G: GitHub>(
@@ -53,15 +63,34 @@ pub(super) async fn one<G: GitHub>(
     p: &Pending<'_>,
     say: &dyn Progress,
 ) -> Result<(), Failure> {
+    let judged = match &p.source {
+        Source::Run { record, claims } => from_run(ctx, p, record, claims, say).await?,
+        Source::Developer { ask, author } => from_developer(ctx, p, ask, author, say)?,
+    };
+    match judged {
+        Some(j) => decide(ctx, p, j, say).await,
+        None => Ok(()),
+    }
+}
+
+/// A gate's request: the run's facts from its verified claims, then the protected
+/// base, rules and changed paths with the gate's own functions.
+async fn from_run<G: GitHub>(
+    ctx: &Ctx<'_, G>,
+    p: &Pending<'_>,
+    record: &audit::Record,
+    claims: &crate::oidc::Context,
+    say: &dyn Progress,
+) -> Result<Option<Judged>, Failure> {
     let client = ctx.client;
-    // The requesting run, from its verified claims; the environment is the record's
-    // (the gate's `--environment`), which must agree with a claim that names one.
+    // The environment is the record's (the gate's `--environment`), which must agree
+    // with a claim that names one.
     let token = Token::Verified {
-        context: Box::new(p.claims.clone()),
+        context: Box::new(claims.clone()),
         jwks: None,
     };
-    let mut run = context::run(&token, p.record.payload.subject.environment.as_deref())?;
-    let run_id: u64 = p.claims.run_id.parse().unwrap_or(0);
+    let mut run = context::run(&token, record.payload.subject.environment.as_deref())?;
+    let run_id: u64 = claims.run_id.parse().unwrap_or(0);
     run.run_url = crate::oidc::process_env("GITHUB_SERVER_URL").map(|s| {
         format!(
             "{}/{}/actions/runs/{run_id}",
@@ -78,17 +107,15 @@ pub(super) async fn one<G: GitHub>(
             "jitaa decide: request {}: its run is of {}, not {}; not judged",
             p.id, run.repo, ctx.name
         ));
-        return Ok(());
+        return Ok(None);
     }
-    if !run.sha.eq_ignore_ascii_case(&p.record.payload.subject.sha) {
+    if !run.sha.eq_ignore_ascii_case(&record.payload.subject.sha) {
         say.say(&format!(
             "jitaa decide: request {}: its record is for {} but its run for {}; not judged",
-            p.id, p.record.payload.subject.sha, run.sha
+            p.id, record.payload.subject.sha, run.sha
         ));
-        return Ok(());
+        return Ok(None);
     }
-
-    // The protected base, the rules there and the changed paths, as the gate found them.
     let none = EventFacts::default();
     let pr = if p.thread.is_pr {
         Some(
@@ -122,68 +149,173 @@ pub(super) async fn one<G: GitHub>(
     )
     .await?;
     let owners = request::owners_of(at.codeowners.as_ref(), &changed);
-    let branch = run.git_ref.strip_prefix("refs/heads/");
     let mut rule = at
         .policy
         .policy
         .rule_for(&MatchInput {
             environment: run.environment.as_deref(),
-            branch,
+            branch: run.git_ref.strip_prefix("refs/heads/"),
             paths: &changed,
             event: Some(&run.event),
             actor: Some(&run.actor),
         })
         .rule;
     let posted_at = p.comment.created_at;
-    let deadline = p
-        .record
+    let deadline = record
         .payload
         .expires_at
         .as_deref()
         .and_then(|t| audit::record::parse_time(t).ok())
         .filter(|d| *d > posted_at)
-        .unwrap_or_else(|| {
-            posted_at
-                + chrono::Duration::from_std(rule.timeout)
-                    .unwrap_or_else(|_| chrono::Duration::zero())
-        });
+        .unwrap_or_else(|| posted_at + to_chrono(rule.timeout));
     rule.timeout = (deadline - posted_at).to_std().unwrap_or_default();
-    let requester = facts::requester(&run, pr.as_ref());
     let target = match &run.environment {
         Some(e) => Target::Environment(e.clone()),
         None => Target::Ref(run.git_ref.clone()),
     };
-    let review_sha = facts::review_sha(&run, pr.as_ref(), &none);
     let ask = Ask {
         repo: run.repo.clone(),
         sha: run.sha.clone(),
         git_ref: Some(run.git_ref.clone()),
-        target: target.clone(),
-        requester: requester.clone(),
+        target,
+        requester: facts::requester(&run, pr.as_ref()),
         actor: run.actor.clone(),
-        rule: rule.clone(),
-        paths: owners.clone(),
+        rule,
+        paths: owners,
         run_url: run.run_url.clone(),
-        review_sha: review_sha.clone(),
+        review_sha: facts::review_sha(&run, pr.as_ref(), &none),
     };
-    let posted = Posted {
+    Ok(Some(Judged {
+        posted: posted(p, &ask, deadline),
+        ask,
+        policy_digest: at.policy.digest,
+        run_id: Some(run_id),
+    }))
+}
+
+/// A developer's `jitaa request`: the rules at the remote branch's current tip (as the
+/// hook will read them), over the paths the request states.
+fn from_developer<G: GitHub>(
+    ctx: &Ctx<'_, G>,
+    p: &Pending<'_>,
+    stated: &body::DeveloperAsk,
+    author: &audit::Actor,
+    say: &dyn Progress,
+) -> Result<Option<Judged>, Failure> {
+    let Some(branch) = stated.git_ref.strip_prefix("refs/heads/") else {
+        say.say(&format!(
+            "jitaa decide: request {}: `{}` is not a branch; not judged",
+            p.id, stated.git_ref
+        ));
+        return Ok(None);
+    };
+    if !stated.complete {
+        say.say(&format!(
+            "jitaa decide: request {}: it changes more than {} paths, more than a request comment can state; push a branch and approve its pull request instead",
+            p.id,
+            body::MAX_ASK_PATHS
+        ));
+        return Ok(None);
+    }
+    let repo = ctx.repo;
+    repo.fetch_branch("origin", branch, false);
+    let tip = repo
+        .git()
+        .refname_to_id(&format!("refs/remotes/origin/{branch}"))
+        .ok()
+        .map(|t| t.to_string());
+    let base = base::choose(
+        &Action::RemoteTip {
+            branch,
+            tip: tip.as_deref(),
+        },
+        &ctx.default.branch(),
+        repo,
+    )?;
+    let files = GitFiles::at_base(repo, &base)?;
+    let at = base::rules(&files, None)?;
+    let owners = request::owners_of(at.codeowners.as_ref(), &stated.paths);
+    let mut rule = at
+        .policy
+        .policy
+        .rule_for(&MatchInput {
+            environment: None,
+            branch: Some(branch),
+            paths: &stated.paths,
+            event: Some("push"),
+            actor: Some(&author.login),
+        })
+        .rule;
+    rule.timeout = std::time::Duration::from_secs(stated.timeout_secs);
+    let deletion = stated.sha.bytes().all(|b| b == b'0');
+    if deletion || rule.approvals == 0 {
+        // Deleting a protected branch always needs an approval, as `jitaa request` asks.
+        rule.approvals = rule.approvals.max(1);
+    }
+    let ask = Ask {
+        repo: ctx.name.clone(),
+        sha: stated.sha.clone(),
+        git_ref: Some(stated.git_ref.clone()),
+        target: Target::Ref(stated.git_ref.clone()),
+        requester: author.clone(),
+        actor: author.login.clone(),
+        rule,
+        paths: owners,
+        run_url: None,
+        review_sha: None,
+    };
+    let deadline = p.comment.created_at + to_chrono(ask.rule.timeout);
+    Ok(Some(Judged {
+        posted: posted(p, &ask, deadline),
+        ask,
+        policy_digest: at.policy.digest,
+        run_id: None,
+    }))
+}
+
+fn to_chrono(d: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or_else(|_| chrono::Duration::zero())
+}
+
+/// The request as posted: bound to its comment's `created_at` and id.
+fn posted(p: &Pending<'_>, ask: &Ask, deadline: chrono::DateTime<Utc>) -> Posted {
+    Posted {
         request: approval::Request {
             id: p.id.clone(),
-            repository: run.repo.to_string(),
-            sha: review_sha.unwrap_or_else(|| run.sha.clone()),
-            target,
-            requester: requester.login.clone(),
-            actor: run.actor.clone(),
-            posted_at,
+            repository: ask.repo.to_string(),
+            sha: ask.review_sha.clone().unwrap_or_else(|| ask.sha.clone()),
+            target: ask.target.clone(),
+            requester: ask.requester.login.clone(),
+            actor: ask.actor.clone(),
+            posted_at: p.comment.created_at,
             comment_id: Some(p.comment.id),
-            paths: owners,
+            paths: ask.paths.clone(),
         },
         thread: p.thread.clone(),
         comment_id: p.comment.id,
         comment_url: p.comment.html_url.clone(),
         deadline,
-    };
+    }
+}
 
+/// The engine over the thread; on a decision, the record, the check run, the comment
+/// and the re-run.
+async fn decide<G: GitHub>(
+    ctx: &Ctx<'_, G>,
+    p: &Pending<'_>,
+    judged: Judged,
+    say: &dyn Progress,
+) -> Result<(), Failure> {
+    let client = ctx.client;
+    let Judged {
+        ask,
+        posted,
+        policy_digest,
+        run_id,
+    } = judged;
+    let rule = &ask.rule;
+    let requester = ask.requester.clone();
+    let run_url = ask.run_url.clone();
     // The engine, over the thread (and the button press), with each author's facts.
     let now = Utc::now();
     let mut events = Events {
@@ -192,7 +324,7 @@ pub(super) async fn one<G: GitHub>(
     };
     if p.thread.is_pr {
         events.reviews = client
-            .reviews(&run.repo, p.thread.number)
+            .reviews(&ask.repo, p.thread.number)
             .await
             .map_err(gh_fail("reading the pull request's reviews"))?
             .iter()
@@ -222,8 +354,11 @@ pub(super) async fn one<G: GitHub>(
             created_at: now,
             updated_at: now,
             url: format!(
-                "{}/runs/{check_run_id}",
-                run.run_url.clone().unwrap_or_default()
+                "{}/{}/runs/{check_run_id}",
+                crate::oidc::process_env("GITHUB_SERVER_URL")
+                    .unwrap_or_else(|| "https://github.com".into())
+                    .trim_end_matches('/'),
+                ask.repo
             ),
         });
     }
@@ -238,7 +373,7 @@ pub(super) async fn one<G: GitHub>(
         &mut resolved,
     )
     .await?;
-    let outcome = approval::decide(&rule, &posted.request, &events, &facts_by_login, now);
+    let outcome = approval::decide(rule, &posted.request, &events, &facts_by_login, now);
     acknowledge(ctx, &ask, &posted, &outcome, say).await;
 
     if let Decision::Pending { .. } = outcome.decision {
@@ -263,19 +398,22 @@ pub(super) async fn one<G: GitHub>(
     // ONE decision record, however many decide runs race for it.
     let mut draft = Draft::new(
         Kind::Decision,
-        run.repo.to_string(),
+        ask.repo.to_string(),
         Subject {
-            sha: run.sha.clone(),
-            git_ref: Some(run.git_ref.clone()),
-            environment: run.environment.clone(),
+            sha: ask.sha.clone(),
+            git_ref: ask.git_ref.clone(),
+            environment: match &ask.target {
+                Target::Environment(e) => Some(e.clone()),
+                Target::Ref(_) => None,
+            },
         },
-        requester,
+        requester.clone(),
     );
     draft.decision = Some(ended.record());
     draft.rule = Some(RuleRef {
         name: rule.name.clone(),
         approvals: rule.approvals,
-        policy_digest: at.policy.digest.clone(),
+        policy_digest,
     });
     draft.reason = ended.reason(&summary);
     if let Conclusion::Approved {
@@ -320,17 +458,18 @@ pub(super) async fn one<G: GitHub>(
 
     // Report: the check run, the request comment; restart an approved deployment.
     let (conclusion, title) = ended.check();
-    complete_checks(client, &run.repo, &run.sha, &p.id, conclusion, title, &msg).await;
+    if run_id.is_some() {
+        complete_checks(client, &ask.repo, &ask.sha, &p.id, conclusion, title, &msg).await;
+    }
     request::show_outcome(client, &ask, &posted, &format!("{} {msg}", ended.mark())).await;
-    if matches!(ended, Conclusion::Approved { .. }) {
-        match client.rerun(&run.repo, run_id).await {
+    if let (Conclusion::Approved { .. }, Some(run_id)) = (&ended, run_id) {
+        let what = run_url.as_deref().unwrap_or("the requesting run");
+        match client.rerun(&ask.repo, run_id).await {
             Ok(()) => say.say(&format!(
-                "jitaa decide: re-running {} (its gate reuses the approval)",
-                run.run_url.as_deref().unwrap_or("the requesting run")
+                "jitaa decide: re-running {what} (its gate reuses the approval)"
             )),
             Err(e) => crate::actions::warning(&format!(
-                "jitaa decide: could not re-run {} ({e}); the approval stands: re-run that workflow run by hand (the workflow needs `actions: write`)",
-                run.run_url.as_deref().unwrap_or("the requesting run")
+                "jitaa decide: could not re-run {what} ({e}); the approval stands: re-run that workflow run by hand (the workflow needs `actions: write`)"
             )),
         }
     }

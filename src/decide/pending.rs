@@ -10,7 +10,7 @@
 //! error while checking never approves.
 
 use crate::audit::approvals::{Records, request_link};
-use crate::audit::{OidcVerifier, Record};
+use crate::audit::{Actor, OidcVerifier, Record};
 use crate::exit::{Failure, full_message};
 use crate::github::{self, GitHub, RepoName};
 use crate::progress::Progress;
@@ -26,9 +26,22 @@ pub(super) struct Pending<'r> {
     pub comment: github::Comment,
     /// Every comment of the thread, for the engine.
     pub comments: Vec<github::Comment>,
-    pub record: &'r Record,
-    /// The verified claims of the run that posted it.
-    pub claims: crate::oidc::Context,
+    pub source: Source<'r>,
+}
+
+/// Who asked, and where the facts of the request come from.
+pub(super) enum Source<'r> {
+    /// A gate's request: its record, and the verified claims of the run that posted it.
+    Run {
+        record: &'r Record,
+        claims: Box<crate::oidc::Context>,
+    },
+    /// A developer's `jitaa request` (a push not yet made, so no run and no token): what
+    /// its unedited comment states, asked by the comment's author as GitHub says.
+    Developer {
+        ask: body::DeveloperAsk,
+        author: Actor,
+    },
 }
 
 /// The pending requests `trigger` concerns, oldest first.
@@ -99,8 +112,31 @@ pub(super) async fn find<'r, G: GitHub>(
                 ));
                 continue;
             }
-            let Some((record, claims)) = verified(records, id, tokens, say) else {
-                continue;
+            let (record, claims) = match records.request_of(id, tokens) {
+                Ok(Some(found)) => found,
+                Ok(None) => {
+                    if let Some(dev) = developer(c, is_pr, id, say) {
+                        out.push(Pending {
+                            id: id.to_string(),
+                            thread: Thread {
+                                number,
+                                is_pr,
+                                url: thread_url(&c.html_url),
+                            },
+                            comment: c.clone(),
+                            comments: comments.clone(),
+                            source: dev,
+                        });
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    say.say(&format!(
+                        "jitaa decide: request {id} is not judged: its request record does not verify: {}",
+                        full_message(&e)
+                    ));
+                    continue;
+                }
             };
             let link = record.payload.context.get(LINK);
             let field = |k: &str| link.and_then(|l| l.get(k)).cloned();
@@ -128,8 +164,10 @@ pub(super) async fn find<'r, G: GitHub>(
                 },
                 comment: c.clone(),
                 comments: comments.clone(),
-                record,
-                claims,
+                source: Source::Run {
+                    record,
+                    claims: Box::new(claims),
+                },
             });
         }
     }
@@ -162,6 +200,37 @@ fn verified<'r>(
             None
         }
     }
+}
+
+/// A developer's request in comment `c`, when it is one that can be judged: on a
+/// request issue, by a person, unedited since posted (its text is the request).
+fn developer<'r>(
+    c: &github::Comment,
+    is_pr: bool,
+    id: &str,
+    say: &dyn Progress,
+) -> Option<Source<'r>> {
+    let ask = body::developer_ask_of(&c.body)?;
+    let why = if is_pr {
+        Some("it is on a pull request, where only gates ask")
+    } else if c.author.is_bot() {
+        Some("it was posted by a bot, not by the developer asking")
+    } else if c.updated_at != c.created_at {
+        Some("its comment was edited after it was posted")
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        say.say(&format!("jitaa decide: request {id} is not judged: {why}"));
+        return None;
+    }
+    Some(Source::Developer {
+        ask,
+        author: Actor {
+            login: c.author.login.clone(),
+            id: c.author.id,
+        },
+    })
 }
 
 /// `https://github.com/o/r/issues/3` from a comment's `…/issues/3#issuecomment-9`.

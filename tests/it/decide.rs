@@ -227,8 +227,13 @@ fn two_decide_runs_at_once_write_one_decision() {
     let (w, _, pr, _) = pending();
     let bob = w.comment_event("bob", pr, "/approve");
     let carol = w.comment_event("carol", pr, "/approve");
-    let a = w.decide("issue_comment", &bob, "bob").spawn();
-    let b = w.decide("issue_comment", &carol, "carol").spawn();
+    // Two runners, each with its own checkout.
+    let (ci_a, ci_b) = (w.ci_clone(), w.ci_clone());
+    let a = w.decide("issue_comment", &bob, "bob").in_dir(&ci_a).spawn();
+    let b = w
+        .decide("issue_comment", &carol, "carol")
+        .in_dir(&ci_b)
+        .spawn();
     a.finish().assert_code(0);
     b.finish().assert_code(0);
     let d = decisions(&w);

@@ -1,7 +1,8 @@
-//! The developer's story across the hook and `jitaa request`: a push to main is blocked,
-//! the developer runs the command the message names, the code owner approves on the
-//! request issue, and the same push goes through — the grant `jitaa request` records is
-//! exactly what the hook accepts. Deleting a protected branch goes the same way with an
+//! The developer's story across the hook, `jitaa request` and `jitaa decide`: a push to
+//! main is blocked, the developer runs the command the message names, the code owner
+//! approves on the request issue, the default branch's decide writes the grant, and the
+//! same push goes through — the grant is exactly what the hook accepts. The developer's
+//! own process never writes it. Deleting a protected branch goes the same way with an
 //! all-zero sha.
 
 use std::process::{Child, Stdio};
@@ -9,14 +10,11 @@ use std::time::{Duration, Instant};
 
 use crate::support::{REPO, World, text};
 
-/// Starts `jitaa request ARGS --wait` as bob, polling fast. The grant it writes is
-/// signed with the certifier key (`JITAA_SIGNING_KEY`, as a CI job holding it would):
-/// a grant bob signs with his own key never counts (nobody certifies their own
-/// approval; see hook/push.rs).
+/// Starts `jitaa request ARGS --wait` as bob, polling fast. It only asks and watches:
+/// bob holds no certifier key.
 fn request(w: &World, args: &[&str]) -> Child {
     let mut cmd = w.terminal("bob");
-    cmd.env("JITAA_SIGNING_KEY", &w.key)
-        .arg("--repo")
+    cmd.arg("--repo")
         .arg(&w.work)
         .arg("request")
         .args(args)
@@ -27,7 +25,8 @@ fn request(w: &World, args: &[&str]) -> Child {
     cmd.spawn().expect("jitaa request runs")
 }
 
-/// Waits for the request comment on a new issue, then has `login` comment `body`.
+/// Waits for the request comment on a new issue, then has `login` comment `body`, on
+/// which the default branch's decide runs (in a CI checkout, with the certifier key).
 fn answer(w: &World, child: &mut Child, login: &str, body: &str) {
     let start = Instant::now();
     loop {
@@ -38,7 +37,7 @@ fn answer(w: &World, child: &mut Child, login: &str, body: &str) {
             .map(|(n, ..)| n)
             .find(|n| w.hub.comments(REPO, *n).iter().any(|c| c.user == "bob"));
         if let Some(n) = asked {
-            w.hub.comment_as(login, REPO, n, body).expect("comment");
+            w.comment_and_decide(login, n, body).assert_code(0);
             return;
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -128,21 +127,33 @@ fn deleting_a_protected_branch_needs_a_grant_for_the_zero_sha() {
 }
 
 #[test]
-fn a_request_whose_grant_would_be_signed_by_the_requesters_own_key_fails_before_asking() {
-    // Without JITAA_SIGNING_KEY the grant would be signed with bob's own git key (a pusher
-    // key): it could never count, so nobody is asked.
+fn without_decide_no_grant_appears_and_the_push_stays_blocked() {
+    // An owner's comment that no decide run judges approves nothing: bob's own process
+    // never writes the grant.
     let w = World::with_hook();
     w.commit_local(
         &[("src/lib.rs", "pub fn one() -> u32 { 4 }\n")],
         "change one",
     );
-    let out = w
-        .terminal("bob")
-        .args(["request", "--ref", "main", "--wait", "--timeout", "5s"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("not a certifier"), "{}", text(&out));
-    assert!(w.hub.issues(REPO).is_empty(), "nothing was posted");
+    let mut child = request(&w, &["--ref", "main", "--timeout", "3s"]);
+    let start = Instant::now();
+    let issue = loop {
+        if let Some((n, ..)) = w.hub.issues(REPO).into_iter().next() {
+            break n;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no request posted"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    w.hub.comment_as("alice", REPO, issue, "/approve").unwrap();
+    let _ = child.stdin.take();
+    let (code, out) = finish(child);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        w.payloads().iter().all(|r| r["kind"] != "decision"),
+        "no grant was written"
+    );
+    assert!(!w.push(&["origin", "main"]).status.success());
 }

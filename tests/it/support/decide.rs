@@ -66,7 +66,31 @@ impl World {
             dir,
             env,
             claims,
+            checkout: self.work.clone(),
         }
+    }
+
+    /// A fresh clone of origin, as a CI job checks out the default branch.
+    pub fn ci_clone(&self) -> std::path::PathBuf {
+        let dir = tempfile::tempdir_in(self.tmp.path())
+            .expect("ci dir")
+            .keep();
+        super::process::git(
+            &dir,
+            &["clone", "--quiet", self.origin.to_str().unwrap(), "ci"],
+        );
+        dir.join("ci")
+    }
+
+    /// `login` comments `body` on the request issue `issue`, and the default branch's
+    /// decide runs on it in a CI checkout, signing with the certifier key.
+    pub fn comment_and_decide(&self, login: &str, issue: u64, body: &str) -> Done {
+        let event = self.comment_event(login, issue, body);
+        let ci = self.ci_clone();
+        self.decide("issue_comment", &event, login)
+            .in_dir(&ci)
+            .env("JITAA_SIGNING_KEY", self.key.to_str().unwrap())
+            .run()
     }
 
     /// Comments `body` as `login` on `issue` and returns the `issue_comment` payload
@@ -112,9 +136,16 @@ pub struct Decide<'w> {
     dir: tempfile::TempDir,
     env: HashMap<String, String>,
     claims: Value,
+    checkout: std::path::PathBuf,
 }
 
 impl Decide<'_> {
+    /// Runs in `dir` (a CI checkout) instead of the world's checkout.
+    pub fn in_dir(mut self, dir: &std::path::Path) -> Self {
+        self.checkout = dir.to_path_buf();
+        self
+    }
+
     /// Another workflow ref for the run's token (`…@refs/pull/1/merge`, another branch).
     pub fn workflow(mut self, job_workflow_ref: &str) -> Self {
         self.claims["job_workflow_ref"] = json!(job_workflow_ref);
@@ -131,7 +162,7 @@ impl Decide<'_> {
         let w = self.world;
         w.hub.oidc().set_claims(self.claims.clone());
         let mut cmd = jitaa();
-        cmd.current_dir(&w.work)
+        cmd.current_dir(&self.checkout)
             .arg("decide")
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_REPOSITORY", REPO)

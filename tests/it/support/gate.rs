@@ -151,7 +151,6 @@ impl Gate<'_> {
             "repository": REPO,
             "repository_owner": "acme",
             "run_id": "4242",
-            "environment": null,
             "workflow_ref": "acme/api/.github/workflows/deploy.yml@refs/heads/main",
             "job_workflow_ref": "acme/api/.github/workflows/deploy.yml@refs/heads/main",
         }));

@@ -306,8 +306,7 @@ impl World {
             .args(["--poll", "200ms"])
             .args(args)
             .env("GITHUB_SERVER_URL", self.hub.url())
-            .env("GITHUB_REPOSITORY", REPO)
-            .env("JITAA_SIGNING_KEY", &self.key);
+            .env("GITHUB_REPOSITORY", REPO);
         cmd
     }
 
@@ -410,6 +409,9 @@ impl World {
             ],
         );
         let pushers = self.pushers.as_ref().expect("pusher keys on bob's clone");
+        // Grants written by decide carry its GitHub OIDC token too: the issuer's keys.
+        let jwks = self.tmp.path().join("issuer-jwks.json");
+        std::fs::write(&jwks, self.hub.oidc().jwks().to_string()).unwrap();
         self.jitaa(
             &[
                 "audit",
@@ -420,6 +422,10 @@ impl World {
                 self.allowed_signers.to_str().unwrap(),
                 "--pusher-signers",
                 pushers.to_str().unwrap(),
+                "--jwks",
+                jwks.to_str().unwrap(),
+                "--issuer",
+                &self.hub.oidc().base_url(),
             ],
             None,
         )
