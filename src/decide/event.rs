@@ -66,6 +66,10 @@ fn number(v: &Value, path: &'static str) -> Result<u64, EventError> {
     at(v, path)?.as_u64().ok_or(EventError::Field(path))
 }
 
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "every arm and early return of `parse` is then one expression"
+)]
 fn ignored(why: impl Into<String>) -> Result<Parsed, EventError> {
     Ok(Parsed::Ignored(why.into()))
 }

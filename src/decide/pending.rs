@@ -62,7 +62,9 @@ pub(super) async fn find<'r, G: GitHub>(
                 return Ok(Vec::new());
             };
             let link = record.payload.context.get(LINK);
-            let number = link.and_then(|l| l.get("thread")).and_then(|v| v.as_u64());
+            let number = link
+                .and_then(|l| l.get("thread"))
+                .and_then(serde_json::Value::as_u64);
             let is_pr = link
                 .and_then(|l| l.get("is_pr"))
                 .and_then(serde_json::Value::as_bool)
@@ -139,15 +141,15 @@ pub(super) async fn find<'r, G: GitHub>(
                 }
             };
             let link = record.payload.context.get(LINK);
-            let field = |k: &str| link.and_then(|l| l.get(k)).cloned();
-            if field("waits").and_then(|v| v.as_bool()) != Some(false) {
+            let field = |k: &str| link.and_then(|l| l.get(k));
+            if field("waits").and_then(serde_json::Value::as_bool) != Some(false) {
                 say.say(&format!(
                     "jitaa decide: request {id} belongs to a gate that waits for it itself"
                 ));
                 continue;
             }
-            if field("thread").and_then(|v| v.as_u64()) != Some(number)
-                || field("comment").and_then(|v| v.as_u64()) != Some(c.id)
+            if field("thread").and_then(serde_json::Value::as_u64) != Some(number)
+                || field("comment").and_then(serde_json::Value::as_u64) != Some(c.id)
             {
                 say.say(&format!(
                     "jitaa decide: request {id}: its record names another thread or comment than {}; not judged",

@@ -200,6 +200,10 @@ fn audit(c: &mut Checker<'_>, a: &super::raw::RawAudit) -> AuditSettings {
     out
 }
 
+#[allow(
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "GitHub compares job_workflow_ref exactly, and runs only .yml and .yaml files"
+)]
 /// Why `path` cannot name a workflow file as a token's `job_workflow_ref` does
 /// (`.github/workflows/NAME.yml`, with no ref: the default branch is implied).
 fn workflow_path_problem(path: &str) -> Option<&'static str> {

@@ -201,7 +201,7 @@ impl Watch<'_> {
         signals: &mut super::Signals,
         say: &dyn Progress,
     ) -> Result<Code, Failure> {
-        let mut last_line = std::time::Instant::now() - Duration::from_secs(3600);
+        let mut last_line: Option<std::time::Instant> = None;
         loop {
             if let Some(code) = self.look(say)? {
                 return Ok(code);
@@ -215,14 +215,14 @@ impl Watch<'_> {
                 );
                 return Ok(Code::TimedOut);
             }
-            if last_line.elapsed() >= Duration::from_secs(30) {
+            if last_line.is_none_or(|t| t.elapsed() >= Duration::from_secs(30)) {
                 let left = (self.deadline - now).num_seconds().max(0) as u64;
                 say.say(&format!(
                     "waiting for the grant of request {} (decide writes it on a code owner's /approve); {} left",
                     self.request_id,
                     humantime::format_duration(Duration::from_secs(left))
                 ));
-                last_line = std::time::Instant::now();
+                last_line = Some(std::time::Instant::now());
             }
             let left = (self.deadline - now).to_std().unwrap_or_default();
             tokio::select! {

@@ -606,7 +606,14 @@ fn a_token_of_a_trusted_workflow_on_the_default_branch_certifies_and_no_other_ru
         "acme/api",
         "acme/api/.github/workflows/jitaa.yml@refs/heads/main",
     );
-    assert!(!counts(&[r.clone()], "acme/api", SHA, p, &none, now));
+    assert!(!counts(
+        std::slice::from_ref(&r),
+        "acme/api",
+        SHA,
+        p,
+        &none,
+        now
+    ));
     let msg = certify(&serde_json::to_value(&r).unwrap(), &none, "alice")
         .unwrap_err()
         .to_string();
