@@ -15,7 +15,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use support::{POLICY, REPO, World};
+use support::{KEYLESS_POLICY, POLICY, REPO, World};
 
 fn main() {
     let names: Vec<String> = std::env::args()
@@ -23,7 +23,7 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .collect();
     let wanted = |name: &str| names.is_empty() || names.iter().any(|n| name.contains(n.as_str()));
-    let measurements: [(&str, fn()); 2] = [
+    let measurements: [(&str, fn()); 3] = [
         (
             "comment_to_exit_latency_median_over_ten_runs",
             comment_to_exit_latency_median_over_ten_runs,
@@ -31,6 +31,10 @@ fn main() {
         (
             "charged_requests_per_minute_while_waiting_idle",
             charged_requests_per_minute_while_waiting_idle,
+        ),
+        (
+            "runner_seconds_and_requests_blocking_vs_event_driven",
+            runner_seconds_and_requests_blocking_vs_event_driven,
         ),
     ];
     for (name, measure) in measurements {
@@ -107,4 +111,87 @@ fn charged_requests_per_minute_while_waiting_idle() {
     gate.signal("TERM");
     gate.finish();
     assert!(per_min <= 0.2, "{per_min:.2} charged requests per minute");
+}
+
+/// GitHub API requests the stand-in saw since the last clear: (all, writes).
+fn requests(w: &World) -> (usize, usize) {
+    let all: Vec<_> = w
+        .hub
+        .requests()
+        .into_iter()
+        .filter(|r| !r.path.starts_with("/_fakehub"))
+        .collect();
+    let writes = all.iter().filter(|r| r.method != "GET").count();
+    (all.len(), writes)
+}
+
+/// Runner-seconds held and GitHub requests, for an approver who answers after `delay`:
+/// the blocking gate (one job waits) against `--no-wait` + decide + the re-run's gate
+/// (three short jobs). Runner-seconds are the jitaa processes' wall time (a job's own
+/// setup, the same in both, is left out).
+fn runner_seconds_and_requests_blocking_vs_event_driven() {
+    let mut rows = Vec::new();
+    for delay in [Duration::from_secs(5), Duration::from_secs(30)] {
+        // Blocking.
+        let w = World::new(POLICY);
+        let sha = w.commit("feature", &[("src/app.rs", "v2\n")]);
+        let pr = w.open_pr(&sha, &["src/app.rs"]);
+        w.hub.clear_requests();
+        let start = Instant::now();
+        let gate = default_gate(&w, &sha).spawn();
+        w.wait_for_request(pr);
+        std::thread::sleep(delay);
+        w.hub.comment_as("bob", REPO, pr, "/approve").unwrap();
+        gate.finish().assert_code(0);
+        let blocking = start.elapsed();
+        let (b_all, b_writes) = requests(&w);
+
+        // Event-driven.
+        let w = World::new(KEYLESS_POLICY);
+        let sha = w.commit("feature", &[("src/app.rs", "v2\n")]);
+        let pr = w.open_pr(&sha, &["src/app.rs"]);
+        w.hub.clear_requests();
+        let t = Instant::now();
+        default_gate(&w, &sha).arg("--no-wait").run().assert_code(0);
+        let ask = t.elapsed();
+        let (ask_all, ask_writes) = requests(&w);
+        std::thread::sleep(delay);
+        let event = w.comment_event("bob", pr, "/approve");
+        w.hub.clear_requests();
+        let t = Instant::now();
+        w.decide("issue_comment", &event, "bob")
+            .run()
+            .assert_code(0);
+        let decide = t.elapsed();
+        let (d_all, d_writes) = requests(&w);
+        w.hub.clear_requests();
+        let t = Instant::now();
+        let rerun = default_gate(&w, &sha).arg("--no-wait").attempt(2).run();
+        rerun.assert_code(0);
+        assert_eq!(rerun.outputs["decision"], "approved");
+        let again = t.elapsed();
+        let (r_all, r_writes) = requests(&w);
+        let event_driven = ask + decide + again;
+        println!(
+            "approver after {:>2}s: blocking {:>5.1} runner-s, {b_all} requests ({b_writes} writes) | event-driven {:>4.1} runner-s (ask {:.1} + decide {:.1} + re-run {:.1}), requests: ask {ask_all} ({ask_writes} writes), decision {} ({} writes: decide {d_all}/{d_writes}, re-run {r_all}/{r_writes})",
+            delay.as_secs(),
+            blocking.as_secs_f64(),
+            event_driven.as_secs_f64(),
+            ask.as_secs_f64(),
+            decide.as_secs_f64(),
+            again.as_secs_f64(),
+            d_all + r_all,
+            d_writes + r_writes,
+        );
+        rows.push((blocking, event_driven));
+    }
+    let (short, long) = (rows[0].1, rows[1].1);
+    assert!(
+        long.as_secs_f64() < short.as_secs_f64() * 1.5 + 2.0,
+        "event-driven runner time must not grow with the approver's delay: {short:?} then {long:?}"
+    );
+    assert!(
+        rows[1].1 < rows[1].0,
+        "event-driven holds less runner time than blocking"
+    );
 }

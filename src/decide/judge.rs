@@ -377,11 +377,30 @@ async fn decide<G: GitHub>(
     acknowledge(ctx, &ask, &posted, &outcome, say).await;
 
     if let Decision::Pending { .. } = outcome.decision {
-        say.say(&format!(
-            "jitaa decide: request {}: {}",
-            p.id,
-            request::status_line(&outcome)
-        ));
+        let line = request::status_line(&outcome);
+        say.say(&format!("jitaa decide: request {}: {line}", p.id));
+        // A press leaves nothing on the thread: a later run would not see it.
+        if let Trigger::Button {
+            approve: true,
+            sender,
+            ..
+        } = ctx.trigger
+            && outcome
+                .acknowledgements
+                .iter()
+                .any(|a| a.comment_id == BUTTON && matches!(a.verdict, AckVerdict::Accepted))
+        {
+            let text = format!(
+                "@{sender} your Approve press counted, but request `{}` still needs more: {line}. A press is not kept for later; comment `/approve` to be counted when the others approve.",
+                p.id
+            );
+            if let Err(e) = client
+                .create_comment(&ask.repo, p.thread.number, &text)
+                .await
+            {
+                tracing::warn!("could not reply on the thread: {e}");
+            }
+        }
         return Ok(());
     }
     let summary = outcome.explanation.summary.clone();

@@ -271,6 +271,14 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
     }
 
     // 7. Ask: one request comment, a request record, a check run in progress.
+    if args.no_wait && reporter.signers.oidc.is_none() {
+        // `decide` takes the request's facts from the request record's GitHub-signed
+        // token only: without one nobody could ever decide it.
+        return Err(Failure::usage(format!(
+            "--no-wait needs the request record signed by GitHub: add `github-oidc` to the policy's audit.signing and give the job `id-token: write` ({})",
+            crate::oidc::PERMISSIONS_HINT
+        )));
+    }
     let ask = Ask {
         repo: run.repo.clone(),
         sha: run.sha.clone(),

@@ -342,3 +342,67 @@ fn a_request_already_decided_is_left_alone() {
     assert!(done.stdout.contains("already decided"), "{}", done.stdout);
     assert_eq!(decisions(&w).len(), 1);
 }
+
+#[test]
+fn no_wait_without_a_github_signature_is_refused_before_asking() {
+    // decide takes a request's facts from its record's GitHub-signed token only.
+    let w = World::new(crate::support::POLICY); // audit.signing: [ssh]
+    let sha = w.commit("feature", &[("src/app.rs", "v2\n")]);
+    let pr = w.open_pr(&sha, &["src/app.rs"]);
+    let done = w.gate(&sha).arg("--no-wait").run();
+    done.assert_code(2);
+    assert!(done.stderr.contains("github-oidc"), "{}", done.stderr);
+    assert_eq!(w.request_comments(pr), 0);
+}
+
+#[test]
+fn events_that_are_not_decides_business_exit_0_with_no_writes() {
+    let (w, _, pr, _) = pending();
+    w.hub.clear_requests();
+    let review = w
+        .hub
+        .review_as("bob", REPO, pr, "APPROVED", None)
+        .expect("review");
+    let bob = w.hub.shared().lock().user("bob");
+    let pr_spec = fakehub::PrSpec {
+        author: "alice".into(),
+        ..fakehub::PrSpec::default()
+    };
+    for (name, payload) in [
+        (
+            "push",
+            serde_json::json!({"ref": "refs/heads/main", "before": "0", "after": "1"}),
+        ),
+        (
+            "pull_request_review",
+            fakehub::events::pull_request_review_submitted(REPO, pr, &review, &bob, &pr_spec),
+        ),
+        (
+            "workflow_run",
+            fakehub::events::workflow_run_completed(
+                REPO,
+                9,
+                "ci",
+                ".github/workflows/ci.yml",
+                "push",
+                "abc",
+                "main",
+                &[],
+            ),
+        ),
+    ] {
+        w.hub.clear_requests();
+        let done = w.decide(name, &payload, "bob").run();
+        done.assert_code(0);
+        assert!(
+            done.stdout.contains("nothing to do"),
+            "{name}: {}",
+            done.stdout
+        );
+        assert_eq!(writes(&w), 0, "{name}");
+    }
+    assert!(
+        decisions(&w).is_empty(),
+        "a review reaches decide only through workflow_run"
+    );
+}
