@@ -179,6 +179,13 @@ impl FakeGitHub {
 
     // ---- building the world ----
 
+    /// Starts the clock at `t` instead of [`epoch`] (e.g. near `Utc::now()` for code
+    /// that reads the real clock, like the wait loop's deadline).
+    pub(crate) fn starting_at(self, t: DateTime<Utc>) -> Self {
+        self.with(|s| s.clock = Some(t - Duration::seconds(1)));
+        self
+    }
+
     /// The token's own account (`me`); default `jitaa[bot]`.
     pub(crate) fn with_me(self, login: &str) -> Self {
         self.with(|s| s.me = Some(actor(login)));
