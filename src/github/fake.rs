@@ -597,6 +597,7 @@ impl GitHub for FakeGitHub {
                 .issues
                 .keys()
                 .chain(s.pulls.keys())
+                .chain(s.comments.keys())
                 .max()
                 .copied()
                 .unwrap_or(0)
@@ -814,6 +815,28 @@ mod tests {
             .collect();
         assert!(paths.contains(&comments_path(&repo(), 5, None)));
         assert!(paths.contains(&reviews_path(&repo(), 5)));
+    }
+
+    #[test]
+    fn a_request_issue_is_found_again_by_its_marker() {
+        let gh = FakeGitHub::new().with_pr(FakeGitHub::pr(7, "alice", "abc"));
+        gh.comment("bob", 8, "on an issue the test never declared");
+        let open = |marker: &str| {
+            block(gh.find_or_open_issue(
+                &repo(),
+                marker,
+                "t",
+                &format!("{marker}\nbody"),
+                &["jitaa"],
+            ))
+            .unwrap()
+            .number
+        };
+        let first = open("<!-- m1 -->");
+        assert_eq!(first, 9, "a number no PR, issue or thread has");
+        assert_eq!(open("<!-- m1 -->"), first, "reused on a re-run");
+        assert_ne!(open("<!-- m2 -->"), first);
+        assert_eq!(gh.calls_to("find_or_open_issue").len(), 3);
     }
 
     #[test]
