@@ -12,6 +12,8 @@ pub mod publish;
 pub mod record;
 pub mod sign;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod trust;
 pub mod verify;
 pub mod wiring;

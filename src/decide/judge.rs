@@ -44,7 +44,7 @@ pub(super) struct Ctx<'a, G: GitHub> {
 }
 
 /// The comment id a button press stands in for (never a real comment's).
-const BUTTON: u64 = u64::MAX;
+pub(super) const BUTTON: u64 = u64::MAX;
 
 /// A request made ready for the engine: what the waiting gate (or `jitaa request`)
 /// would have had.
@@ -374,7 +374,7 @@ async fn decide<G: GitHub>(
     )
     .await?;
     let outcome = approval::decide(rule, &posted.request, &events, &facts_by_login, now);
-    acknowledge(ctx, &ask, &posted, &outcome, say).await;
+    acknowledge(client, ctx.trigger, &ask, &posted, &outcome, say).await;
 
     if let Decision::Pending { .. } = outcome.decision {
         let line = request::status_line(&outcome);
@@ -495,15 +495,17 @@ async fn decide<G: GitHub>(
     Ok(())
 }
 
-/// Reactions and the one reply, for the event's own command only.
-async fn acknowledge<G: GitHub>(
-    ctx: &Ctx<'_, G>,
+/// Reactions and the one reply, for the event's own command only (`trigger`'s comment,
+/// or its button press).
+pub(super) async fn acknowledge<G: GitHub>(
+    client: &G,
+    trigger: &Trigger,
     ask: &Ask,
     posted: &Posted,
     outcome: &approval::Outcome,
     say: &dyn Progress,
 ) {
-    let own = match ctx.trigger {
+    let own = match trigger {
         Trigger::Comment { comment_id, .. } => *comment_id,
         Trigger::Button { .. } => BUTTON,
         Trigger::Review { .. } => return,
@@ -522,13 +524,13 @@ async fn acknowledge<G: GitHub>(
             AckVerdict::Refused { .. } => false,
         };
         if own != BUTTON {
-            request::react(ctx.client, ask, own, ReactionKind::Eyes).await;
+            request::react(client, ask, own, ReactionKind::Eyes).await;
             let kind = if accepted {
                 ReactionKind::PlusOne
             } else {
                 ReactionKind::MinusOne
             };
-            request::react(ctx.client, ask, own, kind).await;
+            request::react(client, ask, own, kind).await;
         }
         if let AckVerdict::Refused { message, .. } = &ack.verdict {
             let what = if own == BUTTON {
@@ -540,8 +542,7 @@ async fn acknowledge<G: GitHub>(
             say.say(&format!(
                 "jitaa decide: refused @{what}'s command: {message}"
             ));
-            if let Err(e) = ctx
-                .client
+            if let Err(e) = client
                 .create_comment(&ask.repo, posted.thread.number, &text)
                 .await
             {

@@ -24,6 +24,8 @@
 pub(crate) mod event;
 mod judge;
 mod pending;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 

@@ -8,6 +8,8 @@
 pub mod client;
 pub mod config;
 pub mod error;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod ops;
 pub mod poll;
 pub mod types;

@@ -16,7 +16,7 @@ use crate::approval::{
     self, AckVerdict, Author, Decision, Events, Facts, FactsByLogin, Outcome, Refusal, ReviewState,
 };
 use crate::exit::Failure;
-use crate::github::{self, Client, GitHub, PollConfig, Poller, ReactionKind, Snapshot};
+use crate::github::{self, GitHub, PageSource, PollConfig, Poller, ReactionKind, Snapshot};
 
 use super::{Ask, Posted, body, gh_fail};
 
@@ -65,7 +65,8 @@ pub(super) fn poll_config(poll: Option<Duration>) -> PollConfig {
 /// arrives while the request is being set up still cancels cleanly: SIGTERM and SIGINT
 /// on Unix, Ctrl-C and Ctrl-Break on Windows. `recv` names the one that arrived.
 pub(crate) struct Signals {
-    os: os::Listeners,
+    /// None only in unit tests ([`Signals::none`]).
+    os: Option<os::Listeners>,
 }
 
 impl Signals {
@@ -73,12 +74,22 @@ impl Signals {
     pub(crate) fn install() -> Result<Signals, Failure> {
         let os = os::Listeners::install()
             .map_err(|e| Failure::unreachable(format!("installing signal handlers: {e}")))?;
-        Ok(Signals { os })
+        Ok(Signals { os: Some(os) })
+    }
+
+    /// No signal ever arrives: for unit tests of the wait loop, which must not be
+    /// cancelled by the signals another test sends to the test process.
+    #[cfg(test)]
+    pub(crate) fn none() -> Signals {
+        Signals { os: None }
     }
 
     /// Waits for the next cancelling signal and returns its name (`SIGTERM`, `Ctrl-C`, ...).
     pub(crate) async fn recv(&mut self) -> &'static str {
-        self.os.recv().await
+        match self.os.as_mut() {
+            Some(os) => os.recv().await,
+            None => std::future::pending().await,
+        }
     }
 }
 
@@ -145,8 +156,8 @@ struct Acked {
 
 /// Waits until the request is decided, or a signal arrives. Any GitHub failure (after
 /// the client's retries) is an error: waiting never turns a failure into a decision.
-pub(crate) async fn wait(
-    client: &Client,
+pub(crate) async fn wait<G: GitHub + PageSource>(
+    client: &G,
     ask: &Ask,
     posted: &Posted,
     opts: &WaitOptions,
@@ -316,8 +327,8 @@ pub(crate) async fn resolve_facts<G: GitHub>(
 
 /// Reactions and replies for the engine's acknowledgements. Best effort: a reaction that
 /// fails is logged and does not change the decision.
-async fn acknowledge(
-    client: &Client,
+async fn acknowledge<G: GitHub>(
+    client: &G,
     ask: &Ask,
     posted: &Posted,
     outcome: &Outcome,
@@ -481,6 +492,196 @@ mod tests {
         assert!(c.min <= c.max);
         let d = poll_config(None);
         assert_eq!(d.max, PollConfig::default().max);
+    }
+
+    /// The wait loop over the in-memory GitHub: PR 7 of acme/api with jitaa's request
+    /// comment, approvable by @bob (write), posted a minute ago by the fake's clock.
+    mod over_fake {
+        use std::sync::Mutex;
+
+        use super::*;
+        use crate::approval::Target;
+        use crate::codeowners::Owner;
+        use crate::github::RepoName;
+        use crate::github::fake::FakeGitHub;
+        use crate::policy::{Approvers, Coverage, Rule};
+        use crate::request::Thread;
+
+        const ID: &str = "01JDXYZ0ABCDEFGHJKMNPQRSTV";
+        const SHA: &str = "86477b67e56d929692bf7a4ff92eeb057b0fb74e";
+
+        #[derive(Default)]
+        struct Lines(Mutex<Vec<String>>);
+
+        impl crate::progress::Progress for Lines {
+            fn say(&self, line: &str) {
+                self.0.lock().unwrap().push(line.to_string());
+            }
+        }
+
+        fn ask() -> Ask {
+            Ask {
+                repo: RepoName::parse("acme/api", "test").unwrap(),
+                sha: SHA.into(),
+                git_ref: Some("refs/heads/main".into()),
+                target: Target::Environment("production".into()),
+                requester: crate::audit::Actor {
+                    login: "alice".into(),
+                    id: 1,
+                },
+                actor: "alice".into(),
+                rule: Rule {
+                    name: "r".into(),
+                    approvals: 1,
+                    approvers: Approvers::List(vec![Owner::User("bob".into())]),
+                    codeowners: Coverage::Any,
+                    self_approval: false,
+                    timeout: Duration::from_secs(30 * 60),
+                    ttl: Duration::from_secs(15 * 60),
+                },
+                paths: Vec::new(),
+                run_url: Some("https://github.com/acme/api/actions/runs/1".into()),
+                review_sha: None,
+            }
+        }
+
+        /// The fake with the request posted on PR 7, and the request as posted.
+        fn posted() -> (FakeGitHub, Ask, Posted) {
+            let gh = FakeGitHub::new()
+                .starting_at(Utc::now() - chrono::Duration::seconds(60))
+                .with_pr(FakeGitHub::pr(7, "alice", SHA))
+                .with_permission("bob", "write")
+                .with_permission("carol", "write")
+                .with_permission("mallory", "read");
+            let a = ask();
+            let text = body::request_comment(&a, ID, a.rule.timeout, None);
+            let id = gh.comment("jitaa[bot]", 7, &text);
+            let c = gh.comments(7)[0].clone();
+            let posted = Posted {
+                request: approval::Request {
+                    id: ID.into(),
+                    repository: a.repo.to_string(),
+                    sha: SHA.into(),
+                    target: a.target.clone(),
+                    requester: "alice".into(),
+                    actor: "alice".into(),
+                    posted_at: c.created_at,
+                    comment_id: Some(id),
+                    paths: Vec::new(),
+                },
+                thread: Thread {
+                    number: 7,
+                    is_pr: true,
+                    url: "https://github.com/acme/api/pull/7".into(),
+                },
+                comment_id: id,
+                comment_url: c.html_url,
+                deadline: c.created_at + chrono::Duration::minutes(30),
+            };
+            (gh, a, posted)
+        }
+
+        /// Waits (polling every 20 ms) while `meanwhile` runs; at most 10 s.
+        fn wait_while(
+            gh: &FakeGitHub,
+            a: &Ask,
+            p: &Posted,
+            meanwhile: impl std::future::Future<Output = ()>,
+        ) -> Ended {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut signals = Signals::none();
+                let opts = WaitOptions {
+                    poll: Some(Duration::from_millis(20)),
+                    ..WaitOptions::default()
+                };
+                let lines = Lines::default();
+                let waiting = wait(gh, a, p, &opts, &mut signals, &lines);
+                let (ended, ()) = tokio::time::timeout(Duration::from_secs(10), async {
+                    tokio::join!(waiting, meanwhile)
+                })
+                .await
+                .expect("the wait ends");
+                ended.expect("no GitHub failure")
+            })
+        }
+
+        fn approvers(ended: &Ended) -> Vec<String> {
+            match ended {
+                Ended::Decided(o) => match &o.decision {
+                    Decision::Approved { approvals, .. } => {
+                        approvals.iter().map(|a| a.login.clone()).collect()
+                    }
+                    other => panic!("not approved: {other:?}"),
+                },
+                Ended::Cancelled(s) => panic!("cancelled by {s}"),
+            }
+        }
+
+        #[test]
+        fn an_approvers_comment_ends_the_wait_approved() {
+            let (gh, a, p) = posted();
+            let bob = gh.comment("bob", 7, "/approve");
+            let ended = wait_while(&gh, &a, &p, async {});
+            assert_eq!(approvers(&ended), ["bob"]);
+            assert_eq!(
+                gh.reactions(),
+                [(bob, ReactionKind::Eyes), (bob, ReactionKind::PlusOne)]
+            );
+            assert!(
+                gh.calls_to("create_comment").is_empty(),
+                "no reply to an accepted command"
+            );
+        }
+
+        #[test]
+        fn a_readers_approve_gets_one_reply_however_many_polls_see_it() {
+            let (gh, a, p) = posted();
+            let mallory = gh.comment("mallory", 7, "/approve");
+            let meanwhile = async {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                gh.comment("carol", 7, "still reading");
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                gh.comment("bob", 7, "/approve");
+            };
+            let ended = wait_while(&gh, &a, &p, meanwhile);
+            assert_eq!(
+                approvers(&ended),
+                ["bob"],
+                "mallory's command never counted"
+            );
+            let replies: Vec<String> = gh
+                .calls_to("create_comment")
+                .into_iter()
+                .map(|c| c.args[2].clone())
+                .collect();
+            assert_eq!(replies.len(), 1, "{replies:?}");
+            assert!(replies[0].starts_with("@mallory ") && replies[0].contains(ID));
+            let on_mallory: Vec<ReactionKind> = gh
+                .reactions()
+                .into_iter()
+                .filter(|(id, _)| *id == mallory)
+                .map(|(_, k)| k)
+                .collect();
+            assert_eq!(on_mallory, [ReactionKind::Eyes, ReactionKind::MinusOne]);
+            // Several polls saw her comment (the reply, carol's, bob's each changed the
+            // thread), and her permission was read once.
+            let fresh = gh.calls_to("get_page").len();
+            assert!(fresh >= 4, "{fresh} polls");
+            let asked: Vec<String> = gh
+                .calls_to("permission")
+                .into_iter()
+                .map(|c| c.args[1].clone())
+                .collect();
+            assert_eq!(
+                asked.iter().filter(|l| *l == "mallory").count(),
+                1,
+                "{asked:?}"
+            );
+        }
     }
 
     /// The cancel path through the portable interface: a real signal sent to this process
