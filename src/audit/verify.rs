@@ -248,8 +248,9 @@ pub fn verify_on(
 /// Commits one worker checks in order, their signatures (two per record) in one batch.
 const CHUNK: usize = BATCH_SIZE / 2;
 
-/// Chunks checked at once per thread before the walk takes their results in order: the
-/// window that bounds memory, whatever the length of the chain.
+/// Chunks checked at once per thread (a window) before the walk takes their results in
+/// order, while the next window is checked: two windows bound memory, whatever the
+/// length of the chain.
 const CHUNKS_PER_THREAD: usize = 4;
 
 /// The walk from the root to `tip`, `chunk` commits per batch of signatures. A first
@@ -282,8 +283,8 @@ fn verify_batched(
     let repos = Repos::new(repo, threads);
     let mut walk = Walk::new(repo, opts);
     let window = CHUNKS_PER_THREAD * threads.max(1);
-    for part in marks.chunks(window) {
-        let check = || -> Vec<Vec<Found>> {
+    let check = |part: &[Oid]| -> Vec<Vec<Found>> {
+        let run = || {
             part.par_iter()
                 .map(|&newest| {
                     repos
@@ -292,14 +293,28 @@ fn verify_batched(
                 })
                 .collect()
         };
-        let checked = match pool {
-            Some(p) => p.install(check),
-            None => check(),
-        };
-        for c in checked.into_iter().flatten() {
-            walk.take(c)?;
+        match pool {
+            Some(p) => p.install(run),
+            None => run(),
         }
-    }
+    };
+    // The walk takes one window's results while the pool checks the next one: two
+    // windows in memory at most.
+    std::thread::scope(|s| {
+        let mut parts = marks.chunks(window);
+        let mut checked = parts.next().map(check);
+        while let Some(done) = checked.take() {
+            let next = parts.next().map(|part| s.spawn(move || check(part)));
+            for c in done.into_iter().flatten() {
+                walk.take(c)?;
+            }
+            checked = next.map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
+        }
+        Ok::<(), VerifyError>(())
+    })?;
     walk.finish(records, tip)
 }
 
