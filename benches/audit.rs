@@ -1,8 +1,9 @@
 //! Audit benchmarks (issue 14): appending a record and verifying the branch at 10,
 //! 100,000 and 1,000,000 records, each spread over years (50 records a day) and packed
 //! into one day; verification on one core and on all cores. The histories are written
-//! through the real store (signed records and commits, the bucketed layout) into an
-//! in-memory object database and dumped as packfiles in 10,000-record chunks.
+//! by a fast writer (`audit/synthetic.rs`) that makes the real store's bytes (signed
+//! records and commits, the bucketed layout; a test holds them equal) into an
+//! in-memory object database, dumped as packfiles in 10,000-record chunks.
 //!
 //! cargo bench --bench audit                                  # every size
 //! JITAA_BENCH_SIZES=10,100000 cargo bench --bench audit      # a subset
@@ -21,11 +22,15 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use git2::{Oid, Repository};
+use jitaa::audit::record::Layout;
 use jitaa::audit::trust::AllowedSigners;
 use jitaa::audit::{
     Actor, Decision, Draft, Kind, Signers, SshSigner, Store, Subject, VerifyOptions,
 };
 use jitaa::keys::SigningKey;
+
+#[path = "audit/synthetic.rs"]
+mod synthetic;
 
 const BRANCH: &str = "jitaa/audit";
 /// Records per day in the spread-out history (1,000,000 records ≈ 55 years).
@@ -125,7 +130,7 @@ struct Setup {
 }
 
 /// A repository whose audit branch holds `n` genuine records (signed records and
-/// commits, written by the real store), spread as `spread` says.
+/// commits with the real store's bytes, by the fast writer), spread as `spread` says.
 ///
 /// With `JITAA_BENCH_KEEP=DIR` the history is kept in `DIR/<spread>-<n>/` and reused by
 /// the next run (an append benchmark adds records to it: delete it to start afresh).
@@ -183,12 +188,8 @@ fn history(n: usize, spread: Spread) -> Setup {
     {
         let odb = repo.odb().unwrap();
         let mempack = odb.add_new_mempack_backend(1000).unwrap();
-        let store = Store::new(&repo, BRANCH).unwrap();
-        let mut parent: Option<Oid> = None;
-        let mut prev = jitaa::audit::record::GENESIS.to_string();
         // Packs only this chunk's new objects (mempack's own dump re-packs whole trees,
         // which made the build quadratic).
-        let mut fresh: Vec<Oid> = Vec::new();
         let flush = |repo: &Repository, fresh: &mut Vec<Oid>| {
             let mut pb = repo.packbuilder().unwrap();
             for id in fresh.drain(..) {
@@ -202,46 +203,23 @@ fn history(n: usize, spread: Spread) -> Setup {
             w.commit().unwrap();
             mempack.reset().unwrap();
         };
-        for i in 0..n {
-            let payload = draft(i, spread.time(i)).to_payload(&prev);
-            let p = parent.map(|id| repo.find_commit(id).unwrap());
-            let a = store
-                .commit_record(p.as_ref(), payload, &signers, &[])
-                .unwrap();
-            let commit = repo.find_commit(a.commit).unwrap();
-            let tree = commit.tree().unwrap();
-            fresh.push(a.commit);
-            fresh.push(tree.id());
-            if i == 0 {
-                tree.walk(git2::TreeWalkMode::PreOrder, |_, e| {
-                    fresh.push(e.id());
-                    git2::TreeWalkResult::Ok
-                })
-                .unwrap();
-            } else {
-                let mut dir = String::new();
-                for part in a.path.split('/') {
-                    dir = if dir.is_empty() {
-                        part.to_string()
-                    } else {
-                        format!("{dir}/{part}")
-                    };
-                    fresh.push(tree.get_path(std::path::Path::new(&dir)).unwrap().id());
-                }
-            }
-            drop((commit, tree));
-            prev = a.digest;
-            parent = Some(a.commit);
+        let genesis = jitaa::audit::record::GENESIS;
+        let mut w = synthetic::Writer::start(
+            &repo,
+            Layout::Bucketed,
+            draft(0, spread.time(0)).to_payload(genesis),
+            &signers,
+        );
+        for i in 1..n {
+            w.append(draft(i, spread.time(i)).to_payload(genesis), &signers);
             if (i + 1) % 10_000 == 0 {
-                flush(&repo, &mut fresh);
+                flush(&repo, &mut w.fresh);
             }
         }
-        flush(&repo, &mut fresh);
-        if let Some(t) = parent {
-            repo.reference(&format!("refs/heads/{BRANCH}"), t, true, "bench")
-                .unwrap();
-        }
-        tip = parent;
+        flush(&repo, &mut w.fresh);
+        repo.reference(&format!("refs/heads/{BRANCH}"), w.tip, true, "bench")
+            .unwrap();
+        tip = Some(w.tip);
     }
     eprintln!(
         "built a {n}-record {} history in {:.1?}",

@@ -254,6 +254,17 @@ fn stream_in(repo: &Repository, tip: Oid, segment: usize) -> Result<Stream<'_>, 
 
 /// A commit's tree and (first) parent, from its SHA-1-checked bytes; a merge is refused.
 pub fn parent_of(odb: &git2::Odb<'_>, id: Oid) -> Result<(Oid, Option<Oid>), (Oid, ChainError)> {
+    read_commit(odb, id, |_| ()).map(|(h, ())| (h.tree, h.parents.first().copied()))
+}
+
+/// Reads commit `id` (its SHA-1 checked by libgit2), refuses a merge, and hands its raw
+/// bytes to `keep` (whatever the caller needs of them later, so it never reads the
+/// commit twice).
+pub fn read_commit<T>(
+    odb: &git2::Odb<'_>,
+    id: Oid,
+    keep: impl FnOnce(&[u8]) -> T,
+) -> Result<(raw::Header, T), (Oid, ChainError)> {
     let obj = odb.read(id).map_err(|e| (id, ChainError::ReadCommit(e)))?;
     if obj.kind() != git2::ObjectType::Commit {
         return Err((id, ChainError::NotACommit(obj.kind())));
@@ -262,7 +273,8 @@ pub fn parent_of(odb: &git2::Odb<'_>, id: Oid) -> Result<(Oid, Option<Oid>), (Oi
     if head.parents.len() > 1 {
         return Err((id, ChainError::Merge(head.parents.len())));
     }
-    Ok((head.tree, head.parents.first().copied()))
+    let kept = keep(obj.data());
+    Ok((head, kept))
 }
 
 /// See [`stream`].

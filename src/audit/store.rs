@@ -13,7 +13,8 @@ use super::sign::Signers;
 /// The hand-verification guide written at the branch root.
 pub const BRANCH_README: &str = include_str!("branch_readme.md");
 const JWKS_README: &str = "GitHub's OIDC signing keys (JWK JSON, one file per `kid`), archived when first seen.\nFiles here never change once added; `jitaa audit verify` fails if one does.\n";
-const AUTHOR: (&str, &str) = ("jitaa", "jitaa@audit.invalid");
+/// The author and committer of every audit commit.
+pub const AUTHOR: (&str, &str) = ("jitaa", "jitaa@audit.invalid");
 /// Local compare-and-swap retries when another process moves the branch between read and write.
 const LOCAL_ATTEMPTS: usize = 50;
 
@@ -31,6 +32,8 @@ pub struct Store<'r> {
     repo: &'r Repository,
     branch: String,
     layout: Layout,
+    /// The commits' time; `None`: now (see [`Store::with_commit_time`]).
+    time: Option<git2::Time>,
 }
 
 impl<'r> Store<'r> {
@@ -44,6 +47,7 @@ impl<'r> Store<'r> {
             repo,
             branch: branch.to_string(),
             layout: Layout::Bucketed,
+            time: None,
         })
     }
 
@@ -53,6 +57,13 @@ impl<'r> Store<'r> {
     /// branch switches layouts once, never back).
     pub fn with_layout(mut self, layout: Layout) -> Self {
         self.layout = layout;
+        self
+    }
+
+    /// Dates every commit `time` instead of now: for tests and benchmarks that compare
+    /// what two writers make, byte for byte.
+    pub fn with_commit_time(mut self, time: git2::Time) -> Self {
+        self.time = Some(time);
         self
     }
 
@@ -142,14 +153,8 @@ impl<'r> Store<'r> {
         signers: &Signers,
         extra: &[(String, Vec<u8>)],
     ) -> Result<Appended, AuditError> {
-        let jcs = payload.jcs()?;
-        let digest = super::record::digest_of(&jcs);
-        let signatures = signers.sign_record(&jcs, &digest)?;
-        let record = Record {
-            payload,
-            digest: digest.clone(),
-            signatures,
-        };
+        let record = sign_record(payload, signers)?;
+        let digest = record.digest.clone();
         let path = self.layout.path(&record.payload.time, &record.payload.id)?;
         if self.layout == Layout::Flat
             && let Some(p) = parent
@@ -206,18 +211,12 @@ impl<'r> Store<'r> {
         let tree = repo
             .find_tree(tree)
             .map_err(|e| git_err("reading tree", e))?;
-        let sig =
-            git2::Signature::now(AUTHOR.0, AUTHOR.1).map_err(|e| git_err("commit identity", e))?;
-        let p = &record.payload;
-        let what = match p.decision {
-            Some(d) => format!("{} {d}", p.kind),
-            None => p.kind.to_string(),
-        };
-        let msg = format!(
-            "audit: {what} {} {}\n\nJitaa-Record: {path}\nJitaa-Digest: {digest}\n",
-            p.repository,
-            short(&p.subject.sha)
-        );
+        let sig = match self.time {
+            Some(t) => git2::Signature::new(AUTHOR.0, AUTHOR.1, &t),
+            None => git2::Signature::now(AUTHOR.0, AUTHOR.1),
+        }
+        .map_err(|e| git_err("commit identity", e))?;
+        let msg = commit_message(&record, &path);
         let parents: Vec<&Commit<'_>> = parent.into_iter().collect();
         let commit = match signers.ssh {
             None => repo
@@ -244,6 +243,34 @@ impl<'r> Store<'r> {
             commit,
         })
     }
+}
+
+/// `payload` (its `prev` already set) with its digest and signatures: what
+/// [`Store::commit_record`] writes as the record file ([`Record::to_file_bytes`]).
+pub fn sign_record(payload: Payload, signers: &Signers) -> Result<Record, AuditError> {
+    let jcs = payload.jcs()?;
+    let digest = super::record::digest_of(&jcs);
+    let signatures = signers.sign_record(&jcs, &digest)?;
+    Ok(Record {
+        payload,
+        digest,
+        signatures,
+    })
+}
+
+/// The message of the commit that adds `record` at `path`.
+pub fn commit_message(record: &Record, path: &str) -> String {
+    let p = &record.payload;
+    let what = match p.decision {
+        Some(d) => format!("{} {d}", p.kind),
+        None => p.kind.to_string(),
+    };
+    format!(
+        "audit: {what} {} {}\n\nJitaa-Record: {path}\nJitaa-Digest: {}\n",
+        p.repository,
+        short(&p.subject.sha),
+        record.digest
+    )
 }
 
 fn short(sha: &str) -> &str {

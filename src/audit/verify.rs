@@ -248,8 +248,9 @@ pub fn verify_on(
 /// Commits one worker checks in order, their signatures (two per record) in one batch.
 const CHUNK: usize = BATCH_SIZE / 2;
 
-/// Chunks checked at once per thread before the walk takes their results in order: the
-/// window that bounds memory, whatever the length of the chain.
+/// Chunks checked at once per thread (a window) before the walk takes their results in
+/// order, while the next window is checked: two windows bound memory, whatever the
+/// length of the chain.
 const CHUNKS_PER_THREAD: usize = 4;
 
 /// The walk from the root to `tip`, `chunk` commits per batch of signatures. A first
@@ -282,8 +283,8 @@ fn verify_batched(
     let repos = Repos::new(repo, threads);
     let mut walk = Walk::new(repo, opts);
     let window = CHUNKS_PER_THREAD * threads.max(1);
-    for part in marks.chunks(window) {
-        let check = || -> Vec<Vec<Found>> {
+    let check = |part: &[Oid]| -> Vec<Vec<Found>> {
+        let run = || {
             part.par_iter()
                 .map(|&newest| {
                     repos
@@ -292,14 +293,28 @@ fn verify_batched(
                 })
                 .collect()
         };
-        let checked = match pool {
-            Some(p) => p.install(check),
-            None => check(),
-        };
-        for c in checked.into_iter().flatten() {
-            walk.take(c)?;
+        match pool {
+            Some(p) => p.install(run),
+            None => run(),
         }
-    }
+    };
+    // The walk takes one window's results while the pool checks the next one: two
+    // windows in memory at most.
+    std::thread::scope(|s| {
+        let mut parts = marks.chunks(window);
+        let mut checked = parts.next().map(check);
+        while let Some(done) = checked.take() {
+            let next = parts.next().map(|part| s.spawn(move || check(part)));
+            for c in done.into_iter().flatten() {
+                walk.take(c)?;
+            }
+            checked = next.map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
+        }
+        Ok::<(), VerifyError>(())
+    })?;
     walk.finish(records, tip)
 }
 
@@ -443,9 +458,6 @@ struct Queued {
 #[derive(Default)]
 struct Bufs {
     rec: RecBufs,
-    /// The commit's signature and the bytes it covers.
-    commit_sig: Vec<u8>,
-    signed_bytes: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -469,14 +481,24 @@ fn check_chunk(repo: &Repository, keys: &Keys<'_>, newest: Oid, len: usize) -> V
     };
     // The chunk's commits (the first pass checked their headers), and the parent of
     // its oldest: whose tree the first diff starts from.
+    // Each commit is read once: its header and signature split are kept for its check.
     let mut ids = Vec::with_capacity(len);
     let mut next = Some(newest);
     while let Some(id) = next {
         if ids.len() == len {
             break;
         }
-        match chain::parent_of(&odb, id) {
-            Ok((_, parent)) => next = parent,
+        let split = |raw: &[u8]| {
+            let (mut sig, mut signed) = (Vec::new(), Vec::new());
+            chain::raw::split_signature(raw, &mut sig, &mut signed)
+                .map(|has| has.then_some((sig, signed)))
+                .map_err(|why| ToString::to_string(&why))
+        };
+        match chain::read_commit(&odb, id, split) {
+            Ok((head, split)) => {
+                next = head.parents.first().copied();
+                ids.push((id, head.tree, split));
+            }
             Err((c, why)) => {
                 return vec![Found::failed(
                     c,
@@ -484,7 +506,6 @@ fn check_chunk(repo: &Repository, keys: &Keys<'_>, newest: Oid, len: usize) -> V
                 )];
             }
         }
-        ids.push(id);
     }
     ids.reverse();
     let mut parent_tree = match next {
@@ -503,12 +524,13 @@ fn check_chunk(repo: &Repository, keys: &Keys<'_>, newest: Oid, len: usize) -> V
     let mut batch = Batch::new(usize::MAX);
     let mut bufs = Bufs::default();
     let mut out = Vec::with_capacity(ids.len());
-    for (pos, &id) in ids.iter().enumerate() {
+    for (pos, (id, tree, split)) in ids.into_iter().enumerate() {
+        let commit = Commit { id, tree, split };
         let (checked, tree) = check_one(
             keys,
             &odb,
             &mut trees,
-            id,
+            &commit,
             parent_tree,
             pos,
             &mut batch,
@@ -576,29 +598,21 @@ fn check_one<'o>(
     keys: &Keys<'_>,
     odb: &'o git2::Odb<'o>,
     trees: &mut chain::Trees<'o>,
-    id: Oid,
+    commit: &Commit,
     parent_tree: Option<Oid>,
     pos: usize,
     batch: &mut Batch<Queued>,
     bufs: &mut Bufs,
 ) -> (Found, Option<Oid>) {
+    let id = commit.id;
     let fail = |reason: String| (Found::failed(id, reason), None);
-    let obj = match odb.read(id) {
-        Ok(o) => o,
-        Err(e) => return fail(format!("cannot read the commit ({})", e.message())),
+    let signature = match &commit.split {
+        Ok(s) => s
+            .as_ref()
+            .map(|(sig, signed)| (sig.as_slice(), signed.as_slice())),
+        Err(why) => return fail(why.clone()),
     };
-    let head = match chain::raw::header(obj.data()) {
-        Ok(h) => h,
-        Err(why) => return fail(format!("the commit {}", full_message(&why))),
-    };
-    let signed =
-        match chain::raw::split_signature(obj.data(), &mut bufs.commit_sig, &mut bufs.signed_bytes)
-        {
-            Ok(s) => s,
-            Err(why) => return fail(why.to_string()),
-        };
-    drop(obj);
-    let changes = match trees.diff(parent_tree, head.tree) {
+    let changes = match trees.diff(parent_tree, commit.tree) {
         Ok(c) => c,
         Err(why) => return fail(format!("the commit {}", full_message(&why))),
     };
@@ -609,7 +623,6 @@ fn check_one<'o>(
     let added = archived_kids(&changes)
         .map(|(kid, blob)| (kid.to_string(), blob))
         .collect();
-    let signature = signed.then_some((bufs.commit_sig.as_slice(), bufs.signed_bytes.as_slice()));
     let record = check_record(keys, odb, &step, signature, pos, batch, &mut bufs.rec);
     let checked = Found {
         commit: id,
@@ -619,8 +632,19 @@ fn check_one<'o>(
             record,
         }),
     };
-    (checked, Some(head.tree))
+    (checked, Some(commit.tree))
 }
+
+/// A commit of a chunk as its walk read it: its tree, and its signature with the bytes
+/// it covers (`None`: unsigned), or why they cannot be split.
+struct Commit {
+    id: Oid,
+    tree: Oid,
+    split: Result<Option<Signed>, String>,
+}
+
+/// A commit's signature and the bytes it covers.
+type Signed = (Vec<u8>, Vec<u8>);
 
 /// The record file of `step`: JSON, digest, payload and signatures.
 fn check_record(

@@ -273,6 +273,10 @@ fn audit_with(
                 expect_head: a.expect_head.clone(),
                 oidc,
             };
+            // verify reads every object once (each worker keeps what it read of a
+            // commit, the chain walk its trees): libgit2's object cache, up to 256 MB
+            // for each thread's repository handle, would only hold memory.
+            git2::opts::enable_caching(false);
             let v = verify(repo.git(), tip, &opts).map_err(AuditError::from)?;
             if format == Format::Json {
                 writeln!(out, "{}", json!({"verified": true, "records": v.records, "head": v.head, "commit": v.head_commit.to_string(), "ref": source})).map_err(io)?;

@@ -7,4 +7,5 @@ mod hook_signing;
 mod layout;
 mod oidc;
 mod stock;
+mod synthetic;
 mod tamper;
