@@ -157,3 +157,43 @@ fn without_decide_no_grant_appears_and_the_push_stays_blocked() {
     );
     assert!(!w.push(&["origin", "main"]).status.success());
 }
+
+#[test]
+fn keyless_a_grant_signed_only_by_decides_token_lets_the_push_through() {
+    // No signing key anywhere: decide's GitHub-signed token certifies the grant, and the
+    // hook checks it against the issuer's keys, on this protected push only.
+    let w = World::with_hook_policy(
+        "version: 1
+audit:
+  signing: [github-oidc]
+  trusted_workflows: [.github/workflows/jitaa.yml]
+protected_branches: [main]
+defaults:
+  approvals: 1
+  approvers: codeowners
+  ttl: 15m
+",
+    );
+    let sha = w.commit_local(
+        &[("src/lib.rs", "pub fn one() -> u32 { 5 }\n")],
+        "change one",
+    );
+    assert!(!w.push(&["origin", "main"]).status.success());
+    let mut child = request(&w, &["--ref", "main", "--timeout", "1m"]);
+    answer(&w, &mut child, "alice", "/approve");
+    let (code, out) = finish(child);
+    assert_eq!(code, 0, "{out}");
+    let grant = w
+        .records()
+        .into_iter()
+        .rev()
+        .find(|r| r["payload"]["kind"] == "decision")
+        .expect("the grant");
+    let sigs = grant["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), 1, "{sigs:?}");
+    assert_eq!(sigs[0]["type"], "github-oidc");
+
+    let pushed = w.push(&["origin", "main"]);
+    assert!(pushed.status.success(), "{}", text(&pushed));
+    assert_eq!(w.remote_sha("main").as_deref(), Some(sha.as_str()));
+}

@@ -161,6 +161,15 @@ impl World {
 
     /// [`World::with_hook`] with `core.hooksPath` set first.
     pub fn with_hooks_path(hooks_path: Option<&str>) -> World {
+        Self::hook_world(hooks_path, HOOK_POLICY)
+    }
+
+    /// [`World::with_hook`] with another policy on main.
+    pub fn with_hook_policy(policy: &str) -> World {
+        Self::hook_world(None, policy)
+    }
+
+    fn hook_world(hooks_path: Option<&str>, policy: &str) -> World {
         let mut w = World::start(("bob", 2), ("alice", 1));
         let work = w.work.clone();
         git(&work, &["config", "jitaa.repository", REPO]);
@@ -178,7 +187,7 @@ impl World {
         std::fs::write(&pushers, &pusher_signers).unwrap();
         w.pushers = Some(pushers);
 
-        write(&work, ".github/jitaa.yml", HOOK_POLICY);
+        write(&work, ".github/jitaa.yml", policy);
         write(&work, ".github/CODEOWNERS", HOOK_CODEOWNERS);
         write(&work, ".github/jitaa-allowed-signers", &signers);
         write(&work, ".github/jitaa-pusher-signers", &pusher_signers);
@@ -287,7 +296,8 @@ impl World {
         let mut cmd = jitaa();
         cmd.current_dir(&self.work)
             .env("GITHUB_API_URL", self.hub.url())
-            .env("GITHUB_TOKEN", self.token(login));
+            .env("GITHUB_TOKEN", self.token(login))
+            .env("JITAA_OIDC_ISSUER", self.hub.oidc().base_url());
         cmd
     }
 
@@ -315,6 +325,8 @@ impl World {
         git_cmd(&self.work)
             .env("GITHUB_API_URL", self.hub.url())
             .env("GITHUB_TOKEN", self.token(self.requester.0))
+            // A keyless grant is checked against the issuer's keys: the stand-in's.
+            .env("JITAA_OIDC_ISSUER", self.hub.oidc().base_url())
             .arg("push")
             .args(args)
             .output()
