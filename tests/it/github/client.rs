@@ -218,6 +218,15 @@ async fn faults_and_a_secondary_limit_still_yield_the_right_data() {
         retry_after: Some(1),
         ..Fault::default()
     });
+    // Beside the random ones, two 502s for certain (a 20 % rate over a few dozen
+    // requests misses now and then).
+    w.hub.inject(Fault {
+        method: Some("GET".into()),
+        path_contains: Some("/files".into()),
+        status: 502,
+        times: 2,
+        ..Fault::default()
+    });
     let started = std::time::Instant::now();
     let comments = w.bot.issue_comments(&repo(), issue, None).await.unwrap();
     assert_eq!(comments.len(), 250);
