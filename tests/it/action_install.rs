@@ -588,3 +588,22 @@ fn action_inputs_mirror_the_gate_flags_and_outputs_match_the_contract() {
     }
     assert_eq!(action["runs"]["using"], "composite");
 }
+
+#[test]
+fn the_readmes_event_driven_workflows_are_the_checked_files_in_docs_workflows() {
+    // .ci/run runs actionlint on docs/workflows; the README must show exactly them.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for name in ["deploy.yml", "jitaa.yml", "jitaa-review.yml"] {
+        let file = std::fs::read_to_string(root.join("docs/workflows").join(name)).unwrap();
+        let body: String = file
+            .lines()
+            .skip_while(|l| l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(
+            readme.contains(&format!("```yaml\n{body}```")),
+            "README differs from docs/workflows/{name}"
+        );
+    }
+}
