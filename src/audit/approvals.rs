@@ -62,12 +62,6 @@ pub enum Uncertified {
     },
     #[error(transparent)]
     Audit(#[from] AuditError),
-    /// A key that is not a certifier's.
-    #[error("the signing key ({principal}) is not a certifier in {file} on the default branch")]
-    NotACertifier { principal: String, file: String },
-    /// The requester's own key.
-    #[error("the signing key ({0}) is the requester's own: nobody certifies their own approval")]
-    OwnKey(String),
 }
 
 /// What a record must approve.
@@ -554,7 +548,7 @@ fn certifier_sources(trust: &Trust) -> String {
 }
 
 /// A principal that names the requester (`alice`, `alice@host`).
-fn is_requester(principal: &str, requester: &str) -> bool {
+pub(crate) fn is_requester(principal: &str, requester: &str) -> bool {
     !requester.is_empty()
         && (principal.eq_ignore_ascii_case(requester)
             || principal

@@ -406,7 +406,7 @@ async fn decide<G: GitHub>(
     let summary = outcome.explanation.summary.clone();
     let ended = Conclusion::of(&outcome.decision, rule.ttl, now);
     if let Some(principal) = ctx.certifier
-        && principal_is(principal, &requester.login)
+        && crate::audit::approvals::is_requester(principal, &requester.login)
     {
         say.say(&format!(
             "jitaa decide: request {}: decide's key ({principal}) is the requester's own; its record will not count",
@@ -590,12 +590,4 @@ async fn complete_checks<G: GitHub>(
             tracing::warn!("could not complete check run {}: {e}", cr.id);
         }
     }
-}
-
-/// A key principal that names `login` (`alice`, `alice@host`).
-fn principal_is(principal: &str, login: &str) -> bool {
-    principal.eq_ignore_ascii_case(login)
-        || principal
-            .split_once('@')
-            .is_some_and(|(l, _)| l.eq_ignore_ascii_case(login))
 }
