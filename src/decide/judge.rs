@@ -54,6 +54,8 @@ struct Judged {
     policy_digest: String,
     /// The requesting workflow run, re-run once approved (none for a developer's ask).
     run_id: Option<u64>,
+    /// A gate's request has check runs to complete; a developer's has none.
+    has_checks: bool,
 }
 
 /// Judges `p`; on a decision records it once, completes the check run, updates the
@@ -90,12 +92,13 @@ async fn from_run<G: GitHub>(
         jwks: None,
     };
     let mut run = context::run(&token, record.payload.subject.environment.as_deref())?;
-    let run_id: u64 = claims.run_id.parse().unwrap_or(0);
+    let run_id: Option<u64> = claims.run_id.parse().ok();
     run.run_url = crate::oidc::process_env("GITHUB_SERVER_URL").map(|s| {
         format!(
-            "{}/{}/actions/runs/{run_id}",
+            "{}/{}/actions/runs/{}",
             s.trim_end_matches('/'),
-            run.repo
+            run.repo,
+            claims.run_id
         )
     });
     if !run
@@ -115,6 +118,39 @@ async fn from_run<G: GitHub>(
             p.id, record.payload.subject.sha, run.sha
         ));
         return Ok(None);
+    }
+    // A press counts only on the request's own check run, on the request's commit: any
+    // workflow with `checks: write` can make a check run elsewhere that names the id.
+    if let Trigger::Button {
+        check_run_id,
+        sender,
+        ..
+    } = ctx.trigger
+    {
+        let own = client
+            .check_runs_for(&run.repo, &run.sha)
+            .await
+            .map_err(gh_fail("reading the request's check runs"))?
+            .iter()
+            .any(|c| c.id == *check_run_id && c.external_id.as_deref() == Some(p.id.as_str()));
+        if !own {
+            let text = body::refusal_reply(
+                &format!("{sender} (the check run's button)"),
+                &p.id,
+                &format!(
+                    "check run {check_run_id} is not this request's: it is not on {} or does not name the request",
+                    run.sha
+                ),
+            );
+            say.say(&format!("jitaa decide: {text}"));
+            if let Err(e) = client
+                .create_comment(&run.repo, p.thread.number, &text)
+                .await
+            {
+                tracing::warn!("could not reply on the thread: {e}");
+            }
+            return Ok(None);
+        }
     }
     let none = EventFacts::default();
     let pr = if p.thread.is_pr {
@@ -189,7 +225,8 @@ async fn from_run<G: GitHub>(
         posted: posted(p, &ask, deadline),
         ask,
         policy_digest: at.policy.digest,
-        run_id: Some(run_id),
+        run_id,
+        has_checks: true,
     }))
 }
 
@@ -270,6 +307,7 @@ fn from_developer<G: GitHub>(
         ask,
         policy_digest: at.policy.digest,
         run_id: None,
+        has_checks: false,
     }))
 }
 
@@ -312,6 +350,7 @@ async fn decide<G: GitHub>(
         posted,
         policy_digest,
         run_id,
+        has_checks,
     } = judged;
     let rule = &ask.rule;
     let requester = ask.requester.clone();
@@ -477,7 +516,7 @@ async fn decide<G: GitHub>(
 
     // Report: the check run, the request comment; restart an approved deployment.
     let (conclusion, title) = ended.check();
-    if run_id.is_some() {
+    if has_checks {
         complete_checks(client, &ask.repo, &ask.sha, &p.id, conclusion, title, &msg).await;
     }
     request::show_outcome(client, &ask, &posted, &format!("{} {msg}", ended.mark())).await;

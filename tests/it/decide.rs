@@ -406,3 +406,34 @@ fn events_that_are_not_decides_business_exit_0_with_no_writes() {
         "a review reaches decide only through workflow_run"
     );
 }
+
+#[test]
+fn a_press_on_a_check_run_that_is_not_the_requests_does_not_count() {
+    // Any workflow with `checks: write` can make a check run on another commit that
+    // names the request id; an owner pressing Approve there approves nothing.
+    let (w, sha, pr, _) = pending();
+    let real = w.hub.check_runs(REPO, &sha).remove(0);
+    let forged = {
+        let mut st = w.hub.shared().lock();
+        let mut c = real.clone();
+        c.id = st.id();
+        c.head_sha = w.main.clone();
+        st.repos.get_mut(REPO).unwrap().check_runs.push(c.clone());
+        c
+    };
+    let press = fakehub::events::check_run_requested_action(REPO, &forged, "approve", "bob", 2);
+    w.decide("check_run", &press, "bob").run().assert_code(0);
+    assert!(decisions(&w).is_empty());
+    assert!(w.hub.reruns(REPO).is_empty());
+    assert!(
+        w.bodies(pr)
+            .iter()
+            .any(|(_, b)| b.starts_with("@bob") && b.contains("is not this request's")),
+        "{:?}",
+        w.bodies(pr)
+    );
+    // The real one still works.
+    let press = fakehub::events::check_run_requested_action(REPO, &real, "approve", "bob", 2);
+    w.decide("check_run", &press, "bob").run().assert_code(0);
+    assert_eq!(decisions(&w).len(), 1);
+}
