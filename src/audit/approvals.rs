@@ -547,6 +547,28 @@ fn certifier_sources(trust: &Trust) -> String {
     }
 }
 
+/// Whether the records a writer signs would certify, before it writes any: with `ssh`
+/// (the key and its principal) when the key is a certifier's (`Some(Some(principal))`),
+/// or with the GitHub token of `run` (repository, `job_workflow_ref`) when that run is
+/// of a trusted workflow on the default branch (`Some(None)`). `None`: neither counts.
+pub fn writer_certifies(
+    trust: &Trust,
+    ssh: Option<(&ssh_key::PublicKey, &str)>,
+    run: Option<(&str, &str)>,
+) -> Option<Option<String>> {
+    if let (Some((key, principal)), Some(keys)) = (ssh, trust.certifiers.as_ref())
+        && keys.trusts(key, RECORD_NAMESPACE, principal)
+    {
+        return Some(Some(principal.to_string()));
+    }
+    if let (Some((repository, jwr)), Some(k)) = (run, trust.keyless.as_ref())
+        && k.accepts(repository, jwr)
+    {
+        return Some(None);
+    }
+    None
+}
+
 /// A principal that names the requester (`alice`, `alice@host`).
 pub(crate) fn is_requester(principal: &str, requester: &str) -> bool {
     !requester.is_empty()

@@ -14,7 +14,7 @@ use crate::approval::{
 use crate::audit::approvals::Records;
 use crate::audit::once::{Once, append_once};
 use crate::audit::{self, Draft, Kind, RuleRef, Signers, Subject};
-use crate::base::{self, Action, AtDefault, GitFiles};
+use crate::base::AtDefault;
 use crate::exit::Failure;
 use crate::gate::context::{self, RecordContext, Token};
 use crate::gate::facts::{self, EventFacts};
@@ -261,34 +261,25 @@ fn from_developer<G: GitHub>(
         .refname_to_id(&format!("refs/remotes/origin/{branch}"))
         .ok()
         .map(|t| t.to_string());
-    let base = base::choose(
-        &Action::RemoteTip {
-            branch,
-            tip: tip.as_deref(),
-        },
-        &ctx.default.branch(),
-        repo,
-    )?;
-    let files = GitFiles::at_base(repo, &base)?;
-    let at = base::rules(&files, None)?;
+    let (_, at) = request::rules_at_remote_tip(repo, ctx.default, branch, tip.as_deref())?;
     let owners = request::owners_of(at.codeowners.as_ref(), &stated.paths);
-    let mut rule = at
-        .policy
-        .policy
-        .rule_for(&MatchInput {
-            environment: None,
-            branch: Some(branch),
-            paths: &stated.paths,
-            event: Some("push"),
-            actor: Some(&author.login),
-        })
-        .rule;
-    rule.timeout = std::time::Duration::from_secs(stated.timeout_secs);
     let deletion = stated.sha.bytes().all(|b| b == b'0');
-    if deletion || rule.approvals == 0 {
-        // Deleting a protected branch always needs an approval, as `jitaa request` asks.
-        rule.approvals = rule.approvals.max(1);
+    let mut rule = request::push_rule(
+        &at.policy.policy,
+        branch,
+        &stated.paths,
+        &author.login,
+        deletion,
+    );
+    if rule.approvals == 0 {
+        // `jitaa request` never asks then (the push needs no approval).
+        say.say(&format!(
+            "jitaa decide: request {}: rule `{}` needs no approval for that push; nothing to decide",
+            p.id, rule.name
+        ));
+        return Ok(None);
     }
+    rule.timeout = std::time::Duration::from_secs(stated.timeout_secs);
     let ask = Ask {
         repo: ctx.name.clone(),
         sha: stated.sha.clone(),

@@ -30,8 +30,7 @@ mod tests;
 use std::sync::Arc;
 
 use crate::audit::OidcVerifier;
-use crate::audit::approvals::Records;
-use crate::audit::sign::RECORD_NAMESPACE;
+use crate::audit::approvals::{self, Records};
 use crate::base::{AtDefault, Trust};
 use crate::exit::{Code, Failure};
 use crate::gate::context::{self, Token};
@@ -114,49 +113,51 @@ fn need(name: &str) -> Result<String, Failure> {
     })
 }
 
-/// Whether decide's records will count as certifications: its `ssh` key is a certifier
-/// (the principal is returned, to refuse requests it would certify for its owner), or
-/// its OIDC token names a trusted workflow of the default branch. Otherwise nothing it
-/// wrote would ever let a deployment through: exit 2, before anything is written.
+/// Whether decide's records will count as certifications (`audit::approvals` decides):
+/// the certifier principal when its `ssh` key certifies, `None` when its token does.
+/// Otherwise nothing it wrote would ever let a deployment through: exit 2, before
+/// anything is written.
 fn certifier(
     trust: &Trust,
     token: &Token,
     signers: &crate::audit::Signers,
     default_branch: &str,
 ) -> Result<Option<String>, Failure> {
-    if let Some(ssh) = &signers.ssh
-        && trust
-            .certifiers
-            .as_ref()
-            .is_some_and(|k| k.trusts(&ssh.public_key(), RECORD_NAMESPACE, ssh.principal()))
-    {
-        return Ok(Some(ssh.principal().to_string()));
-    }
-    let run = match token {
-        Token::Verified { context, .. } => Some(context.job_workflow_ref.clone()),
-        Token::Unavailable => None,
+    let key = signers
+        .ssh
+        .as_ref()
+        .map(|s| (s.public_key(), s.principal()));
+    let run = match (token, &signers.oidc) {
+        (Token::Verified { context, .. }, Some(_)) => Some((
+            context.repository.as_str(),
+            context.job_workflow_ref.as_str(),
+        )),
+        _ => None,
     };
-    if signers.oidc.is_some()
-        && let (Some(k), Token::Verified { context, .. }) = (&trust.keyless, token)
-        && k.accepts(&context.repository, &context.job_workflow_ref)
-    {
-        return Ok(None);
+    match approvals::writer_certifies(trust, key.as_ref().map(|(k, p)| (k, *p)), run) {
+        Some(principal) => Ok(principal),
+        None => {
+            let trusted = match &trust.keyless {
+                Some(k) => format!(
+                    "audit.trusted_workflows lists {} (runs on `{default_branch}` only)",
+                    k.workflows.join(", ")
+                ),
+                None => "the policy lists no audit.trusted_workflows".to_string(),
+            };
+            let this = match token {
+                Token::Verified { context, .. } => {
+                    format!("this run is `{}`", context.job_workflow_ref)
+                }
+                Token::Unavailable => {
+                    "this run has no OIDC token (give the job `id-token: write`)".to_string()
+                }
+            };
+            Err(Failure::usage(format!(
+                "jitaa decide: the records this run would write could never count: {this}; {trusted}; and it has no certifier key of {} (JITAA_SIGNING_KEY). Run decide from a workflow listed in audit.trusted_workflows on the default branch",
+                trust.certifiers_file
+            )))
+        }
     }
-    let trusted = match &trust.keyless {
-        Some(k) => format!(
-            "audit.trusted_workflows lists {} (runs on `{default_branch}` only)",
-            k.workflows.join(", ")
-        ),
-        None => "the policy lists no audit.trusted_workflows".to_string(),
-    };
-    Err(Failure::usage(format!(
-        "jitaa decide: the records this run would write could never count: {}; {trusted}; and it has no certifier key of {} (JITAA_SIGNING_KEY). Run decide from a workflow listed in audit.trusted_workflows on the default branch",
-        match run {
-            Some(r) => format!("this run is `{r}`"),
-            None => "this run has no OIDC token (give the job `id-token: write`)".to_string(),
-        },
-        trust.certifiers_file
-    )))
 }
 
 /// Where request records' token keys come from: the trusted workflows' source (the

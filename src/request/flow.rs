@@ -17,10 +17,9 @@ use std::time::Duration;
 use crate::approval::{Conclusion, Target};
 use crate::audit::approvals::{Purpose, Query, Records};
 use crate::audit::{self, Actor};
-use crate::base::{self, Action, AtDefault, GitFiles, Rules};
+use crate::base::{AtDefault, Rules};
 use crate::exit::{Code, Failure};
 use crate::github::{Client, RepoName};
-use crate::policy::MatchInput;
 use crate::progress::Progress;
 use crate::repo::Repo;
 
@@ -76,19 +75,11 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
     // The rules at the remote branch's tip (the protected base), as the hook reads them.
     let default = AtDefault::load(&repo, "origin")?;
     let tip_sha = tip.to_string();
-    let base = base::choose(
-        &Action::RemoteTip {
-            branch: &branch,
-            tip: Some(&tip_sha),
-        },
-        &default.branch(),
-        &repo,
-    )?;
-    let files = GitFiles::at_base(&repo, &base)?;
+    let (base, rules) = super::rules_at_remote_tip(&repo, &default, &branch, Some(&tip_sha))?;
     let Rules {
         policy: loaded,
         codeowners,
-    } = base::rules(&files, None)?;
+    } = rules;
     let (sha, paths) = match &deletion {
         // Deleting the branch removes every file on it: their owners decide.
         Some(zero) => (zero.clone(), repo.all_paths(tip)?),
@@ -105,20 +96,15 @@ pub(crate) async fn run(args: &Options, say: &dyn Progress) -> Result<Code, Fail
     let me = client.me().await.map_err(gh_fail(
         "asking GitHub who the token belongs to (GET /user)",
     ))?;
-    let matched = loaded.policy.rule_for(&MatchInput {
-        environment: None,
-        branch: Some(&branch),
-        paths: &paths,
-        event: Some("push"),
-        actor: Some(&me.login),
-    });
-    let mut rule = matched.rule;
+    let mut rule = super::push_rule(
+        &loaded.policy,
+        &branch,
+        &paths,
+        &me.login,
+        deletion.is_some(),
+    );
     if let Some(t) = args.timeout {
         rule.timeout = t;
-    }
-    if deletion.is_some() && rule.approvals == 0 {
-        // Deleting a protected branch always needs an approval.
-        rule.approvals = 1;
     }
     if rule.approvals == 0 {
         say.say(&format!(

@@ -175,3 +175,46 @@ pub(crate) fn owners_of(
         })
         .collect()
 }
+
+/// The rules a push to `branch` is judged by, for `jitaa request` and for decide judging
+/// one: those at the remote branch's tip (`tip`; `None` for a new branch), as the hook
+/// reads them (`base::choose` with `Action::RemoteTip`).
+pub(crate) fn rules_at_remote_tip(
+    repo: &crate::repo::Repo,
+    default: &crate::base::AtDefault,
+    branch: &str,
+    tip: Option<&str>,
+) -> Result<(crate::base::Base, crate::base::Rules), Failure> {
+    let base = crate::base::choose(
+        &crate::base::Action::RemoteTip { branch, tip },
+        &default.branch(),
+        repo,
+    )?;
+    let files = crate::base::GitFiles::at_base(repo, &base)?;
+    let rules = crate::base::rules(&files, None)?;
+    Ok((base, rules))
+}
+
+/// The rule for a push of `paths` to `branch` by `actor`, as `jitaa request` asks and
+/// decide judges it. Deleting a protected branch always needs an approval.
+pub(crate) fn push_rule(
+    policy: &crate::policy::Policy,
+    branch: &str,
+    paths: &[String],
+    actor: &str,
+    deletion: bool,
+) -> Rule {
+    let mut rule = policy
+        .rule_for(&crate::policy::MatchInput {
+            environment: None,
+            branch: Some(branch),
+            paths,
+            event: Some("push"),
+            actor: Some(actor),
+        })
+        .rule;
+    if deletion {
+        rule.approvals = rule.approvals.max(1);
+    }
+    rule
+}
