@@ -99,7 +99,8 @@ pub trait GitHub: Send + Sync {
         spec: &CheckSpec,
         existing: Option<&CheckHandle>,
     ) -> impl Future<Output = Result<CheckHandle, GitHubError>> + Send;
-    /// The check runs on `sha` (first 100).
+    /// The check runs on `sha`, every one (`filter=all`: a re-run's newer run of the same
+    /// name would hide the request's own otherwise; first 100).
     fn check_runs_for(
         &self,
         repo: &RepoName,

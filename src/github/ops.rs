@@ -345,7 +345,7 @@ impl GitHub for Client {
         sha: &str,
     ) -> Result<Vec<CheckRunInfo>, GitHubError> {
         let path = format!(
-            "{}/commits/{}/check-runs?per_page=100",
+            "{}/commits/{}/check-runs?filter=all&per_page=100",
             repo_path(repo),
             seg(sha)
         );
