@@ -8,9 +8,11 @@ use super::AuditError;
 use super::record::Layout;
 use super::store::git_err;
 
+pub mod packs;
 pub mod raw;
 mod tree;
 
+pub use packs::{Objects, Packs};
 pub use tree::{Change, ChangeKind, Trees};
 
 /// What is wrong with one audit commit: its object, its header, its trees, or what it
@@ -86,7 +88,7 @@ pub fn marks(
     every: usize,
 ) -> Result<(Vec<Oid>, usize), (Oid, ChainError)> {
     let every = every.max(1);
-    let odb = repo.odb().map_err(|e| (tip, ChainError::Odb(e)))?;
+    let odb = Objects::open(repo).map_err(|e| (tip, ChainError::Odb(e)))?;
     let mut out = Vec::new();
     let mut next = Some(tip);
     let mut n = 0usize;
@@ -237,12 +239,9 @@ fn stream_in(repo: &Repository, tip: Oid, segment: usize) -> Result<Stream<'_>, 
     let segment = segment.max(1);
     let (marks, _) = marks(repo, tip, segment)
         .map_err(|(commit, source)| AuditError::Chain { commit, source })?;
-    let odb = repo
-        .odb()
-        .map_err(|e| git_err("opening the object database", e))?;
+    let objects = Objects::open(repo).map_err(|e| git_err("opening the object database", e))?;
     Ok(Stream {
-        repo,
-        trees: Trees::owning(odb),
+        trees: Trees::owning(objects),
         marks,
         per_segment: segment,
         segment: Vec::new(),
@@ -253,7 +252,7 @@ fn stream_in(repo: &Repository, tip: Oid, segment: usize) -> Result<Stream<'_>, 
 }
 
 /// A commit's tree and (first) parent, from its SHA-1-checked bytes; a merge is refused.
-pub fn parent_of(odb: &git2::Odb<'_>, id: Oid) -> Result<(Oid, Option<Oid>), (Oid, ChainError)> {
+pub fn parent_of(odb: &Objects<'_>, id: Oid) -> Result<(Oid, Option<Oid>), (Oid, ChainError)> {
     read_commit(odb, id, |_| ()).map(|(h, ())| (h.tree, h.parents.first().copied()))
 }
 
@@ -261,25 +260,36 @@ pub fn parent_of(odb: &git2::Odb<'_>, id: Oid) -> Result<(Oid, Option<Oid>), (Oi
 /// bytes to `keep` (whatever the caller needs of them later, so it never reads the
 /// commit twice).
 pub fn read_commit<T>(
-    odb: &git2::Odb<'_>,
+    odb: &Objects<'_>,
     id: Oid,
     keep: impl FnOnce(&[u8]) -> T,
 ) -> Result<(raw::Header, T), (Oid, ChainError)> {
-    let obj = odb.read(id).map_err(|e| (id, ChainError::ReadCommit(e)))?;
-    if obj.kind() != git2::ObjectType::Commit {
-        return Err((id, ChainError::NotACommit(obj.kind())));
+    let (kind, data) = odb.read(id).map_err(|e| (id, ChainError::ReadCommit(e)))?;
+    if kind != git2::ObjectType::Commit {
+        return Err((id, ChainError::NotACommit(kind)));
     }
-    let head = raw::header(obj.data()).map_err(|why| (id, why))?;
+    let head = raw::header(&data).map_err(|why| (id, why))?;
     if head.parents.len() > 1 {
         return Err((id, ChainError::Merge(head.parents.len())));
     }
-    let kept = keep(obj.data());
+    let kept = keep(&data);
     Ok((head, kept))
+}
+
+/// The bytes of blob `id` (a record file).
+pub fn read_blob(objects: &Objects<'_>, id: Oid) -> Result<std::rc::Rc<[u8]>, AuditError> {
+    match objects.read(id) {
+        Ok((git2::ObjectType::Blob, data)) => Ok(data),
+        Ok((kind, _)) => Err(git_err(
+            "reading record",
+            git2::Error::from_str(&format!("{id} is a {}, not a blob", kind.str())),
+        )),
+        Err(e) => Err(git_err("reading record", e)),
+    }
 }
 
 /// See [`stream`].
 pub struct Stream<'r> {
-    repo: &'r Repository,
     trees: Trees<'r>,
     /// Every SEGMENT-th commit from the tip back; the oldest segment starts at the last.
     marks: Vec<Oid>,
@@ -298,10 +308,6 @@ impl Stream<'_> {
         let Some(start) = self.marks.pop() else {
             return Ok(false);
         };
-        let odb = self
-            .repo
-            .odb()
-            .map_err(|e| git_err("opening the object database", e))?;
         let mut next = Some(start);
         // Newest first: the segment is consumed from its end (oldest).
         let mut seg = Vec::with_capacity(self.per_segment);
@@ -309,7 +315,7 @@ impl Stream<'_> {
             if seg.len() == self.per_segment {
                 break;
             }
-            let (tree, parent) = parent_of(&odb, id)
+            let (tree, parent) = parent_of(self.trees.objects(), id)
                 .map_err(|(commit, source)| AuditError::Chain { commit, source })?;
             seg.push((id, tree));
             next = parent;
@@ -330,12 +336,9 @@ impl Stream<'_> {
         let s = step(&changes, id)
             .and_then(|s| self.layouts.check(&s.path).map(|()| s))
             .map_err(bad)?;
-        let blob = self
-            .repo
-            .find_blob(s.blob)
-            .map_err(|e| git_err("reading record", e))?;
+        let blob = read_blob(self.trees.objects(), s.blob)?;
         let record =
-            serde_json::from_slice(blob.content()).map_err(|source| AuditError::RecordJson {
+            serde_json::from_slice(&blob).map_err(|source| AuditError::RecordJson {
                 commit: id,
                 path: s.path.clone(),
                 source,

@@ -333,9 +333,12 @@ fn insert(
 /// The record a commit added, found from its tree as `audit verify` finds it (the one
 /// file it adds under `records/`), never from the commit message: (path, record).
 pub fn record_of(repo: &Repository, commit: &Commit<'_>) -> Result<(String, Record), AuditError> {
-    let odb = repo
-        .odb()
-        .map_err(|e| git_err("opening the object database", e))?;
+    // One commit: libgit2 alone, without mapping every pack.
+    let odb = super::chain::Objects::new(
+        super::chain::Packs::none(),
+        repo.odb()
+            .map_err(|e| git_err("opening the object database", e))?,
+    );
     let parent_tree = match commit.parent_count() {
         0 => None,
         _ => Some(

@@ -281,6 +281,7 @@ fn verify_batched(
         rayon::ThreadPool::current_num_threads,
     );
     let repos = Repos::new(repo, threads);
+    let packs = chain::Packs::open(&repo.path().join("objects"));
     let mut walk = Walk::new(repo, opts);
     let window = CHUNKS_PER_THREAD * threads.max(1);
     let check = |part: &[Oid]| -> Vec<Vec<Found>> {
@@ -288,7 +289,7 @@ fn verify_batched(
             part.par_iter()
                 .map(|&newest| {
                     repos
-                        .with(|r| check_chunk(r, &keys, newest, chunk))
+                        .with(|r| check_chunk(r, &packs, &keys, newest, chunk))
                         .unwrap_or_else(|why| vec![Found::failed(newest, why)])
                 })
                 .collect()
@@ -469,9 +470,15 @@ struct RecBufs {
 
 /// Checks the `len` commits that end at `newest` (fewer at the root) oldest first, up
 /// to the first that fails, their SSH signatures in one batch.
-fn check_chunk(repo: &Repository, keys: &Keys<'_>, newest: Oid, len: usize) -> Vec<Found> {
+fn check_chunk(
+    repo: &Repository,
+    packs: &std::sync::Arc<chain::Packs>,
+    keys: &Keys<'_>,
+    newest: Oid,
+    len: usize,
+) -> Vec<Found> {
     let odb = match repo.odb() {
-        Ok(o) => o,
+        Ok(o) => chain::Objects::new(std::sync::Arc::clone(packs), o),
         Err(e) => {
             return vec![Found::failed(
                 newest,
@@ -596,7 +603,7 @@ fn mismatch(out: &mut [Found], q: Queued) {
 #[allow(clippy::too_many_arguments)]
 fn check_one<'o>(
     keys: &Keys<'_>,
-    odb: &'o git2::Odb<'o>,
+    odb: &'o chain::Objects<'o>,
     trees: &mut chain::Trees<'o>,
     commit: &Commit,
     parent_tree: Option<Oid>,
@@ -649,7 +656,7 @@ type Signed = (Vec<u8>, Vec<u8>);
 /// The record file of `step`: JSON, digest, payload and signatures.
 fn check_record(
     keys: &Keys<'_>,
-    odb: &git2::Odb<'_>,
+    odb: &chain::Objects<'_>,
     step: &chain::Step,
     commit_signature: Option<(&[u8], &[u8])>,
     pos: usize,
@@ -668,13 +675,13 @@ fn check_record(
         record: Some(stem.to_string()),
         reason,
     };
-    let blob = odb
+    let (kind, blob) = odb
         .read(step.blob)
         .map_err(|e| rec(format!("cannot read ({})", e.message())))?;
-    if blob.kind() != git2::ObjectType::Blob {
-        return Err(rec(format!("is a {}, not a file", blob.kind().str())));
+    if kind != git2::ObjectType::Blob {
+        return Err(rec(format!("is a {}, not a file", kind.str())));
     }
-    let bytes = blob.data();
+    let bytes = &*blob;
     let doc: Json<'_> =
         serde_json::from_slice(bytes).map_err(|e| rec(format!("not valid JSON ({e})")))?;
     let payload_json = doc

@@ -15,9 +15,10 @@
 use std::cmp::Ordering;
 use std::rc::Rc;
 
-use git2::{ObjectType, Odb, Oid};
+use git2::{ObjectType, Oid};
 
 use super::ChainError;
+use super::packs::Objects;
 
 /// One file a commit changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,12 +45,12 @@ pub struct Trees<'o> {
 }
 
 enum Source<'o> {
-    Borrowed(&'o Odb<'o>),
-    Owned(Odb<'o>),
+    Borrowed(&'o Objects<'o>),
+    Owned(Objects<'o>),
 }
 
 impl<'o> Trees<'o> {
-    pub fn new(odb: &'o Odb<'o>) -> Self {
+    pub fn new(odb: &'o Objects<'o>) -> Self {
         Trees {
             odb: Source::Borrowed(odb),
             last: Vec::new(),
@@ -59,7 +60,7 @@ impl<'o> Trees<'o> {
 
     /// The same, owning its object database (for a reader that outlives its caller's
     /// borrow, such as `chain::Stream`).
-    pub fn owning(odb: Odb<'o>) -> Self {
+    pub fn owning(odb: Objects<'o>) -> Self {
         Trees {
             odb: Source::Owned(odb),
             last: Vec::new(),
@@ -67,7 +68,8 @@ impl<'o> Trees<'o> {
         }
     }
 
-    fn odb(&self) -> &Odb<'o> {
+    /// The reader the trees are read through.
+    pub fn objects(&self) -> &Objects<'o> {
         match &self.odb {
             Source::Borrowed(o) => o,
             Source::Owned(o) => o,
@@ -98,18 +100,13 @@ impl<'o> Trees<'o> {
             self.keep(id, &obj);
             return Ok(obj);
         }
-        let raw = self
-            .odb()
+        let (kind, obj) = self
+            .objects()
             .read(id)
             .map_err(|source| ChainError::ReadTree { id, source })?;
-        if raw.kind() != ObjectType::Tree {
-            return Err(ChainError::NotATree {
-                id,
-                kind: raw.kind(),
-            });
+        if kind != ObjectType::Tree {
+            return Err(ChainError::NotATree { id, kind });
         }
-        let obj: Rc<[u8]> = Rc::from(raw.data());
-        drop(raw);
         self.keep(id, &obj);
         Ok(obj)
     }

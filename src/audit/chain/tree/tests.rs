@@ -85,7 +85,7 @@ fn libgit2(repo: &Repository, old: Option<Oid>, new: Oid) -> BTreeSet<(String, S
 }
 
 fn ours(repo: &Repository, old: Option<Oid>, new: Oid) -> BTreeSet<(String, String, Oid)> {
-    let odb = repo.odb().unwrap();
+    let odb = super::Objects::open(&repo).unwrap();
     let mut trees = Trees::new(&odb);
     trees
         .diff(old, new)
@@ -137,7 +137,7 @@ fn trees_read_for_one_commit_serve_the_next() {
             f("README.md", "r"),
         ]),
     );
-    let odb = repo.odb().unwrap();
+    let odb = super::Objects::open(&repo).unwrap();
     let mut trees = Trees::new(&odb);
     assert_eq!(trees.diff(None, one).unwrap().len(), 1);
     let second = trees.diff(Some(one), two).unwrap();
@@ -170,7 +170,7 @@ fn a_tree_git_fsck_would_refuse_is_refused() {
     let (_t, repo) = repo();
     let blob = repo.blob(b"x").unwrap();
     let sub = raw_tree(&repo, &[("100644", "f", blob)]);
-    let odb = repo.odb().unwrap();
+    let odb = super::Objects::open(&repo).unwrap();
     let diff = |tree: Oid| Trees::new(&odb).diff(None, tree);
     // git's order: the file `a-b` sorts before the folder `a` (read as `a/`).
     let good = raw_tree(&repo, &[("100644", "a-b", blob), ("40000", "a", sub)]);
@@ -214,7 +214,7 @@ fn a_tree_git_fsck_would_refuse_is_refused() {
     // Cut short inside an id, and a blob named as a tree.
     let mut raw = b"100644 a\0".to_vec();
     raw.extend_from_slice(&blob.as_bytes()[..10]);
-    let short = odb.write(ObjectType::Tree, &raw).unwrap();
+    let short = repo.odb().unwrap().write(ObjectType::Tree, &raw).unwrap();
     assert!(diff(short).unwrap_err().to_string().contains("cut short"));
     assert!(
         diff(blob)
@@ -248,8 +248,8 @@ proptest! {
             raw.extend_from_slice(if *to_sub { sub.as_bytes() } else { blob.as_bytes() });
         }
         raw.extend_from_slice(&tail);
-        let odb = repo.odb().unwrap();
-        let tree = odb.write(ObjectType::Tree, &raw).unwrap();
+        let tree = repo.odb().unwrap().write(ObjectType::Tree, &raw).unwrap();
+        let odb = super::Objects::open(&repo).unwrap();
         let old = against_a_real_tree.then_some(sub);
         let _ = Trees::new(&odb).diff(old, tree);
         let _ = Trees::new(&odb).diff(Some(tree), sub);
