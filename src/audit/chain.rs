@@ -12,7 +12,7 @@ pub mod packs;
 pub mod raw;
 mod tree;
 
-pub use packs::{Objects, Packs};
+pub use packs::{Bytes, Objects, Packs};
 pub use tree::{Change, ChangeKind, Trees};
 
 /// What is wrong with one audit commit: its object, its header, its trees, or what it
@@ -277,7 +277,7 @@ pub fn read_commit<T>(
 }
 
 /// The bytes of blob `id` (a record file).
-pub fn read_blob(objects: &Objects<'_>, id: Oid) -> Result<std::rc::Rc<[u8]>, AuditError> {
+pub fn read_blob(objects: &Objects<'_>, id: Oid) -> Result<Bytes, AuditError> {
     match objects.read(id) {
         Ok((git2::ObjectType::Blob, data)) => Ok(data),
         Ok((kind, _)) => Err(git_err(

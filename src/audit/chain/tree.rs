@@ -18,7 +18,7 @@ use std::rc::Rc;
 use git2::{ObjectType, Oid};
 
 use super::ChainError;
-use super::packs::Objects;
+use super::packs::{Bytes, Objects};
 
 /// One file a commit changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +40,8 @@ pub enum ChangeKind {
 pub struct Trees<'o> {
     odb: Source<'o>,
     /// Trees read for the previous comparison, then the current one.
-    last: Vec<(Oid, Rc<[u8]>)>,
-    now: Vec<(Oid, Rc<[u8]>)>,
+    last: Vec<(Oid, Bytes)>,
+    now: Vec<(Oid, Bytes)>,
 }
 
 enum Source<'o> {
@@ -86,8 +86,8 @@ impl<'o> Trees<'o> {
         res.map(|()| out)
     }
 
-    fn read(&mut self, id: Oid) -> Result<Rc<[u8]>, ChainError> {
-        let find = |trees: &[(Oid, Rc<[u8]>)]| {
+    fn read(&mut self, id: Oid) -> Result<Bytes, ChainError> {
+        let find = |trees: &[(Oid, Bytes)]| {
             trees
                 .iter()
                 .find(|(i, _)| *i == id)
@@ -114,7 +114,7 @@ impl<'o> Trees<'o> {
     /// Keeps a tree for the next comparison. An append touches about six trees; a
     /// comparison that reads many more (a crafted first commit) keeps only the first
     /// few, so the lookups stay cheap.
-    fn keep(&mut self, id: Oid, obj: &Rc<[u8]>) {
+    fn keep(&mut self, id: Oid, obj: &Bytes) {
         const KEEP: usize = 64;
         if self.now.len() < KEEP {
             self.now.push((id, Rc::clone(obj)));
@@ -131,8 +131,8 @@ impl<'o> Trees<'o> {
     ) -> Result<(), ChainError> {
         let old_obj = old.map(|id| self.read(id)).transpose()?;
         let new_obj = new.map(|id| self.read(id)).transpose()?;
-        let mut a = Entries::new(old_obj.as_deref().unwrap_or(&[]), old);
-        let mut b = Entries::new(new_obj.as_deref().unwrap_or(&[]), new);
+        let mut a = Entries::new(old_obj.as_ref().map_or(&[][..], |o| o.as_slice()), old);
+        let mut b = Entries::new(new_obj.as_ref().map_or(&[][..], |o| o.as_slice()), new);
         let (mut x, mut y) = (a.next()?, b.next()?);
         loop {
             match (x, y) {
