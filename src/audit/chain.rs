@@ -8,6 +8,7 @@ use super::AuditError;
 use super::record::Layout;
 use super::store::git_err;
 
+mod graph;
 pub mod packs;
 pub mod raw;
 mod tree;
@@ -69,6 +70,11 @@ pub enum ChainError {
     Foreign { kind: ChangeKind, path: String },
     #[error("adds no record (each commit adds exactly one)")]
     NoRecord,
+    /// The commit-graph put a mark where the commits themselves do not lead.
+    #[error(
+        "is not where git's commit-graph says the chain continues (objects/info/commit-graph is stale or damaged: `git commit-graph write --reachable` writes it again)"
+    )]
+    GraphMismatch,
 }
 
 /// The commits from `tip` back to the root along first parents, oldest first.
@@ -82,24 +88,94 @@ pub fn commits(repo: &Repository, tip: Oid) -> Result<Vec<Oid>, (Oid, ChainError
 /// One pass from `tip` back to the root along first parents, keeping every `every`-th
 /// commit (the tip first): the commits newest first, and how many there are. A merge
 /// commit (a fork joined back) is refused, as [`commits`] refuses it.
+///
+/// Once the pass reaches a commit that git's commit-graph holds, the rest comes from
+/// the graph (no object read; what `log`'s first rows wait for). The graph is a cache:
+/// the readers of each stretch check that it ends at the next mark ([`Marks::from_graph`]).
 pub fn marks(
     repo: &Repository,
     tip: Oid,
     every: usize,
 ) -> Result<(Vec<Oid>, usize), (Oid, ChainError)> {
+    marks_from(repo, tip, every, true).map(|m| (m.ids, m.count))
+}
+
+/// Every `every`-th commit from the tip back, and whether the commit-graph gave them.
+pub struct Marks {
+    pub ids: Vec<Oid>,
+    pub count: usize,
+    pub from_graph: bool,
+}
+
+/// [`marks`], using git's commit-graph or not.
+pub fn marks_from(
+    repo: &Repository,
+    tip: Oid,
+    every: usize,
+    use_graph: bool,
+) -> Result<Marks, (Oid, ChainError)> {
     let every = every.max(1);
     let odb = Objects::open(repo).map_err(|e| (tip, ChainError::Odb(e)))?;
+    let mut graph = if use_graph {
+        graph::Graph::open(&repo.path().join("objects"))
+    } else {
+        None
+    };
     let mut out = Vec::new();
     let mut next = Some(tip);
     let mut n = 0usize;
     while let Some(id) = next {
+        if let Some(g) = &graph
+            && let Some(node) = g.find(id)
+        {
+            let kept = out.len();
+            if let Some(count) = rest_from_graph(g, node, n, every, &mut out) {
+                return Ok(Marks {
+                    ids: out,
+                    count,
+                    from_graph: true,
+                });
+            }
+            // A merge, or a graph that does not hold together: walk the objects.
+            out.truncate(kept);
+            graph = None;
+        }
         if n.is_multiple_of(every) {
             out.push(id);
         }
         next = parent_of(&odb, id)?.1;
         n += 1;
     }
-    Ok((out, n))
+    Ok(Marks {
+        ids: out,
+        count: n,
+        from_graph: false,
+    })
+}
+
+/// The marks from `node` (the `n`-th commit from the tip) back to the root, by the
+/// graph alone; `None` at a merge or where the graph breaks off or loops.
+fn rest_from_graph(
+    g: &graph::Graph,
+    mut node: graph::Node,
+    mut n: usize,
+    every: usize,
+    out: &mut Vec<Oid>,
+) -> Option<usize> {
+    let limit = n.checked_add(g.len())?;
+    loop {
+        if node.merge || n > limit {
+            return None;
+        }
+        if n.is_multiple_of(every) {
+            out.push(node.id);
+        }
+        n += 1;
+        if graph::Graph::is_root(&node) {
+            return Some(n);
+        }
+        node = g.parent(&node)?;
+    }
 }
 
 /// What one audit commit holds, after the structural rules passed.
@@ -235,7 +311,11 @@ pub fn stream(repo: &Repository, tip: Oid) -> Result<Stream<'_>, AuditError> {
 }
 
 /// [`stream`] with `segment` commits per segment.
-fn stream_in(repo: &Repository, tip: Oid, segment: usize) -> Result<Stream<'_>, AuditError> {
+pub(crate) fn stream_in(
+    repo: &Repository,
+    tip: Oid,
+    segment: usize,
+) -> Result<Stream<'_>, AuditError> {
     let segment = segment.max(1);
     let (marks, _) = marks(repo, tip, segment)
         .map_err(|(commit, source)| AuditError::Chain { commit, source })?;
@@ -243,6 +323,7 @@ fn stream_in(repo: &Repository, tip: Oid, segment: usize) -> Result<Stream<'_>, 
     Ok(Stream {
         trees: Trees::owning(objects),
         marks,
+        older: None,
         per_segment: segment,
         segment: Vec::new(),
         parent_tree: None,
@@ -293,6 +374,8 @@ pub struct Stream<'r> {
     trees: Trees<'r>,
     /// Every SEGMENT-th commit from the tip back; the oldest segment starts at the last.
     marks: Vec<Oid>,
+    /// The start of the segment read last (the one the next segment must lead to).
+    older: Option<Oid>,
     per_segment: usize,
     /// The current segment's commits and trees, newest first (taken from the end).
     segment: Vec<(Oid, Oid)>,
@@ -320,6 +403,16 @@ impl Stream<'_> {
             seg.push((id, tree));
             next = parent;
         }
+        // Each segment ends where the one before it (older) starts, the oldest at the
+        // root: the marks may come from the commit-graph, which only the commits prove.
+        if next != self.older {
+            let commit = seg.last().map_or(start, |(id, _)| *id);
+            return Err(AuditError::Chain {
+                commit,
+                source: ChainError::GraphMismatch,
+            });
+        }
+        self.older = Some(start);
         self.segment = seg;
         Ok(true)
     }
@@ -337,12 +430,11 @@ impl Stream<'_> {
             .and_then(|s| self.layouts.check(&s.path).map(|()| s))
             .map_err(bad)?;
         let blob = read_blob(self.trees.objects(), s.blob)?;
-        let record =
-            serde_json::from_slice(&blob).map_err(|source| AuditError::RecordJson {
-                commit: id,
-                path: s.path.clone(),
-                source,
-            })?;
+        let record = serde_json::from_slice(&blob).map_err(|source| AuditError::RecordJson {
+            commit: id,
+            path: s.path.clone(),
+            source,
+        })?;
         self.parent_tree = Some(tree);
         Ok(Some(Listed {
             commit: id,

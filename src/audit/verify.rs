@@ -263,15 +263,36 @@ fn verify_batched(
     chunk: usize,
     pool: Option<&rayon::ThreadPool>,
 ) -> Result<Verified, VerifyError> {
-    let chunk = chunk.max(1);
-    let (mut marks, records) = chain::marks(repo, tip, chunk).map_err(|(c, why)| VerifyError {
+    verify_marked(repo, tip, opts, chunk.max(1), pool, true)
+}
+
+/// [`verify_batched`] with the chunks' first commits from git's commit-graph when it
+/// has one (`use_graph`); if a chunk does not end where the graph said, the whole
+/// check starts over without it.
+fn verify_marked(
+    repo: &Repository,
+    tip: Oid,
+    opts: &VerifyOptions<'_>,
+    chunk: usize,
+    pool: Option<&rayon::ThreadPool>,
+    use_graph: bool,
+) -> Result<Verified, VerifyError> {
+    let found = chain::marks_from(repo, tip, chunk, use_graph).map_err(|(c, why)| VerifyError {
         commit: Some(c),
         path: None,
         record: None,
         reason: format!("the commit {}", full_message(&why)),
     })?;
-    // Oldest chunk first.
-    marks.reverse();
+    let from_graph = found.from_graph;
+    // Oldest chunk first, each with the commit its oldest commit's parent must be
+    // (the chunk before it; none for the first, which ends at the root).
+    let mut ids = found.ids;
+    ids.reverse();
+    let marks: Vec<(Oid, Option<Oid>)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, &m)| (m, i.checked_sub(1).map(|j| ids[j])))
+        .collect();
     let keys = Keys {
         trusted: opts.trusted,
         pushers: opts.pushers,
@@ -284,12 +305,12 @@ fn verify_batched(
     let packs = chain::Packs::open(&repo.path().join("objects"));
     let mut walk = Walk::new(repo, opts);
     let window = CHUNKS_PER_THREAD * threads.max(1);
-    let check = |part: &[Oid]| -> Vec<Vec<Found>> {
+    let check = |part: &[(Oid, Option<Oid>)]| -> Vec<Vec<Found>> {
         let run = || {
             part.par_iter()
-                .map(|&newest| {
+                .map(|&(newest, end)| {
                     repos
-                        .with(|r| check_chunk(r, &packs, &keys, newest, chunk))
+                        .with(|r| check_chunk(r, &packs, &keys, newest, end, chunk))
                         .unwrap_or_else(|why| vec![Found::failed(newest, why)])
                 })
                 .collect()
@@ -307,6 +328,9 @@ fn verify_batched(
         while let Some(done) = checked.take() {
             let next = parts.next().map(|part| s.spawn(move || check(part)));
             for c in done.into_iter().flatten() {
+                if c.stale && from_graph {
+                    return Ok(false);
+                }
                 walk.take(c)?;
             }
             checked = next.map(|h| {
@@ -314,9 +338,13 @@ fn verify_batched(
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             });
         }
-        Ok::<(), VerifyError>(())
-    })?;
-    walk.finish(records, tip)
+        Ok::<bool, VerifyError>(true)
+    })?
+    .then_some(())
+    .map_or_else(
+        || verify_marked(repo, tip, opts, chunk, pool, false),
+        |()| walk.finish(tip),
+    )
 }
 
 /// The first 8 bytes of a digest.
@@ -386,6 +414,8 @@ struct Found {
     commit: Oid,
     /// The commit, its signature split and its tree changes (the branch rules).
     step: Result<Stepped, VerifyError>,
+    /// The chunk did not end at the commit its marks said (see `verify_marked`).
+    stale: bool,
 }
 
 impl Found {
@@ -398,6 +428,7 @@ impl Found {
                 record: None,
                 reason,
             }),
+            stale: false,
         }
     }
 
@@ -475,6 +506,7 @@ fn check_chunk(
     packs: &std::sync::Arc<chain::Packs>,
     keys: &Keys<'_>,
     newest: Oid,
+    end: Option<Oid>,
     len: usize,
 ) -> Vec<Found> {
     let odb = match repo.odb() {
@@ -515,6 +547,18 @@ fn check_chunk(
         }
     }
     ids.reverse();
+    if next != end {
+        let oldest = ids.first().map_or(newest, |(id, _, _)| *id);
+        let mut f = Found::failed(
+            oldest,
+            format!(
+                "the commit {}",
+                full_message(&chain::ChainError::GraphMismatch)
+            ),
+        );
+        f.stale = true;
+        return vec![f];
+    }
     let mut parent_tree = match next {
         None => None,
         Some(p) => match chain::parent_of(&odb, p) {
@@ -638,6 +682,7 @@ fn check_one<'o>(
             added,
             record,
         }),
+        stale: false,
     };
     (checked, Some(commit.tree))
 }
@@ -789,6 +834,8 @@ struct Walk<'a, 'r> {
     seen_ids: HashSet<u128>,
     seen_digests: HashSet<u64>,
     found_expected: bool,
+    /// Records taken so far.
+    records: usize,
     layouts: chain::LayoutOrder,
     /// The archived JWKS keys so far (kid → where from).
     archive: HashMap<String, Archived>,
@@ -805,6 +852,7 @@ impl<'a, 'r> Walk<'a, 'r> {
             seen_digests: HashSet::new(),
             seen_ids: HashSet::new(),
             found_expected: opts.expect_head.as_deref() == Some(GENESIS),
+            records: 0,
             layouts: chain::LayoutOrder::default(),
             archive: HashMap::new(),
             pending: Vec::new(),
@@ -815,6 +863,7 @@ impl<'a, 'r> Walk<'a, 'r> {
     fn take(&mut self, c: Found) -> Result<(), VerifyError> {
         let id = c.commit;
         let st = c.step?;
+        self.records += 1;
         self.layouts.check(&st.path).map_err(|why| VerifyError {
             commit: Some(id),
             path: None,
@@ -916,7 +965,7 @@ impl<'a, 'r> Walk<'a, 'r> {
         Ok(kid)
     }
 
-    fn finish(self, records: usize, tip: Oid) -> Result<Verified, VerifyError> {
+    fn finish(self, tip: Oid) -> Result<Verified, VerifyError> {
         if let Some(h) = &self.opts.expect_head
             && !self.found_expected
         {
@@ -926,7 +975,7 @@ impl<'a, 'r> Walk<'a, 'r> {
             )));
         }
         Ok(Verified {
-            records,
+            records: self.records,
             head: self.prev,
             head_commit: tip,
         })

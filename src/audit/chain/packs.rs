@@ -268,19 +268,22 @@ impl<'o> Objects<'o> {
 
     /// A reader of `repo`'s objects with its own packs mapped.
     pub fn open(repo: &'o git2::Repository) -> Result<Objects<'o>, git2::Error> {
-        Ok(Objects::new(Packs::open(&repo.path().join("objects")), repo.odb()?))
+        Ok(Objects::new(
+            Packs::open(&repo.path().join("objects")),
+            repo.odb()?,
+        ))
     }
 
     /// Object `id`: its kind and bytes, checked against `id`.
     pub fn read(&self, id: Oid) -> Result<(ObjectType, Bytes), git2::Error> {
-        if let Some(found) = self.from_packs(id) {
+        if let Some(found) = self.in_packs(id) {
             return Ok(found);
         }
         let obj = self.odb.read(id)?;
         Ok((obj.kind(), Rc::new(obj.data().to_vec())))
     }
 
-    fn from_packs(&self, id: Oid) -> Option<(ObjectType, Bytes)> {
+    fn in_packs(&self, id: Oid) -> Option<(ObjectType, Bytes)> {
         let mut st = self.state.try_borrow_mut().ok()?;
         let (pack, off) = self.packs.find(id.as_bytes(), st.last)?;
         st.last = pack;

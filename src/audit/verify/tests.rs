@@ -325,3 +325,110 @@ fn a_folder_listing_a_record_twice_is_refused_even_when_signed() {
         "{err}"
     );
 }
+
+/// Writes git's commit-graph of `repo` (every ref's history).
+fn write_commit_graph(repo: &Repository) {
+    let out = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(repo.path())
+        .args(["commit-graph", "write", "--reachable"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// Rewrites the commit-graph so that `child`'s first parent is `parent` (the file's
+/// own checksum left stale, as jitaa never relies on it).
+fn rewire_commit_graph(repo: &Repository, child: Oid, parent: Oid) {
+    let path = repo.path().join("objects/info/commit-graph");
+    let mut g = std::fs::read(&path).unwrap();
+    let be32 = |b: &[u8], at: usize| u32::from_be_bytes(b[at..at + 4].try_into().unwrap());
+    let chunk = |id: &[u8]| {
+        (0..g[6] as usize)
+            .map(|c| 8 + c * 12)
+            .find(|&at| &g[at..at + 4] == id)
+            .map(|at| u64::from_be_bytes(g[at + 4..at + 12].try_into().unwrap()) as usize)
+            .unwrap()
+    };
+    let (fanout, names, data) = (chunk(b"OIDF"), chunk(b"OIDL"), chunk(b"CDAT"));
+    let n = be32(&g, fanout + 255 * 4) as usize;
+    let pos = |id: Oid| {
+        (0..n)
+            .find(|&i| &g[names + i * 20..names + i * 20 + 20] == id.as_bytes())
+            .unwrap()
+    };
+    let (i, j) = (pos(child), pos(parent));
+    let at = data + i * 36 + 20;
+    g[at..at + 4].copy_from_slice(&(j as u32).to_be_bytes());
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, g).unwrap();
+}
+
+/// git's commit-graph only says where to start reading: with a current graph, a
+/// stale one (records appended since) or one that lies about a parent, verify finds
+/// the same records and the same first bad one; `log` reads the same records, or
+/// stops with an error naming the graph, never a wrong list.
+#[test]
+fn a_commit_graph_is_a_hint_that_never_changes_the_verdict() {
+    let c = chain();
+    let ids = build(&c, 20, None, None);
+    write_commit_graph(&c.repo);
+    // 20 more after the graph was written: its tip is not in the graph.
+    let store = Store::new(&c.repo, BRANCH).unwrap();
+    for i in 20..40 {
+        store.append(&draft(i), &c.signers).unwrap();
+    }
+    for batch in [1, 3, 7, 40] {
+        assert_eq!(
+            run(&c, None, batch).unwrap(),
+            40,
+            "stale graph, batch {batch}"
+        );
+    }
+    let tip = store.tip().unwrap().unwrap();
+    let listed = |seg| -> Result<Vec<Oid>, String> {
+        crate::audit::chain::stream_in(&c.repo, tip, seg)
+            .map_err(|e| crate::exit::full_message(&e))?
+            .map(|l| {
+                l.map(|l| l.commit)
+                    .map_err(|e| crate::exit::full_message(&e))
+            })
+            .collect()
+    };
+    let commits = crate::audit::chain::commits(&c.repo, tip).unwrap();
+    assert_eq!(commits.len(), 40);
+    for seg in [1, 3, 7, 40] {
+        assert_eq!(listed(seg).unwrap(), commits, "segment {seg}");
+    }
+    assert_eq!(ids.len(), 20);
+
+    // A graph whose 10th commit skips the 9th: marks from it fall one commit short.
+    write_commit_graph(&c.repo);
+    rewire_commit_graph(&c.repo, commits[9], commits[7]);
+    for batch in [1, 3, 7, 40] {
+        assert_eq!(
+            run(&c, None, batch).unwrap(),
+            40,
+            "lying graph, batch {batch}"
+        );
+    }
+    for seg in [3, 7] {
+        let e = listed(seg).unwrap_err();
+        assert!(e.contains("commit-graph"), "segment {seg}: {e}");
+    }
+    // Where the lie does not move a mark, the list is the chain.
+    assert_eq!(listed(40).unwrap(), commits);
+
+    // A bad record is still the one named, graph or not.
+    let bad = chain();
+    let ids = build(&bad, 30, Some(17), None);
+    write_commit_graph(&bad.repo);
+    for batch in [1, 4, 30] {
+        let e = run(&bad, None, batch).unwrap_err();
+        assert_eq!(
+            e.record.as_deref(),
+            Some(ids[17].as_str()),
+            "batch {batch}: {e}"
+        );
+    }
+}

@@ -50,7 +50,7 @@ fn all_objects(repo: &Repository) -> HashMap<Oid, (ObjectType, Vec<u8>)> {
         let mut trees = vec![c.tree_id()];
         while let Some(t) = trees.pop() {
             if ids.insert(t) {
-                for e in repo.find_tree(t).unwrap().iter() {
+                for e in &repo.find_tree(t).unwrap() {
                     match e.kind() {
                         Some(ObjectType::Tree) => trees.push(e.id()),
                         _ => {
@@ -81,14 +81,17 @@ fn git(repo: &Repository, args: &[&str]) {
 
 /// Reads every object of `repo` from its packs alone and holds each equal to
 /// libgit2's read; returns how many were deltas in the packs.
-fn reads_every_object_from_the_packs(repo: &Repository, want: &HashMap<Oid, (ObjectType, Vec<u8>)>) {
+fn reads_every_object_from_the_packs(
+    repo: &Repository,
+    want: &HashMap<Oid, (ObjectType, Vec<u8>)>,
+) {
     let objects = Objects::open(repo).unwrap();
     assert!(!objects.packs.packs.is_empty(), "packed");
     for (id, (kind, bytes)) in want {
         let (k, got) = objects
-            .from_packs(*id)
+            .in_packs(*id)
             .unwrap_or_else(|| panic!("{id} ({kind:?}) not read from the packs"));
-        assert_eq!((k, &*got), (*kind, bytes.as_slice()), "{id}");
+        assert_eq!((k, got.as_slice()), (*kind, bytes.as_slice()), "{id}");
     }
 }
 
@@ -112,7 +115,18 @@ fn every_object_reads_as_libgit2_reads_it_whoever_packed_it() {
     reads_every_object_from_the_packs(&repo, &want);
 
     // git, deep offset deltas, one pack.
-    git(&repo, &["repack", "-a", "-d", "-f", "-q", "--depth=50", "--window=50"]);
+    git(
+        &repo,
+        &[
+            "repack",
+            "-a",
+            "-d",
+            "-f",
+            "-q",
+            "--depth=50",
+            "--window=50",
+        ],
+    );
     reads_every_object_from_the_packs(&repo, &want);
     let deltas = Packs::open(&repo.path().join("objects"))
         .packs
@@ -132,7 +146,15 @@ fn every_object_reads_as_libgit2_reads_it_whoever_packed_it() {
     // git, deltas naming their base by id.
     git(
         &repo,
-        &["-c", "repack.useDeltaBaseOffset=false", "repack", "-a", "-d", "-f", "-q"],
+        &[
+            "-c",
+            "repack.useDeltaBaseOffset=false",
+            "repack",
+            "-a",
+            "-d",
+            "-f",
+            "-q",
+        ],
     );
     reads_every_object_from_the_packs(&repo, &want);
 
@@ -140,8 +162,8 @@ fn every_object_reads_as_libgit2_reads_it_whoever_packed_it() {
     let mut objects = Objects::open(&repo).unwrap();
     objects.state.get_mut().cache = Cache::new(64);
     for (id, (kind, bytes)) in &want {
-        let (k, got) = objects.from_packs(*id).unwrap();
-        assert_eq!((k, &*got), (*kind, bytes.as_slice()));
+        let (k, got) = objects.in_packs(*id).unwrap();
+        assert_eq!((k, got.as_slice()), (*kind, bytes.as_slice()));
     }
 }
 
@@ -153,9 +175,9 @@ fn what_is_not_in_a_readable_pack_is_read_through_libgit2() {
     let want = all_objects(&repo);
     let objects = Objects::open(&repo).unwrap();
     for (id, (kind, bytes)) in &want {
-        assert!(objects.from_packs(*id).is_none());
+        assert!(objects.in_packs(*id).is_none());
         let (k, got) = objects.read(*id).unwrap();
-        assert_eq!((k, &*got), (*kind, bytes.as_slice()));
+        assert_eq!((k, got.as_slice()), (*kind, bytes.as_slice()));
     }
     let missing = Oid::from_str("0123456789012345678901234567890123456789").unwrap();
     assert!(objects.read(missing).is_err());
@@ -192,7 +214,7 @@ proptest! {
         let objects = Objects::open(&repo).unwrap();
         for (id, (kind, want)) in &want {
             if let Ok((k, got)) = objects.read(*id) {
-                prop_assert_eq!((k, &*got), (*kind, want.as_slice()));
+                prop_assert_eq!((k, got.as_slice()), (*kind, want.as_slice()));
             }
         }
     }

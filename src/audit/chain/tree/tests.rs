@@ -85,7 +85,7 @@ fn libgit2(repo: &Repository, old: Option<Oid>, new: Oid) -> BTreeSet<(String, S
 }
 
 fn ours(repo: &Repository, old: Option<Oid>, new: Oid) -> BTreeSet<(String, String, Oid)> {
-    let odb = super::Objects::open(&repo).unwrap();
+    let odb = super::Objects::open(repo).unwrap();
     let mut trees = Trees::new(&odb);
     trees
         .diff(old, new)
