@@ -7,10 +7,14 @@
 //! its name followed by `/`) and no name twice. A tree that fails is refused, so an
 //! auditor's stock tools and jitaa never see two different lists of files.
 //!
-//! The raw object comes from `Odb::read`, which checks its SHA-1 like every libgit2
-//! read; skipping libgit2's tree parse and its per-entry calls is what makes this
-//! cheap. The trees read for one commit are kept (their bytes) for the next, whose old
-//! side they are, so each tree of the chain is read once however large it grows.
+//! The raw object comes from [`Objects`], which checks its SHA-1. The trees read for one
+//! commit are kept (their bytes, and where each entry starts) for the next, whose old
+//! side they are, so each tree of the chain is read once however large it grows. A
+//! new version of a kept tree is not parsed whole: the bytes it shares with the old
+//! version at its start and end are the old version's entries (checked when it was
+//! read), so only the entries between are parsed and checked — their order against
+//! their neighbours, and no file and folder of one name anywhere in the tree — and
+//! compared. That keeps a day folder of a thousand buckets as cheap as one of ten.
 
 use std::cmp::Ordering;
 use std::rc::Rc;
@@ -40,8 +44,15 @@ pub enum ChangeKind {
 pub struct Trees<'o> {
     odb: Source<'o>,
     /// Trees read for the previous comparison, then the current one.
-    last: Vec<(Oid, Bytes)>,
-    now: Vec<(Oid, Bytes)>,
+    last: Vec<(Oid, Checked)>,
+    now: Vec<(Oid, Checked)>,
+}
+
+/// A tree whose every entry was checked, and where each entry starts.
+#[derive(Clone)]
+struct Checked {
+    bytes: Bytes,
+    starts: Rc<Vec<u32>>,
 }
 
 enum Source<'o> {
@@ -86,20 +97,20 @@ impl<'o> Trees<'o> {
         res.map(|()| out)
     }
 
-    fn read(&mut self, id: Oid) -> Result<Bytes, ChainError> {
-        let find = |trees: &[(Oid, Bytes)]| {
-            trees
-                .iter()
-                .find(|(i, _)| *i == id)
-                .map(|(_, obj)| Rc::clone(obj))
-        };
-        if let Some(obj) = find(&self.now) {
-            return Ok(obj);
+    /// A tree read for this or the previous comparison.
+    fn cached(&mut self, id: Oid) -> Option<Checked> {
+        let find =
+            |trees: &[(Oid, Checked)]| trees.iter().find(|(i, _)| *i == id).map(|(_, t)| t.clone());
+        if let Some(t) = find(&self.now) {
+            return Some(t);
         }
-        if let Some(obj) = find(&self.last) {
-            self.keep(id, &obj);
-            return Ok(obj);
-        }
+        let t = find(&self.last)?;
+        self.keep(id, &t);
+        Some(t)
+    }
+
+    /// Tree `id`'s bytes, not yet checked.
+    fn fetch(&self, id: Oid) -> Result<Bytes, ChainError> {
         let (kind, obj) = self
             .objects()
             .read(id)
@@ -107,17 +118,26 @@ impl<'o> Trees<'o> {
         if kind != ObjectType::Tree {
             return Err(ChainError::NotATree { id, kind });
         }
-        self.keep(id, &obj);
         Ok(obj)
+    }
+
+    /// Tree `id`, checked whole (or kept from before).
+    fn read(&mut self, id: Oid) -> Result<Checked, ChainError> {
+        if let Some(t) = self.cached(id) {
+            return Ok(t);
+        }
+        let t = whole(self.fetch(id)?, id)?;
+        self.keep(id, &t);
+        Ok(t)
     }
 
     /// Keeps a tree for the next comparison. An append touches about six trees; a
     /// comparison that reads many more (a crafted first commit) keeps only the first
     /// few, so the lookups stay cheap.
-    fn keep(&mut self, id: Oid, obj: &Bytes) {
+    fn keep(&mut self, id: Oid, tree: &Checked) {
         const KEEP: usize = 64;
         if self.now.len() < KEEP {
-            self.now.push((id, Rc::clone(obj)));
+            self.now.push((id, tree.clone()));
         }
     }
 
@@ -129,10 +149,35 @@ impl<'o> Trees<'o> {
         path: &mut String,
         out: &mut Vec<Change>,
     ) -> Result<(), ChainError> {
-        let old_obj = old.map(|id| self.read(id)).transpose()?;
-        let new_obj = new.map(|id| self.read(id)).transpose()?;
-        let mut a = Entries::new(old_obj.as_ref().map_or(&[][..], |o| o.as_slice()), old);
-        let mut b = Entries::new(new_obj.as_ref().map_or(&[][..], |o| o.as_slice()), new);
+        let old_tree = old.map(|id| self.read(id)).transpose()?;
+        // The new side: kept, or read and checked against the old side where they
+        // share bytes, else whole. Only the entries in `span` can differ.
+        let (new_tree, span) = match (new, &old_tree) {
+            (None, _) => (None, None),
+            (Some(id), old_side) => match self.cached(id) {
+                Some(t) => (Some(t), None),
+                None => {
+                    let bytes = self.fetch(id)?;
+                    let (t, span) = match old_side {
+                        Some(o) if !o.starts.is_empty() => {
+                            let (t, span) = against(o, bytes, id)?;
+                            (t, Some(span))
+                        }
+                        _ => (whole(bytes, id)?, None),
+                    };
+                    self.keep(id, &t);
+                    (Some(t), span)
+                }
+            },
+        };
+        let old_bytes = old_tree.as_ref().map_or(&[][..], |o| o.bytes.as_slice());
+        let new_bytes = new_tree.as_ref().map_or(&[][..], |o| o.bytes.as_slice());
+        let (old_bytes, new_bytes) = match &span {
+            Some(s) => (&old_bytes[s.old.clone()], &new_bytes[s.new.clone()]),
+            None => (old_bytes, new_bytes),
+        };
+        let mut a = Entries::new(old_bytes, old);
+        let mut b = Entries::new(new_bytes, new);
         let (mut x, mut y) = (a.next()?, b.next()?);
         loop {
             match (x, y) {
@@ -202,6 +247,180 @@ impl<'o> Trees<'o> {
         path.truncate(len);
         Ok(())
     }
+}
+
+/// Checks every entry of `bytes` (tree `id`) and notes where each starts.
+fn whole(bytes: Bytes, id: Oid) -> Result<Checked, ChainError> {
+    let mut starts = Vec::new();
+    let mut e = Entries::new(&bytes, Some(id));
+    loop {
+        let at = bytes.len() - e.rest.len();
+        if e.next()?.is_none() {
+            break;
+        }
+        starts.push(u32::try_from(at).map_err(|_| too_big(id))?);
+    }
+    Ok(Checked {
+        starts: Rc::new(starts),
+        bytes,
+    })
+}
+
+fn too_big(id: Oid) -> ChainError {
+    ChainError::MalformedTree {
+        tree: Some(id),
+        why: "it is larger than 4 GiB".into(),
+    }
+}
+
+/// Where two versions of a tree can differ: these byte ranges of each.
+struct Span {
+    old: std::ops::Range<usize>,
+    new: std::ops::Range<usize>,
+}
+
+/// Checks `bytes` (tree `id`) as a new version of `old`. The entries wholly inside the
+/// bytes both share at their start, and those that begin where both share their end at
+/// the same entry start of `old`, are `old`'s own (already checked); the entries
+/// between are checked one by one, in order after the entry before them and before the
+/// entry after them, and none may be a file named as a folder of the tree (or the
+/// reverse), which git fsck refuses as a name listed twice.
+fn against(old: &Checked, bytes: Bytes, id: Oid) -> Result<(Checked, Span), ChainError> {
+    let (o, n) = (old.bytes.as_slice(), bytes.as_slice());
+    let same_start = common_prefix(o, n);
+    let same_end = common_suffix(o, n).min(o.len().min(n.len()) - same_start);
+    // The entry the first differing byte falls in (the first entry, at worst).
+    let i = old
+        .starts
+        .partition_point(|&s| s as usize <= same_start)
+        .saturating_sub(1);
+    let from = old.starts.get(i).map_or(0, |&s| s as usize);
+    let to_old = |at: usize| (at + o.len()).checked_sub(n.len());
+    let mut e = Entries::new(&n[from..], Some(id));
+    e.prev = i.checked_sub(1).and_then(|j| entry_at(o, old.starts[j]));
+    let mut fresh = Vec::new();
+    let mut at = from;
+    while at < n.len() {
+        if at >= n.len() - same_end
+            && let Some(a) = to_old(at)
+            && old
+                .starts
+                .binary_search(&u32::try_from(a).map_err(|_| too_big(id))?)
+                .is_ok()
+        {
+            break;
+        }
+        if e.next()?.is_none() {
+            break;
+        }
+        fresh.push(u32::try_from(at).map_err(|_| too_big(id))?);
+        at = n.len() - e.rest.len();
+    }
+    let old_to = to_old(at).unwrap_or(o.len()).max(from);
+    // The first shared entry after the checked ones, in git's order after them.
+    if at < n.len() {
+        let mut tail = Entries::new(&n[at..], Some(id));
+        tail.prev = e.prev;
+        tail.next()?;
+    }
+    for &s in &fresh {
+        if let Some(entry) = entry_at(n, s) {
+            twin_check(old, o, entry, from..old_to, id)?;
+        }
+    }
+    let shared_from = old.starts.partition_point(|&s| (s as usize) < old_to);
+    let mut starts = Vec::with_capacity(old.starts.len() + fresh.len());
+    starts.extend_from_slice(&old.starts[..i]);
+    starts.extend_from_slice(&fresh);
+    for &s in &old.starts[shared_from..] {
+        let moved = (s as usize + n.len())
+            .checked_sub(o.len())
+            .ok_or_else(|| too_big(id))?;
+        starts.push(u32::try_from(moved).map_err(|_| too_big(id))?);
+    }
+    Ok((
+        Checked {
+            starts: Rc::new(starts),
+            bytes,
+        },
+        Span {
+            old: from..old_to,
+            new: from..at,
+        },
+    ))
+}
+
+/// The entry of `raw` that starts at `at` (`None` past the end or when it does not
+/// parse, which a checked tree never does).
+fn entry_at(raw: &[u8], at: u32) -> Option<Entry<'_>> {
+    Entries::new(raw.get(at as usize..)?, None)
+        .next()
+        .ok()
+        .flatten()
+}
+
+/// A new `entry` must not share its name with a file (if it is a folder) or a folder
+/// (if a file) of `old` outside `changed` (the old bytes it replaces): git lists a file
+/// `a` and a folder `a` apart (`a-b` sorts between), and fsck refuses the pair.
+fn twin_check(
+    old: &Checked,
+    o: &[u8],
+    entry: Entry<'_>,
+    changed: std::ops::Range<usize>,
+    id: Oid,
+) -> Result<(), ChainError> {
+    let twin = Entry {
+        mode: if entry.is_tree() {
+            0o100_644
+        } else {
+            0o040_000
+        },
+        name: entry.name,
+        id: entry.id,
+    };
+    let k = old.starts.partition_point(|&s| {
+        entry_at(o, s).is_some_and(|e| git_order(&e, &twin) == Ordering::Less)
+    });
+    let found = old.starts.get(k).is_some_and(|&s| {
+        !changed.contains(&(s as usize))
+            && entry_at(o, s).is_some_and(|e| e.name == twin.name && e.is_tree() == twin.is_tree())
+    });
+    if found {
+        return Err(ChainError::MalformedTree {
+            tree: Some(id),
+            why: format!("`{}` is listed twice", String::from_utf8_lossy(entry.name)),
+        });
+    }
+    Ok(())
+}
+
+/// How many bytes `a` and `b` share at their start.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 256;
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + BLOCK <= n && a[i..i + BLOCK] == b[i..i + BLOCK] {
+        i += BLOCK;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
+/// How many bytes `a` and `b` share at their end.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 256;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let mut i = 0;
+    while i + BLOCK <= n && a[n - i - BLOCK..n - i] == b[n - i - BLOCK..n - i] {
+        i += BLOCK;
+    }
+    while i < n && a[n - i - 1] == b[n - i - 1] {
+        i += 1;
+    }
+    i
 }
 
 /// One tree entry, borrowed from the raw tree.

@@ -255,3 +255,148 @@ proptest! {
         let _ = Trees::new(&odb).diff(Some(tree), sub);
     }
 }
+
+/// The entries of tree `id` in stored order: (mode, name, id).
+fn entries_of(repo: &Repository, id: Oid) -> Vec<(String, String, Oid)> {
+    repo.find_tree(id)
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                format!("{:o}", e.filemode()),
+                e.name().unwrap().to_string(),
+                e.id(),
+            )
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    /// A new version of a tree is checked against the old one (only the bytes they do
+    /// not share parsed): it is refused exactly when the whole tree would be refused,
+    /// and otherwise gives libgit2's diff.
+    #[test]
+    fn a_tree_checked_against_its_old_version_agrees_with_a_whole_check(
+        old in prop::collection::btree_map(
+            prop::sample::select(vec!["a", "a-b", "a.b", "a0", "ab", "b", "b-c", "c", "0", "zz"]),
+            any::<bool>(),
+            1..9,
+        ),
+        edits in prop::collection::vec(
+            (
+                0..10usize,
+                0..3u8,
+                prop::sample::select(vec!["a", "a-b", "a0", "b", "c", "d", "", "x/y", "zz"]),
+                any::<bool>(),
+                prop::sample::select(vec!["100644", "40000", "100755", "10064x"]),
+            ),
+            1..4,
+        ),
+    ) {
+        let (_t, repo) = repo();
+        let blob = repo.blob(b"x").unwrap();
+        let other = repo.blob(b"y").unwrap();
+        let sub = raw_tree(&repo, &[("100644", "f", blob)]);
+        let mut b = repo.treebuilder(None).unwrap();
+        for (name, folder) in &old {
+            if *folder {
+                b.insert(name, sub, 0o040_000).unwrap();
+            } else {
+                b.insert(name, blob, 0o100_644).unwrap();
+            }
+        }
+        let old_id = b.write().unwrap();
+        let mut entries = entries_of(&repo, old_id);
+        for (at, op, name, folder, mode) in edits {
+            let at = at % (entries.len() + 1);
+            let mode = if folder { "40000" } else { mode };
+            let id = if folder { sub } else { other };
+            let e = (mode.to_string(), name.to_string(), id);
+            match op {
+                0 if at < entries.len() => entries[at] = e,
+                1 => entries.insert(at, e),
+                _ if at < entries.len() => {
+                    entries.remove(at);
+                }
+                _ => {}
+            }
+        }
+        let refs: Vec<(&str, &str, Oid)> = entries
+            .iter()
+            .map(|(m, n, i)| (m.as_str(), n.as_str(), *i))
+            .collect();
+        let new_id = raw_tree(&repo, &refs);
+        let odb = super::Objects::open(&repo).unwrap();
+        let against_old = Trees::new(&odb).diff(Some(old_id), new_id);
+        let whole = Trees::new(&odb).diff(None, new_id);
+        prop_assert_eq!(
+            against_old.is_ok(),
+            whole.is_ok(),
+            "{:?} -> {:?}: {:?} / {:?}", old, entries, against_old, whole
+        );
+        if against_old.is_ok() && old_id != new_id {
+            prop_assert_eq!(ours(&repo, Some(old_id), new_id), libgit2(&repo, Some(old_id), new_id));
+        }
+        // Kept for the next comparison, the new version serves as the old side.
+        let mut trees = Trees::new(&odb);
+        if trees.diff(Some(old_id), new_id).is_ok() {
+            let back = trees.diff(Some(new_id), old_id).unwrap();
+            let fresh = Trees::new(&odb).diff(Some(new_id), old_id).unwrap();
+            prop_assert_eq!(back, fresh);
+        }
+    }
+}
+
+/// git lists a file `a` and a folder `a` apart (`a-b` sorts between them): a new
+/// version that adds one of the pair while the other is among the entries it shares
+/// with the old version is refused, as the whole check refuses it.
+#[test]
+fn a_file_and_folder_of_one_name_are_refused_across_shared_entries() {
+    let (_t, repo) = repo();
+    let blob = repo.blob(b"x").unwrap();
+    let sub = raw_tree(&repo, &[("100644", "f", blob)]);
+    let odb = super::Objects::open(&repo).unwrap();
+    let file_first = raw_tree(
+        &repo,
+        &[
+            ("100644", "a", blob),
+            ("100644", "a-b", blob),
+            ("100644", "b", blob),
+        ],
+    );
+    let folder_added = raw_tree(
+        &repo,
+        &[
+            ("100644", "a", blob),
+            ("100644", "a-b", blob),
+            ("40000", "a", sub),
+            ("100644", "b", blob),
+        ],
+    );
+    let folder_first = raw_tree(
+        &repo,
+        &[
+            ("100644", "a-b", blob),
+            ("40000", "a", sub),
+            ("100644", "b", blob),
+        ],
+    );
+    let file_added = raw_tree(
+        &repo,
+        &[
+            ("100644", "a", blob),
+            ("100644", "a-b", blob),
+            ("40000", "a", sub),
+            ("100644", "b", blob),
+        ],
+    );
+    for (old, new) in [(file_first, folder_added), (folder_first, file_added)] {
+        let err = Trees::new(&odb)
+            .diff(Some(old), new)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listed twice"), "{err}");
+    }
+}
