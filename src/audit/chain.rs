@@ -100,6 +100,11 @@ pub fn marks(
     marks_from(repo, tip, every, true).map(|m| (m.ids, m.count))
 }
 
+/// Commits read between two mappings of the pack files: the pages a walk touched are
+/// let go (unmapped) every so many, so its resident memory does not grow with the
+/// branch, however large its packs.
+const REMAP: usize = 1 << 14;
+
 /// Every `every`-th commit from the tip back, and whether the commit-graph gave them.
 pub struct Marks {
     pub ids: Vec<Oid>,
@@ -115,7 +120,7 @@ pub fn marks_from(
     use_graph: bool,
 ) -> Result<Marks, (Oid, ChainError)> {
     let every = every.max(1);
-    let odb = Objects::open(repo).map_err(|e| (tip, ChainError::Odb(e)))?;
+    let mut odb = Objects::open(repo).map_err(|e| (tip, ChainError::Odb(e)))?;
     let mut graph = if use_graph {
         graph::Graph::open(&repo.path().join("objects"))
     } else {
@@ -145,6 +150,9 @@ pub fn marks_from(
         }
         next = parent_of(&odb, id)?.1;
         n += 1;
+        if n.is_multiple_of(REMAP) {
+            odb = Objects::open(repo).map_err(|e| (id, ChainError::Odb(e)))?;
+        }
     }
     Ok(Marks {
         ids: out,
@@ -321,9 +329,11 @@ pub(crate) fn stream_in(
         .map_err(|(commit, source)| AuditError::Chain { commit, source })?;
     let objects = Objects::open(repo).map_err(|e| git_err("opening the object database", e))?;
     Ok(Stream {
+        repo,
         trees: Trees::owning(objects),
         marks,
         older: None,
+        since_remap: 0,
         per_segment: segment,
         segment: Vec::new(),
         parent_tree: None,
@@ -371,11 +381,14 @@ pub fn read_blob(objects: &Objects<'_>, id: Oid) -> Result<Bytes, AuditError> {
 
 /// See [`stream`].
 pub struct Stream<'r> {
+    repo: &'r Repository,
     trees: Trees<'r>,
     /// Every SEGMENT-th commit from the tip back; the oldest segment starts at the last.
     marks: Vec<Oid>,
     /// The start of the segment read last (the one the next segment must lead to).
     older: Option<Oid>,
+    /// Commits read since the packs were last mapped.
+    since_remap: usize,
     per_segment: usize,
     /// The current segment's commits and trees, newest first (taken from the end).
     segment: Vec<(Oid, Oid)>,
@@ -391,6 +404,14 @@ impl Stream<'_> {
         let Some(start) = self.marks.pop() else {
             return Ok(false);
         };
+        // Map the packs afresh now and then (see REMAP); the trees kept for the next
+        // comparison are read again once.
+        if self.since_remap >= REMAP {
+            let objects =
+                Objects::open(self.repo).map_err(|e| git_err("opening the object database", e))?;
+            self.trees = Trees::owning(objects);
+            self.since_remap = 0;
+        }
         let mut next = Some(start);
         // Newest first: the segment is consumed from its end (oldest).
         let mut seg = Vec::with_capacity(self.per_segment);
@@ -413,6 +434,7 @@ impl Stream<'_> {
             });
         }
         self.older = Some(start);
+        self.since_remap += seg.len();
         self.segment = seg;
         Ok(true)
     }

@@ -302,10 +302,13 @@ fn verify_marked(
         rayon::ThreadPool::current_num_threads,
     );
     let repos = Repos::new(repo, threads);
-    let packs = chain::Packs::open(&repo.path().join("objects"));
+    let objects_dir = repo.path().join("objects");
     let mut walk = Walk::new(repo, opts);
     let window = CHUNKS_PER_THREAD * threads.max(1);
     let check = |part: &[(Oid, Option<Oid>)]| -> Vec<Vec<Found>> {
+        // The packs are mapped for each window and let go after it, so the pages a
+        // check touched do not pile up over the chain.
+        let packs = chain::Packs::open(&objects_dir);
         let run = || {
             part.par_iter()
                 .map(|&(newest, end)| {
@@ -320,23 +323,27 @@ fn verify_marked(
             None => run(),
         }
     };
-    // The walk takes one window's results while the pool checks the next one: two
-    // windows in memory at most.
+    // The walk takes one window's results while the pool checks the next two (so no
+    // thread waits for the last chunk of a window): three windows in memory at most.
     std::thread::scope(|s| {
         let mut parts = marks.chunks(window);
-        let mut checked = parts.next().map(check);
-        while let Some(done) = checked.take() {
-            let next = parts.next().map(|part| s.spawn(move || check(part)));
+        let mut flight = std::collections::VecDeque::new();
+        for part in parts.by_ref().take(2) {
+            flight.push_back(s.spawn(move || check(part)));
+        }
+        while let Some(h) = flight.pop_front() {
+            let done = h
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            if let Some(part) = parts.next() {
+                flight.push_back(s.spawn(move || check(part)));
+            }
             for c in done.into_iter().flatten() {
                 if c.stale && from_graph {
                     return Ok(false);
                 }
                 walk.take(c)?;
             }
-            checked = next.map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            });
         }
         Ok::<bool, VerifyError>(true)
     })?
