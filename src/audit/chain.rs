@@ -11,6 +11,7 @@ use super::store::git_err;
 mod graph;
 pub mod packs;
 pub mod raw;
+mod stream;
 mod tree;
 
 pub use packs::{Bytes, Objects, Packs};
@@ -304,43 +305,11 @@ pub fn list(repo: &Repository, tip: Oid) -> Result<Vec<Listed>, AuditError> {
     stream(repo, tip)?.collect()
 }
 
-/// Commits per segment of [`Stream`]: the one commit id in this many it keeps from its
-/// first pass, and the ids it holds at once.
-const SEGMENT: usize = 4096;
-
-/// Every record from the root to `tip`, in chain order, read one at a time: what
-/// `audit log`, `show` and `export` print as they go. Memory does not grow with the
-/// chain: a first pass from the tip keeps one commit id in [`SEGMENT`] (and refuses a
-/// merge, as [`commits`] does); then each segment's commits are read again, oldest
-/// first. Structural problems are integrity errors, as in [`list`]; after the first
-/// error the stream ends.
-pub fn stream(repo: &Repository, tip: Oid) -> Result<Stream<'_>, AuditError> {
-    stream_in(repo, tip, SEGMENT)
-}
-
-/// [`stream`] with `segment` commits per segment.
-pub(crate) fn stream_in(
-    repo: &Repository,
-    tip: Oid,
-    segment: usize,
-) -> Result<Stream<'_>, AuditError> {
-    let segment = segment.max(1);
-    let (marks, _) = marks(repo, tip, segment)
-        .map_err(|(commit, source)| AuditError::Chain { commit, source })?;
-    let objects = Objects::open(repo).map_err(|e| git_err("opening the object database", e))?;
-    Ok(Stream {
-        repo,
-        trees: Trees::owning(objects),
-        marks,
-        older: None,
-        since_remap: 0,
-        per_segment: segment,
-        segment: Vec::new(),
-        parent_tree: None,
-        layouts: LayoutOrder::default(),
-        done: false,
-    })
-}
+#[cfg(test)]
+pub(crate) use stream::stream_in;
+#[cfg(test)]
+use stream::SEGMENT;
+pub use stream::{Stream, stream};
 
 /// A commit's tree and (first) parent, from its SHA-1-checked bytes; a merge is refused.
 pub fn parent_of(odb: &Objects<'_>, id: Oid) -> Result<(Oid, Option<Oid>), (Oid, ChainError)> {
@@ -376,108 +345,6 @@ pub fn read_blob(objects: &Objects<'_>, id: Oid) -> Result<Bytes, AuditError> {
             git2::Error::from_str(&format!("{id} is a {}, not a blob", kind.str())),
         )),
         Err(e) => Err(git_err("reading record", e)),
-    }
-}
-
-/// See [`stream`].
-pub struct Stream<'r> {
-    repo: &'r Repository,
-    trees: Trees<'r>,
-    /// Every SEGMENT-th commit from the tip back; the oldest segment starts at the last.
-    marks: Vec<Oid>,
-    /// The start of the segment read last (the one the next segment must lead to).
-    older: Option<Oid>,
-    /// Commits read since the packs were last mapped.
-    since_remap: usize,
-    per_segment: usize,
-    /// The current segment's commits and trees, newest first (taken from the end).
-    segment: Vec<(Oid, Oid)>,
-    parent_tree: Option<Oid>,
-    layouts: LayoutOrder,
-    done: bool,
-}
-
-impl Stream<'_> {
-    /// Reads the next (older-to-newer) segment: from the last mark back to the one
-    /// before it (or the root).
-    fn refill(&mut self) -> Result<bool, AuditError> {
-        let Some(start) = self.marks.pop() else {
-            return Ok(false);
-        };
-        // Map the packs afresh now and then (see REMAP); the trees kept for the next
-        // comparison are read again once.
-        if self.since_remap >= REMAP {
-            let objects =
-                Objects::open(self.repo).map_err(|e| git_err("opening the object database", e))?;
-            self.trees = Trees::owning(objects);
-            self.since_remap = 0;
-        }
-        let mut next = Some(start);
-        // Newest first: the segment is consumed from its end (oldest).
-        let mut seg = Vec::with_capacity(self.per_segment);
-        while let Some(id) = next {
-            if seg.len() == self.per_segment {
-                break;
-            }
-            let (tree, parent) = parent_of(self.trees.objects(), id)
-                .map_err(|(commit, source)| AuditError::Chain { commit, source })?;
-            seg.push((id, tree));
-            next = parent;
-        }
-        // Each segment ends where the one before it (older) starts, the oldest at the
-        // root: the marks may come from the commit-graph, which only the commits prove.
-        if next != self.older {
-            let commit = seg.last().map_or(start, |(id, _)| *id);
-            return Err(AuditError::Chain {
-                commit,
-                source: ChainError::GraphMismatch,
-            });
-        }
-        self.older = Some(start);
-        self.since_remap += seg.len();
-        self.segment = seg;
-        Ok(true)
-    }
-
-    fn read_next(&mut self) -> Result<Option<Listed>, AuditError> {
-        if self.segment.is_empty() && !self.refill()? {
-            return Ok(None);
-        }
-        let Some((id, tree)) = self.segment.pop() else {
-            return Ok(None);
-        };
-        let bad = |source| AuditError::Chain { commit: id, source };
-        let changes = self.trees.diff(self.parent_tree, tree).map_err(bad)?;
-        let s = step(&changes, id)
-            .and_then(|s| self.layouts.check(&s.path).map(|()| s))
-            .map_err(bad)?;
-        let blob = read_blob(self.trees.objects(), s.blob)?;
-        let record = serde_json::from_slice(&blob).map_err(|source| AuditError::RecordJson {
-            commit: id,
-            path: s.path.clone(),
-            source,
-        })?;
-        self.parent_tree = Some(tree);
-        Ok(Some(Listed {
-            commit: id,
-            path: s.path,
-            record,
-        }))
-    }
-}
-
-impl Iterator for Stream<'_> {
-    type Item = Result<Listed, AuditError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let next = self.read_next();
-        if !matches!(next, Ok(Some(_))) {
-            self.done = true;
-        }
-        next.transpose()
     }
 }
 

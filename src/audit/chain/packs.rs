@@ -40,7 +40,7 @@ pub type Bytes = Rc<Vec<u8>>;
 const MAX_OBJECT: usize = 64 << 20;
 
 /// Resolved objects each reader keeps (bytes).
-const CACHE_BYTES: usize = 48 << 20;
+const CACHE_BYTES: usize = 8 << 20;
 
 /// A delta chain longer than this (git's default limit is 50) is left to libgit2.
 const MAX_DEPTH: usize = 4096;
