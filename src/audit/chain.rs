@@ -306,9 +306,9 @@ pub fn list(repo: &Repository, tip: Oid) -> Result<Vec<Listed>, AuditError> {
 }
 
 #[cfg(test)]
-pub(crate) use stream::stream_in;
-#[cfg(test)]
 use stream::SEGMENT;
+#[cfg(test)]
+pub(crate) use stream::stream_in;
 pub use stream::{Stream, stream};
 
 /// A commit's tree and (first) parent, from its SHA-1-checked bytes; a merge is refused.
