@@ -80,7 +80,7 @@ fn git(repo: &Repository, args: &[&str]) {
 }
 
 /// Reads every object of `repo` from its packs alone and holds each equal to
-/// libgit2's read; returns how many were deltas in the packs.
+/// libgit2's read.
 fn reads_every_object_from_the_packs(
     repo: &Repository,
     want: &HashMap<Oid, (ObjectType, Vec<u8>)>,
@@ -259,4 +259,54 @@ fn deltas_copy_and_insert_as_git_encodes_them() {
     assert!(apply(&base, &wrong).is_none());
     assert!(apply(&base[..4], &[4, 1, 0x91, 4, 1]).is_none());
     assert!(apply(&base[..4], &[4, 1, 0]).is_none());
+}
+
+/// A pack holding one whole blob: `content` stored under the id `id`.
+fn one_object_pack(objects: &Path, id: Oid, content: &[u8]) {
+    use std::io::Write as _;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(content).unwrap();
+    let body = z.finish().unwrap();
+    let mut pack = b"PACK\0\0\0\x02\0\0\0\x01".to_vec();
+    // Kind 3 (blob), size below 16: one header byte.
+    assert!(content.len() < 16);
+    pack.push(0x30 | content.len() as u8);
+    pack.extend_from_slice(&body);
+    pack.extend_from_slice(&[0; 20]);
+    let mut idx = b"\xfftOc\0\0\0\x02".to_vec();
+    for b in 0..256u32 {
+        let n = u32::from(b >= u32::from(id.as_bytes()[0]));
+        idx.extend_from_slice(&n.to_be_bytes());
+    }
+    idx.extend_from_slice(id.as_bytes());
+    idx.extend_from_slice(&[0; 4]);
+    idx.extend_from_slice(&12u32.to_be_bytes());
+    idx.extend_from_slice(&[0; 40]);
+    let dir = objects.join("pack");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("pack-x.pack"), pack).unwrap();
+    std::fs::write(dir.join("pack-x.idx"), idx).unwrap();
+}
+
+/// A pack that stores other bytes under an object's id (a swapped object) is never
+/// believed: the reader hashes what it inflated, refuses it, and libgit2 refuses it
+/// too; the same pack with the true bytes is read.
+#[test]
+fn a_pack_object_whose_bytes_do_not_hash_to_its_id_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = Oid::hash_object(ObjectType::Blob, b"approved").unwrap();
+    let forged = Repository::init_bare(tmp.path().join("forged.git")).unwrap();
+    one_object_pack(&forged.path().join("objects"), good, b"denied!!");
+    let objects = Objects::open(&forged).unwrap();
+    assert!(objects.in_packs(good).is_none());
+    assert!(objects.read(good).is_err());
+
+    let honest = Repository::init_bare(tmp.path().join("honest.git")).unwrap();
+    one_object_pack(&honest.path().join("objects"), good, b"approved");
+    let objects = Objects::open(&honest).unwrap();
+    let (kind, bytes) = objects.in_packs(good).unwrap();
+    assert_eq!(
+        (kind, bytes.as_slice()),
+        (ObjectType::Blob, &b"approved"[..])
+    );
 }
