@@ -309,6 +309,9 @@ fn verify(c: &mut Criterion) {
                     assert_eq!(v.records, n);
                 };
                 if n > SAMPLED {
+                    if !wanted(&format!("verify/{name}")) {
+                        continue;
+                    }
                     let s = setup.get_or_insert_with(|| history(n, spread));
                     best_of_3(&name, n, || run(s));
                     continue;
@@ -323,6 +326,40 @@ fn verify(c: &mut Criterion) {
         }
     }
     g.finish();
+}
+
+/// Whether the command line's filter (criterion's first free argument, taken here as a
+/// plain substring) keeps `name`: the runs criterion does not sample obey it too.
+fn wanted(name: &str) -> bool {
+    // Criterion's options that take a value in the next argument.
+    const VALUED: &[&str] = &[
+        "--baseline",
+        "--baseline-lenient",
+        "--save-baseline",
+        "--color",
+        "--sample-size",
+        "--warm-up-time",
+        "--measurement-time",
+        "--nresamples",
+        "--noise-threshold",
+        "--confidence-level",
+        "--significance-level",
+        "--profile-time",
+        "--output-format",
+        "--plotting-backend",
+        "--format",
+        "--logfile",
+        "--load-baseline",
+    ];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if VALUED.contains(&a.as_str()) {
+            args.next();
+        } else if !a.starts_with('-') {
+            return name.contains(&a);
+        }
+    }
+    true
 }
 
 /// Prints the best of three wall times of `f` and the rate, once per name.

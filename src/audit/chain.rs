@@ -155,12 +155,23 @@ pub fn marks_from(
             odb = Objects::open(repo).map_err(|e| (id, ChainError::Odb(e)))?;
         }
     }
+    if n >= SLOW_WALK {
+        // Said once per walk (a verify that falls back from a stale graph walks twice).
+        tracing::warn!(
+            "read {n} audit commits one by one: `git commit-graph write --reachable` in {} lets jitaa find its way along the branch without reading them first",
+            repo.path().display()
+        );
+    }
     Ok(Marks {
         ids: out,
         count: n,
         from_graph: false,
     })
 }
+
+/// Commits walked without a commit-graph beyond which the walk says how to skip it
+/// (a few seconds of reading at 1,000,000 before any row is printed).
+const SLOW_WALK: usize = 200_000;
 
 /// The marks from `node` (the `n`-th commit from the tip) back to the root, by the
 /// graph alone; `None` at a merge or where the graph breaks off or loops.
