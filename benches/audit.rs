@@ -133,7 +133,7 @@ struct Setup {
 /// commits with the real store's bytes, by the fast writer), spread as `spread` says.
 ///
 /// With `JITAA_BENCH_KEEP=DIR` the history is kept in `DIR/<spread>-<n>/` and reused by
-/// the next run (an append benchmark adds records to it: delete it to start afresh).
+/// the next run, from its n-th record (the branch is moved back there).
 fn history(n: usize, spread: Spread) -> Setup {
     let (tmp, root) = match std::env::var_os("JITAA_BENCH_KEEP") {
         Some(dir) => (
@@ -163,6 +163,11 @@ fn history(n: usize, spread: Spread) -> Setup {
                 .trim(),
         )
         .unwrap();
+        // Earlier append runs moved the branch: start from the n-th record again. Their
+        // loose objects stay (deleting tens of thousands of files right before a run
+        // made ext4's inode allocation, and so every append, several times slower).
+        repo.reference(&format!("refs/heads/{BRANCH}"), tip, true, "bench")
+            .unwrap();
         let (signers, trusted) = load(&root);
         eprintln!(
             "reusing the {n}-record {} history in {}",

@@ -24,6 +24,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
+use std::io::Read as _;
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -93,23 +94,23 @@ impl Packs {
     }
 }
 
-/// Maps `path` read-only.
+/// Maps `file` read-only.
 #[allow(unsafe_code)]
-fn map(path: &Path) -> Option<Mmap> {
-    let file = File::open(path).ok()?;
+fn map(file: &File) -> Option<Mmap> {
     // SAFETY: git never changes a pack or index file in place: new ones are written
     // under a temporary name and renamed, old ones unlinked (the mapping keeps their
     // bytes). Every byte read from the mapping is bounds-checked and the objects made
     // from it are hashed against their ids, so even a file changed under us can only
     // make a read fail over to libgit2 (or, truncated, stop the process as it would
     // stop git and libgit2, which map packs the same way).
-    unsafe { Mmap::map(&file) }.ok()
+    unsafe { Mmap::map(file) }.ok()
 }
 
 impl Pack {
     fn open(idx_path: &Path) -> Option<Pack> {
-        let idx = map(idx_path)?;
-        let data = map(&idx_path.with_extension("pack"))?;
+        let idx = map(&File::open(idx_path).ok()?)?;
+        let mut pack = File::open(idx_path.with_extension("pack")).ok()?;
+        let data = map(&pack)?;
         if idx.get(..8)? != b"\xfftOc\0\0\0\x02" {
             return None;
         }
@@ -119,10 +120,14 @@ impl Pack {
         if idx.len() < min || (idx.len() - min) % 8 != 0 {
             return None;
         }
-        let head = data.get(..12)?;
+        // The header is read, not touched through the mapping: a touch maps the whole
+        // page-cache folio around it (2 MB on recent kernels), and a walk maps every
+        // pack, though it reads objects from one or two.
+        let mut head = [0u8; 12];
+        pack.read_exact(&mut head).ok()?;
         if &head[..4] != b"PACK"
-            || !matches!(be32(head, 4)?, 2 | 3)
-            || be32(head, 8)? as usize != count
+            || !matches!(be32(&head, 4)?, 2 | 3)
+            || be32(&head, 8)? as usize != count
             || data.len() < 32
         {
             return None;
