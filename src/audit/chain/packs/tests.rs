@@ -310,3 +310,26 @@ fn a_pack_object_whose_bytes_do_not_hash_to_its_id_is_refused() {
         (ObjectType::Blob, &b"approved"[..])
     );
 }
+
+/// The pack's own header must agree with its index (signature, version, object
+/// count), or the reader leaves the pack to libgit2. The header is read from the file,
+/// not through the mapping (resident memory, README): the check must still hold.
+#[test]
+fn a_pack_whose_header_disagrees_with_its_index_is_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = Oid::hash_object(ObjectType::Blob, b"approved").unwrap();
+    for (at, byte) in [(3, b'X'), (7, 9), (11, 2)] {
+        let repo = Repository::init_bare(tmp.path().join(format!("r{at}.git"))).unwrap();
+        let objects_dir = repo.path().join("objects");
+        one_object_pack(&objects_dir, good, b"approved");
+        let pack = objects_dir.join("pack/pack-x.pack");
+        let mut bytes = std::fs::read(&pack).unwrap();
+        bytes[at] = byte;
+        std::fs::write(&pack, bytes).unwrap();
+        let objects = Objects::open(&repo).unwrap();
+        assert!(
+            objects.in_packs(good).is_none(),
+            "header byte {at} = {byte}"
+        );
+    }
+}
